@@ -1,0 +1,127 @@
+"""The interview portal: create_app() builds it."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, has_request_context, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
+
+from . import config as settings
+from .extensions import csrf, db, login_manager, mail, migrate
+from .workflow import WorkflowError
+
+_read_only = ("GET", "HEAD", "OPTIONS")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from environment settings, overridden by `config`."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+    )
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, "portal.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    settings.check(app.config)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(app.root_path, "..", "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        _tune_sqlite(app, db.engine)
+
+    from . import auth, cli, filters
+    from .notifications import bp as notifications_bp
+    from .publishing import bp as publishing_bp
+    from .review import bp as review_bp
+    from .submissions import bp as submissions_bp
+
+    auth.init_app(app)
+    filters.init_app(app)
+    app.register_blueprint(publishing_bp)
+    app.register_blueprint(submissions_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(notifications_bp)
+    cli.init_app(app)
+    _register_errors(app)
+    return app
+
+
+def _tune_sqlite(app: Flask, engine) -> None:
+    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for writers.
+
+    pysqlite opens transactions lazily and never as IMMEDIATE; a transaction that
+    reads and then writes can then fail with "database is locked" instead of
+    waiting. So we take over BEGIN: requests that may write (and the CLI) begin
+    IMMEDIATE and wait their turn; GET requests begin a plain read transaction.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    timeout_ms = app.config["SQLITE_BUSY_TIMEOUT_MS"]
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        writes = True
+        if has_request_context():
+            writes = request.method not in _read_only
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(WorkflowError)
+    def workflow_error(error):
+        db.session.rollback()
+        return render_template("errors/409.html", error=error), 409
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return (
+            render_template(
+                "errors/http.html",
+                code=400,
+                title="This form has expired",
+                message="The form was too old or was sent from somewhere else. "
+                "Go back, reload the page and send it again.",
+            ),
+            400,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return (
+            render_template(
+                "errors/http.html",
+                code=error.code,
+                title=error.name,
+                message=error.description,
+            ),
+            error.code,
+        )

@@ -1,0 +1,67 @@
+"""Settings, each read from an environment variable with a safe default."""
+
+from __future__ import annotations
+
+import os
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def from_environment(environ=os.environ) -> dict:
+    """Build the config dict from environment variables."""
+    return {
+        "ENV_NAME": environ.get("PORTAL_ENV", "development"),
+        "SECRET_KEY": environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        # None means: a SQLite file in the instance folder, filled in by create_app.
+        "SQLALCHEMY_DATABASE_URI": environ.get("DATABASE_URL") or None,
+        "PUBLIC_URL": environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SITE_NAME": environ.get("SITE_NAME", "Social Owners"),
+        "MAX_CONTENT_LENGTH": _int(environ.get("MAX_CONTENT_LENGTH"), 8 * 1024 * 1024),
+        "RESPONSE_DAYS": _int(environ.get("RESPONSE_DAYS"), 14),
+        # Flask-Mail. An empty MAIL_SERVER means "no SMTP server": emails stay in
+        # the outbox and are logged.
+        "MAIL_SERVER": environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int(environ.get("MAIL_PORT"), 25),
+        "MAIL_USE_TLS": _bool(environ.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(environ.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": environ.get(
+            "MAIL_DEFAULT_SENDER", "Social Owners <editors@localhost>"
+        ),
+        "MAIL_TIMEOUT": _int(environ.get("MAIL_TIMEOUT"), 10),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SQLITE_BUSY_TIMEOUT_MS": _int(environ.get("SQLITE_BUSY_TIMEOUT_MS"), 15000),
+    }
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe to run with."""
+
+
+def check(config) -> None:
+    """Refuse to run production with the development secret key."""
+    if config.get("ENV_NAME") == "production":
+        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY is unset or the development default; "
+                "set a long random SECRET_KEY before running in production."
+            )
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True

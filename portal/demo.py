@@ -1,0 +1,225 @@
+"""Demo content: a demo admin and applications in several states.
+
+Every application goes through `operations`, so the demo has the same events
+and outbox emails a real one would.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from . import operations
+from .clock import frozen, utcnow
+from .extensions import db
+from .models import Question, Submission, Tag, User
+from .operations import Actor, Profile
+from .questionnaire import install_defaults
+from .workflow import Action
+
+DEMO_EMAIL = "editor@example.com"
+DEMO_PASSWORD = "portal-demo-password"
+
+# (profile, answers in questionnaire order, where it ends, tags, days ago)
+APPLICATIONS = [
+    (
+        Profile(
+            name="Maya Okafor",
+            email="maya@harbourstreet.example",
+            business="Harbour Street Bakery",
+            website="https://harbourstreet.example",
+            location="Bristol",
+            industry="Food and drink",
+            pitch="A neighbourhood bakery that sells out of sourdough by eleven.",
+            socials={
+                "instagram": "https://www.instagram.com/harbourstreetbakes",
+                "tiktok": "https://www.tiktok.com/@harbourstreetbakes",
+            },
+        ),
+        [
+            "We bake bread, buns and one daft cake a week for the streets around the harbour. Our regulars are nurses off night shifts, school parents and a surprising number of sailors.",
+            "I was a hospital pharmacist who baked to calm down. When the corner shop closed in 2019 I signed the lease on a Friday and told my family on the Sunday.",
+            "Instagram is our shop window and our noticeboard. If the oven breaks or we have a glut of cinnamon buns, people know within ten minutes.",
+            "We stopped throwing bread away. Posting what is left at two o'clock sells most of it by four, and the rest goes to the shelter down the road.",
+            "Training two apprentices who now bake better croissants than I do.",
+            "Short videos of dough at five in the morning. Nothing polished: flour on the lens, the radio on. People like seeing the work before the product.",
+            "Other small bakers, our flour mill, and the fishmonger next door. We share each other's posts and sometimes each other's customers.",
+            "Nearly all Instagram, a little TikTok when a video takes off, and a mailing list for big news.",
+            "Behind-the-scenes videos worked. Paid adverts did not: we spent three hundred pounds and sold about four extra loaves.",
+            "Start the mailing list on day one. It took us three years to realise those were our most loyal people.",
+            "Instagram Stories let us say \"twelve buns left\" and have them gone in an hour. Nothing else is that immediate.",
+            "Show the work, not just the result. People root for people.",
+        ],
+        Action.PUBLISH,
+        ["Food and drink", "Instagram"],
+        40,
+    ),
+    (
+        Profile(
+            name="Tomasz Nowak",
+            email="tomasz@fernwoodbikes.example",
+            business="Fernwood Bike Repair",
+            website="https://fernwoodbikes.example",
+            location="Leeds",
+            industry="Repairs and maintenance",
+            pitch="A one-man bike workshop with a two-week waiting list.",
+            socials={
+                "youtube": "https://www.youtube.com/@fernwoodbikes",
+                "mastodon": "https://cycling.example/@fernwood",
+            },
+        ),
+        [
+            "I fix bicycles: commuters' hybrids, cargo bikes, the odd vintage racer. Most of my customers ride every day and can't be without a bike for long.",
+            "I was made redundant from a warehouse job and spent the payout on tools. My first workshop was a garden shed with an extension lead.",
+            "YouTube brings in most new customers. Someone watches me true a wheel, realises they would rather not, and books in.",
+            "I went from begging for work to turning it away. I could finally raise my prices to something fair.",
+            "Building a cargo bike for a local charity that now delivers food parcels with it.",
+            "Answering every comment on my videos, even the grumpy ones. A lot of viewers became customers because I once helped them for free.",
+            "Other mechanics, cycling campaigners and the council's transport team, who sometimes ask me what riders actually need.",
+            "One repair video a week on YouTube, a few posts on Mastodon, nothing else.",
+            "Long, honest repair videos worked. Chasing trends with short clips wasted a month and brought nobody in.",
+            "Film from the start. My first hundred repairs would have been great videos.",
+            "YouTube lets people watch me work for twenty minutes. That builds more trust than any review.",
+            "Teach what you know. The people who learn from you are the ones who will pay you.",
+        ],
+        Action.PUBLISH,
+        ["Repairs", "YouTube"],
+        25,
+    ),
+    (
+        Profile(
+            name="Priya Raman",
+            email="priya@littleloom.example",
+            business="Little Loom Yarns",
+            website="https://littleloom.example",
+            location="Edinburgh",
+            industry="Retail",
+            pitch="Hand-dyed yarn, sold online and at two markets a month.",
+            socials={"instagram": "https://www.instagram.com/littleloomyarns"},
+        ),
+        [
+            "I dye wool in small batches in colours named after Scottish weather. Knitters buy it online, and I sell the seconds at markets.",
+            "A friend asked me to dye yarn for her wedding shawl. Her guests asked where it came from, and I had forty orders before the honeymoon.",
+            "Every new colourway launches on Instagram first. The shop would be empty without it.",
+            "I could leave my office job after two years.",
+            "",
+            "Knit-alongs: I post a pattern and everyone knits it together over a month, sharing photos.",
+            "Pattern designers, other dyers, and customers who post what they made.",
+            "",
+            "Knit-alongs worked beautifully. Giveaways brought followers who never bought anything.",
+            "",
+            "",
+            "Your customers' photos are better than yours. Share them and thank them.",
+        ],
+        Action.SEND_PROOF,
+        ["Retail", "Instagram"],
+        12,
+    ),
+    (
+        Profile(
+            name="Sam Reyes",
+            email="sam@copperkettle.example",
+            business="Copper Kettle Coffee Cart",
+            location="Cardiff",
+            industry="Food and drink",
+            socials={"x": "https://x.com/copperkettlecart"},
+        ),
+        [
+            "A coffee cart that moves between the station, the university and weekend markets.",
+            "I bought a broken-down horsebox at an auction and spent a winter fitting it out.",
+            "People need to know where the cart is today, so I post my location every morning.",
+            "Regulars follow the cart across the city instead of losing it when I move.",
+            "",
+            "Posting the same thing every day at 7am: where I am and the soup of the day.",
+            "",
+            "",
+            "The morning post works. Trying to be funny every day did not.",
+            "",
+            "",
+            "Be boringly reliable. People plan around you when you do.",
+        ],
+        Action.SUBMIT,
+        [],
+        3,
+    ),
+    (
+        Profile(
+            name="Ellie Strand",
+            email="ellie@northlight.example",
+            business="Northlight Photography",
+            website="https://northlight.example",
+            location="York",
+            industry="Creative services",
+            socials={"linkedin": "https://www.linkedin.com/in/elliestrand"},
+        ),
+        [
+            "Portraits and product photos for small businesses that need pictures they are not embarrassed by.",
+            "I photographed my sister's shop for free, and her neighbours asked who took them.",
+            "LinkedIn is where local business owners find me. Instagram is where they check my work.",
+            "Most of my bookings come from people I have never met, which used to be unthinkable.",
+            "",
+            "Before-and-after posts: the phone photo a client was using, next to mine.",
+            "",
+            "",
+            "Before-and-afters worked. Photography tips for other photographers brought no clients.",
+            "",
+            "",
+            "Post for the people who pay you, not for your peers.",
+        ],
+        Action.START_REVIEW,
+        [],
+        6,
+    ),
+]
+
+
+def seed() -> str:
+    """Create the demo content once; say what was done."""
+    created = install_defaults(db.session, Question)
+    db.session.commit()
+    if db.session.scalar(select(User).where(User.email == DEMO_EMAIL)):
+        return "Demo content is already there."
+    editor = User(email=DEMO_EMAIL, name="Dana Editor", role="admin", notify_new="none")
+    editor.set_password(DEMO_PASSWORD)
+    db.session.add(editor)
+    db.session.commit()
+    actor = Actor.of(editor)
+    questions = list(db.session.scalars(Question.active_query()))
+    for profile, texts, until, tags, days_ago in APPLICATIONS:
+        answers = {q.id: text for q, text in zip(questions, texts, strict=True)}
+        with frozen(utcnow() - timedelta(days=days_ago)):
+            submission, _token = operations.apply(profile, answers)
+        _advance(submission, until, actor, tags, days_ago)
+    return (
+        f"Installed {created} questions and {len(APPLICATIONS)} demo applications. "
+        f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
+    )
+
+
+def _advance(submission: Submission, until: Action, actor: Actor, tags, days_ago) -> None:
+    steps = [Action.START_REVIEW, Action.APPROVE, Action.SEND_PROOF, Action.SIGN_OFF, Action.PUBLISH]
+    if until is Action.SUBMIT:
+        return
+    for i, action in enumerate(steps[: steps.index(until) + 1]):
+        who = operations.APPLICANT if action is Action.SIGN_OFF else actor
+        with frozen(utcnow() - timedelta(days=days_ago) + timedelta(days=i + 1)):
+            if action is Action.SEND_PROOF:
+                _polish(submission, tags)
+            operations.transition(submission, action, who)
+
+
+def _polish(submission: Submission, tag_names: list[str]) -> None:
+    """What an editor would do to the draft before sending the proof."""
+    interview = submission.interview
+    interview.title = f"{submission.business}: {submission.pitch or submission.industry}"[:200]
+    interview.intro_html = (
+        f"<p>We spoke to <strong>{submission.name}</strong> about running "
+        f"{submission.business} in {submission.location} and what social media "
+        "changed for them.</p>"
+    )
+    for name in tag_names:
+        slug = operations.slugify(name)
+        tag = db.session.scalar(select(Tag).where(Tag.slug == slug)) or Tag(name=name, slug=slug)
+        interview.tags.append(tag)
+    db.session.commit()

@@ -1,0 +1,44 @@
+"""Template filters and globals shared by every page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .clock import utcnow
+from .sanitize import plain_to_html
+from .workflow import ACTION_LABELS, LABELS, Action, State
+
+
+def state_label(state: str | None) -> str:
+    return LABELS[State(state)] if state else "New"
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS[Action(action)]
+
+
+def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def ago(value: datetime | None) -> str:
+    """How long ago, in the largest whole unit a person would say."""
+    if value is None:
+        return ""
+    seconds = max(0, int((utcnow() - value).total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters.update(
+        plain=plain_to_html,
+        state_label=state_label,
+        action_label=action_label,
+        date=date,
+        ago=ago,
+    )
+    app.jinja_env.globals.update(site_name=lambda: app.config["SITE_NAME"])

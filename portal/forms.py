@@ -1,0 +1,34 @@
+"""Pieces every form uses: trimming and refusing characters we cannot store."""
+
+from __future__ import annotations
+
+import re
+
+from wtforms.validators import ValidationError
+
+# C0 controls other than tab, newline and carriage return, DEL, lone surrogates.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PlainText:
+    """Refuse control characters (a NUL byte, say), and line breaks on one-liners."""
+
+    def __init__(self, multiline: bool = True):
+        self.multiline = multiline
+
+    def __call__(self, form, field):
+        value = field.data or ""
+        if not isinstance(value, str):
+            return
+        if _FORBIDDEN.search(value):
+            raise ValidationError(
+                "This contains an invisible control character we can't store; "
+                "please retype or paste it again as plain text."
+            )
+        if not self.multiline and _LINE_BREAK.search(value):
+            raise ValidationError("Please keep this on one line.")

@@ -1,0 +1,402 @@
+"""The stored world: submissions and their revisions, the editor's draft, people,
+events and the email outbox. Constraints live in the database as well as here."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .clock import utcnow
+from .extensions import db
+from .workflow import Role, State
+
+# Field sizes, shared by the columns and the forms that fill them.
+NAME_MAX = 120
+EMAIL_MAX = 254
+BUSINESS_MAX = 160
+URL_MAX = 500
+LOCATION_MAX = 120
+INDUSTRY_MAX = 80
+PITCH_MAX = 600
+ANSWER_MAX = 5000
+QUESTION_MAX = 500
+TITLE_MAX = 200
+SLUG_MAX = 200
+MESSAGE_MAX = 5000
+
+SOCIAL_NETWORKS = {
+    "x": "X / Twitter",
+    "linkedin": "LinkedIn",
+    "instagram": "Instagram",
+    "facebook": "Facebook",
+    "youtube": "YouTube",
+    "tiktok": "TikTok",
+    "mastodon": "Mastodon",
+}
+
+
+def _state_check(column: str) -> CheckConstraint:
+    values = ", ".join(f"'{s.value}'" for s in State)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('editor', 'admin')", name="role_valid"),
+        CheckConstraint(
+            "notify_new IN ('each', 'digest', 'none')", name="notify_new_valid"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default=Role.EDITOR.value)
+    active: Mapped[bool] = mapped_column(default=True)
+    notify_new: Mapped[str] = mapped_column(String(10), default="each")
+    # Part of the session cookie: changing it ends every session of this user.
+    session_nonce: Mapped[str] = mapped_column(
+        String(32), default=lambda: secrets.token_hex(16)
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        self.session_nonce = secrets.token_hex(16)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+
+class Question(db.Model):
+    """One question of the questionnaire. Retired, never deleted."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    text: Mapped[str] = mapped_column(String(QUESTION_MAX))
+    help_text: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(default=True)
+    retired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def active_query(cls):
+        return select(cls).where(cls.retired_at.is_(None)).order_by(cls.position, cls.id)
+
+
+class Submission(db.Model):
+    """An application, from the first save to publication."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        _state_check("state"),
+        Index("ix_submissions_queue", "state", "state_changed_at"),
+        Index("ix_submissions_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    # Optimistic locking: every UPDATE checks and bumps it.
+    version: Mapped[int] = mapped_column(default=1)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    business: Mapped[str] = mapped_column(String(BUSINESS_MAX))
+    website: Mapped[str] = mapped_column(String(URL_MAX), default="")
+    location: Mapped[str] = mapped_column(String(LOCATION_MAX), default="")
+    industry: Mapped[str] = mapped_column(String(INDUSTRY_MAX), default="")
+    pitch: Mapped[str] = mapped_column(Text, default="")
+    socials: Mapped[dict] = mapped_column(JSON, default=dict)
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assigned_to: Mapped[User | None] = relationship()
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="submission",
+        order_by="Revision.number",
+        cascade="all, delete-orphan",
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="submission",
+        order_by="Event.id",
+        cascade="all, delete-orphan",
+    )
+    interview: Mapped[Interview | None] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
+    )
+    tokens: Mapped[list[StatusToken]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def latest_revision(self) -> Revision | None:
+        return self.revisions[-1] if self.revisions else None
+
+    @property
+    def social_links(self) -> list[tuple[str, str]]:
+        return [
+            (label, self.socials[key])
+            for key, label in SOCIAL_NETWORKS.items()
+            if self.socials and self.socials.get(key)
+        ]
+
+
+class StatusToken(db.Model):
+    """A private status link. Only its hash is kept; each email carries a fresh one."""
+
+    __tablename__ = "status_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="tokens")
+
+    @classmethod
+    def issue(cls, submission: Submission) -> str:
+        """Create a token for `submission` and return it in clear, once."""
+        token = secrets.token_urlsafe(32)  # 256 bits
+        submission.tokens.append(cls(token_hash=hash_token(token)))
+        return token
+
+    @classmethod
+    def find(cls, token: str) -> Submission | None:
+        if not token or len(token) > 100:
+            return None
+        wanted = hash_token(token)
+        row = db.session.scalar(select(cls).where(cls.token_hash == wanted))
+        if row is None or not hmac.compare_digest(row.token_hash, wanted):
+            return None
+        return row.submission
+
+
+class Revision(db.Model):
+    """What the applicant sent on one submit or revise. Never changed afterwards."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("submission_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    number: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="revisions")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="revision", order_by="Answer.position", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    """An answer, with the question's wording as it was when asked."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("revisions.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL")
+    )
+    position: Mapped[int]
+    question_text: Mapped[str] = mapped_column(String(QUESTION_MAX))
+    body: Mapped[str] = mapped_column(Text, default="")
+
+    revision: Mapped[Revision] = relationship(back_populates="answers")
+
+
+interview_tags = Table(
+    "interview_tags",
+    db.Model.metadata,
+    Column(
+        "interview_id",
+        ForeignKey("interviews.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+
+
+class Interview(db.Model):
+    """The editor's draft of the interview, kept apart from the applicant's words."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (Index("ix_interviews_listing", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    )
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
+    intro_html: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="interview")
+    items: Mapped[list[InterviewItem]] = relationship(
+        back_populates="interview",
+        order_by="InterviewItem.position",
+        cascade="all, delete-orphan",
+    )
+    tags: Mapped[list[Tag]] = relationship(secondary=interview_tags, order_by=Tag.name)
+
+    @staticmethod
+    def public_filter(now: datetime):
+        """The condition for an interview readers may see at `now`."""
+        return (
+            (Submission.state == State.PUBLISHED.value)
+            & Interview.published_at.is_not(None)
+            & (Interview.published_at <= now)
+        )
+
+
+class InterviewItem(db.Model):
+    """One edited question and answer pair of the draft."""
+
+    __tablename__ = "interview_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    question: Mapped[str] = mapped_column(String(QUESTION_MAX))
+    answer_html: Mapped[str] = mapped_column(Text, default="")
+    # The applicant's answer this pair was made from, to show side by side.
+    source_answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("answers.id", ondelete="SET NULL")
+    )
+
+    interview: Mapped[Interview] = relationship(back_populates="items")
+    source_answer: Mapped[Answer | None] = relationship()
+
+
+class Event(db.Model):
+    """One transition: who, when, from, to, and the message that went with it."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(
+            "actor_role IN ('applicant', 'editor', 'admin', 'system')",
+            name="actor_role_valid",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    actor_role: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class OutboxEmail(db.Model):
+    """An email written in the same transaction as its cause, sent later by a worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'dead')",
+            name="status_valid",
+        ),
+        Index("ix_outbox_due", "status", "deliver_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The same event never mails the same person twice.
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    # [[name, address], ...]: never joined into one string, so a name can't
+    # smuggle in another address.
+    recipients: Mapped[list] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    deliver_after: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    event: Mapped[Event | None] = relationship()
+
+
+def count_by(column, *where) -> dict[str, int]:
+    """{value: count} of `column` over the rows matching `where`."""
+    rows = db.session.execute(select(column, func.count()).where(*where).group_by(column))
+    return {value: n for value, n in rows}

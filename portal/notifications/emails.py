@@ -1,0 +1,198 @@
+"""What each event mails to whom: one small function per event of DESIGN.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Event, StatusToken, Submission, User
+from ..workflow import Action
+from .outbox import public_url, queue
+
+Handler = Callable[[Event], None]
+_HANDLERS: dict[Action, Handler] = {}
+
+
+def on(*actions: Action):
+    def register(handler: Handler) -> Handler:
+        for action in actions:
+            _HANDLERS[action] = handler
+        return handler
+
+    return register
+
+
+def queue_for_event(event: Event) -> None:
+    """Queue every email `event` causes, in the current transaction."""
+    handler = _HANDLERS.get(Action(event.action))
+    if handler is not None:
+        handler(event)
+
+
+def _applicant(submission: Submission) -> list[tuple[str, str]]:
+    return [(submission.name, submission.email)]
+
+
+def _editors_for(submission: Submission) -> list[tuple[str, str]]:
+    """The assigned editor, or every active editor when nobody is assigned."""
+    if submission.assigned_to is not None and submission.assigned_to.active:
+        return [(submission.assigned_to.name, submission.assigned_to.email)]
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    return [(u.name, u.email) for u in users]
+
+
+def _status_link(submission: Submission) -> str:
+    # Only hashes are stored, so each email carries a token of its own.
+    return public_url("submissions.status", token=StatusToken.issue(submission))
+
+
+def _editor_link(submission: Submission) -> str:
+    return public_url("review.submission", submission_id=submission.id)
+
+
+def _key(event: Event) -> str:
+    return f"event:{event.id}"
+
+
+@on(Action.SAVE)
+def saved(event: Event) -> None:
+    s = event.submission
+    queue(
+        "saved",
+        _applicant(s),
+        "Your application is saved",
+        event=event,
+        key=_key(event),
+        submission=s,
+        status_link=_status_link(s),
+    )
+
+
+@on(Action.SUBMIT)
+def submitted(event: Event) -> None:
+    s = event.submission
+    queue(
+        "received",
+        _applicant(s),
+        "We received your application",
+        event=event,
+        key=_key(event),
+        submission=s,
+        status_link=_status_link(s),
+        response_days=current_app.config["RESPONSE_DAYS"],
+    )
+    editors = db.session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.notify_new == "each")
+        .order_by(User.id)
+    )
+    queue(
+        "new_application",
+        [(u.name, u.email) for u in editors],
+        f"New application: {s.business}",
+        event=event,
+        key=_key(event),
+        submission=s,
+        editor_link=_editor_link(s),
+    )
+
+
+@on(Action.REVISE, Action.SIGN_OFF, Action.ASK_FIX, Action.WITHDRAW)
+def applicant_acted(event: Event) -> None:
+    s = event.submission
+    subjects = {
+        Action.REVISE: f"Revised application: {s.business}",
+        Action.SIGN_OFF: f"Proof signed off: {s.business}",
+        Action.ASK_FIX: f"Fix requested on the proof: {s.business}",
+        Action.WITHDRAW: f"Application withdrawn: {s.business}",
+    }
+    queue(
+        "applicant_update",
+        _editors_for(s),
+        subjects[Action(event.action)],
+        event=event,
+        key=_key(event),
+        submission=s,
+        action=event.action,
+        message=event.message,
+        editor_link=_editor_link(s),
+    )
+
+
+@on(Action.REQUEST_CHANGES, Action.REJECT, Action.UNPUBLISH, Action.APPROVE)
+def decided(event: Event) -> None:
+    s = event.submission
+    subjects = {
+        Action.REQUEST_CHANGES: "A few changes to your application",
+        Action.REJECT: "About your application",
+        Action.UNPUBLISH: "Your interview is offline for now",
+        Action.APPROVE: "Your application is approved",
+    }
+    queue(
+        event.action,
+        _applicant(s),
+        subjects[Action(event.action)],
+        event=event,
+        key=_key(event),
+        submission=s,
+        message=event.message,
+        status_link=_status_link(s),
+    )
+
+
+@on(Action.SEND_PROOF)
+def proof_sent(event: Event) -> None:
+    s = event.submission
+    queue(
+        "send_proof",
+        _applicant(s),
+        "Your interview is ready for your sign-off",
+        event=event,
+        key=_key(event),
+        submission=s,
+        message=event.message,
+        status_link=_status_link(s),
+    )
+
+
+@on(Action.PUBLISH)
+def published(event: Event) -> None:
+    s = event.submission
+    interview = s.interview
+    link = public_url("publishing.interview", slug=interview.slug)
+    # Announced when it goes live, not before: a scheduled interview waits.
+    queue(
+        "publish",
+        _applicant(s),
+        "Your interview is live",
+        event=event,
+        key=_key(event),
+        deliver_after=interview.published_at,
+        submission=s,
+        interview=interview,
+        link=link,
+        share_lines=share_lines(s, interview, link),
+    )
+
+
+def share_lines(submission: Submission, interview, link: str) -> list[tuple[str, str]]:
+    """A ready-to-post line for each network the interviewee is on."""
+    line = f"I talked to {{site}} about how {submission.business} uses social media: {link}"
+    text = line.format(site=current_app.config["SITE_NAME"])
+    networks = [label for label, _url in submission.social_links] or ["Any network"]
+    return [(label, text) for label in networks]
+
+
+def status_link_again(submission: Submission, cause: str) -> None:
+    """The status link, sent again on request (not caused by a transition)."""
+    queue(
+        "status_link",
+        _applicant(submission),
+        "Your status link",
+        key=cause,
+        submission=submission,
+        status_link=_status_link(submission),
+    )

@@ -1,0 +1,75 @@
+"""Writing emails into the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from flask import current_app, render_template
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Event, OutboxEmail
+
+log = logging.getLogger(__name__)
+
+_LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link built from PUBLIC_URL, never from a request's Host header."""
+    adapter = current_app.url_map.bind("localhost", script_name="/")
+    path = adapter.build(endpoint, values, force_external=False)
+    return current_app.config["PUBLIC_URL"] + path
+
+
+def header_safe(text: str, limit: int = 250) -> str:
+    """One line of text, fit for a Subject header."""
+    return _LINE_BREAKS.sub(" ", text or "").strip()[:limit]
+
+
+def queue(
+    kind: str,
+    to: list[tuple[str, str]],
+    subject: str,
+    *,
+    event: Event | None = None,
+    key: str,
+    deliver_after: datetime | None = None,
+    **context,
+) -> OutboxEmail | None:
+    """Render `email/<kind>.txt|.html` for each recipient and add it to the outbox.
+
+    One row per recipient, so each person's copy is tracked (and retried) on its
+    own. `key` names the cause; with the address it makes the deduplication key.
+    Returns the last row queued (None when every copy was queued before).
+    """
+    queued = None
+    site = current_app.config["SITE_NAME"]
+    for name, address in to:
+        dedup_key = f"{key}:{kind}:{address.lower()}"[:200]
+        exists = db.session.scalar(
+            db.select(OutboxEmail.id).where(OutboxEmail.dedup_key == dedup_key)
+        )
+        if exists:
+            continue
+        values = dict(context, recipient_name=name, site_name=site, subject=subject)
+        queued = OutboxEmail(
+            dedup_key=dedup_key,
+            event=event,
+            kind=kind,
+            recipients=[[header_safe(name, 120), address]],
+            subject=header_safe(f"{subject} | {site}", 300),
+            text_body=render_template(f"email/{kind}.txt", **values),
+            html_body=render_template(f"email/{kind}.html", **values),
+            deliver_after=deliver_after or utcnow(),
+        )
+        db.session.add(queued)
+        if not current_app.config["MAIL_SERVER"]:
+            log.info(
+                "No MAIL_SERVER set: email %r to %s stays in the outbox.",
+                queued.subject,
+                address,
+            )
+    return queued

@@ -1,0 +1,77 @@
+"""Readers' pages: the latest interviews, one interview, a tag; and /healthz."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from sqlalchemy import select, text
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Interview, Tag
+from . import bp
+
+PAGE_SIZE = 12
+
+
+def _published():
+    return (
+        select(Interview)
+        .join(Interview.submission)
+        .where(Interview.public_filter(utcnow()))
+        .options(joinedload(Interview.submission), selectinload(Interview.tags))
+        .order_by(Interview.published_at.desc(), Interview.id.desc())
+    )
+
+
+def _page(query):
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE
+
+
+@bp.route("/")
+def home():
+    """The latest published interviews."""
+    interviews, page, has_next = _page(_published())
+    return render_template(
+        "publishing/home.html", interviews=interviews, page=page, has_next=has_next
+    )
+
+
+@bp.route("/interviews/<slug>")
+def interview(slug: str):
+    """One published interview."""
+    found = db.session.scalar(
+        _published().where(Interview.slug == slug).options(selectinload(Interview.items))
+    )
+    if found is None:
+        abort(404)
+    return render_template(
+        "publishing/interview.html", interview=found, submission=found.submission
+    )
+
+
+@bp.route("/tags/<slug>")
+def tag(slug: str):
+    """Interviews with one tag."""
+    found = db.session.scalar(select(Tag).where(Tag.slug == slug))
+    if found is None:
+        abort(404)
+    interviews, page, has_next = _page(_published().where(Interview.tags.contains(found)))
+    return render_template(
+        "publishing/tag.html", tag=found, interviews=interviews, page=page, has_next=has_next
+    )
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness: 200 when the database answers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not healthy"
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
+    return {"status": "ok"}
+
+

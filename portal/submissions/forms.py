@@ -1,0 +1,148 @@
+"""The application form, built from the questionnaire in the database."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from ..forms import PlainText, strip
+from ..models import (
+    ANSWER_MAX,
+    BUSINESS_MAX,
+    EMAIL_MAX,
+    INDUSTRY_MAX,
+    LOCATION_MAX,
+    MESSAGE_MAX,
+    NAME_MAX,
+    PITCH_MAX,
+    SOCIAL_NETWORKS,
+    URL_MAX,
+    Question,
+)
+from ..socials import NotAProfile, canonical
+
+
+def _one_line(max_length: int, required: str | None = None):
+    first = DataRequired(required) if required else Optional()
+    return [first, Length(max=max_length), PlainText(multiline=False)]
+
+
+def http_url(form, field):
+    if not field.data:
+        return
+    parts = urlsplit(field.data if "://" in field.data else "https://" + field.data)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        raise ValidationError("Enter a web address starting with http:// or https://.")
+    field.data = parts.geturl()
+
+
+class SocialField(StringField):
+    """A handle or profile address; its data becomes the canonical URL."""
+
+    def __init__(self, label, network: str, **kwargs):
+        super().__init__(label, filters=[strip], **kwargs)
+        self.network = network
+
+    def post_validate(self, form, validation_stopped):
+        if self.errors or not self.data:
+            return
+        try:
+            self.data = canonical(self.network, self.data)
+        except NotAProfile as error:
+            self.errors.append(str(error))
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Your name", filters=[strip], validators=_one_line(NAME_MAX, "Tell us your name."))
+    email = EmailField(
+        "Email",
+        filters=[strip],
+        validators=[
+            DataRequired("We need your email to tell you what happens next."),
+            Length(max=EMAIL_MAX),
+            PlainText(multiline=False),
+            Email("That doesn't look like an email address."),
+        ],
+        description="Only the editors see it. Your private status link goes here.",
+    )
+    business = StringField(
+        "Business name", filters=[strip], validators=_one_line(BUSINESS_MAX, "Tell us your business's name.")
+    )
+    website = StringField(
+        "Website", filters=[strip], validators=[*_one_line(URL_MAX), http_url]
+    )
+    location = StringField("Town or region", filters=[strip], validators=_one_line(LOCATION_MAX))
+    industry = StringField("Industry", filters=[strip], validators=_one_line(INDUSTRY_MAX))
+    pitch = TextAreaField(
+        "Tell us what you do, in a few lines",
+        filters=[strip],
+        validators=[Optional(), Length(max=PITCH_MAX), PlainText()],
+    )
+
+
+for _key, _label in SOCIAL_NETWORKS.items():
+    setattr(
+        ProfileForm,
+        f"social_{_key}",
+        SocialField(
+            _label,
+            _key,
+            validators=[Optional(), Length(max=URL_MAX), PlainText(multiline=False)],
+        ),
+    )
+
+
+class ApplyForm(ProfileForm):
+    consent = BooleanField(
+        "I agree that my answers may be edited and published, and I have read the privacy notice.",
+        validators=[DataRequired("We can only publish with your agreement.")],
+    )
+
+
+def with_questions(base: type[FlaskForm], questions: list[Question]) -> type[FlaskForm]:
+    """A form class with one answer field per question, named q<id>."""
+
+    class Form(base):
+        pass
+
+    for q in questions:
+        first = DataRequired("Please answer this question.") if q.required else Optional()
+        setattr(
+            Form,
+            f"q{q.id}",
+            TextAreaField(
+                q.text,
+                filters=[strip],
+                validators=[first, Length(max=ANSWER_MAX), PlainText()],
+                description=q.help_text,
+            ),
+        )
+    return Form
+
+
+def answers_of(form, questions: list[Question]) -> dict[int, str]:
+    return {q.id: form[f"q{q.id}"].data or "" for q in questions}
+
+
+def socials_of(form) -> dict[str, str]:
+    return {key: form[f"social_{key}"].data or "" for key in SOCIAL_NETWORKS}
+
+
+class ApplicantActionForm(FlaskForm):
+    version = HiddenField()
+    message = TextAreaField(
+        "Message to the editors",
+        filters=[strip],
+        validators=[Optional(), Length(max=MESSAGE_MAX), PlainText()],
+    )
+
+
+class ResendForm(FlaskForm):
+    email = EmailField(
+        "Your email",
+        filters=[strip],
+        validators=[DataRequired(), Length(max=EMAIL_MAX), PlainText(multiline=False), Email()],
+    )

@@ -1,0 +1,159 @@
+"""Applicants' pages: apply, the private status page and what can be done there."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from .. import operations, workflow
+from ..extensions import csrf, db
+from ..models import Question, StatusToken
+from ..workflow import Action, Role, State
+from . import bp
+from .forms import (
+    ApplicantActionForm,
+    ApplyForm,
+    ProfileForm,
+    ResendForm,
+    answers_of,
+    socials_of,
+    with_questions,
+)
+
+# What the applicant can do from the status page, besides revising.
+STATUS_ACTIONS = (Action.SIGN_OFF, Action.ASK_FIX, Action.WITHDRAW)
+
+
+def _questions() -> list[Question]:
+    return list(db.session.scalars(Question.active_query()))
+
+
+def _profile(form) -> operations.Profile:
+    return operations.Profile(
+        name=form.name.data,
+        email=form.email.data,
+        business=form.business.data,
+        website=form.website.data or "",
+        location=form.location.data or "",
+        industry=form.industry.data or "",
+        pitch=form.pitch.data or "",
+        socials=socials_of(form),
+    )
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one gets the form back
+def apply():
+    """The application form."""
+    questions = _questions()
+    form = with_questions(ApplyForm, questions)()
+    if form.validate_on_submit():
+        submission, token = operations.apply(_profile(form), answers_of(form, questions))
+        flash("received", "receipt")
+        return redirect(url_for("submissions.status", token=token))
+    # A stale or missing token: everything typed comes back, with a fresh token.
+    status = 400 if "csrf_token" in form.errors else 200
+    return render_template("submissions/apply.html", form=form, questions=questions), status
+
+
+def _submission_for(token: str):
+    submission = StatusToken.find(token)
+    if submission is None:
+        abort(404)
+    return submission
+
+
+@bp.route("/status/<token>")
+def status(token: str):
+    """The applicant's private status page."""
+    submission = _submission_for(token)
+    state = State(submission.state)
+    actions = [
+        a for a in workflow.allowed_actions(state, Role.APPLICANT) if a in STATUS_ACTIONS
+    ]
+    events = [e for e in submission.events]
+    return render_template(
+        "submissions/status.html",
+        submission=submission,
+        token=token,
+        state=state,
+        next_step=workflow.APPLICANT_NEXT[state].format(days=current_app.config["RESPONSE_DAYS"]),
+        events=events,
+        actions=actions,
+        can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
+        form=ApplicantActionForm(version=submission.version),
+    )
+
+
+@bp.route("/status/<token>/actions/<action>", methods=["POST"])
+def act(token: str, action: str):
+    """Sign off, ask for a fix, or withdraw."""
+    submission = _submission_for(token)
+    if action not in {a.value for a in STATUS_ACTIONS}:
+        abort(404)
+    form = ApplicantActionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.message.errors) or "Please try again.", "error")
+        return redirect(url_for("submissions.status", token=token))
+    operations.transition(
+        submission,
+        action,
+        operations.APPLICANT,
+        message=form.message.data or "",
+        expected_version=_version(form),
+    )
+    flash(workflow.APPLICANT_NEXT[State(submission.state)].format(
+        days=current_app.config["RESPONSE_DAYS"]), "success")
+    return redirect(url_for("submissions.status", token=token))
+
+
+def _version(form) -> int | None:
+    value = form.version.data
+    return int(value) if value and value.isdigit() else None
+
+
+@bp.route("/status/<token>/revise", methods=["GET", "POST"])
+def revise(token: str):
+    """Revise the application after the editors asked for changes."""
+    submission = _submission_for(token)
+    workflow.check(Action.REVISE, submission.state, Role.APPLICANT)
+    questions = _questions()
+    Form = with_questions(ProfileForm, questions)
+    latest = {a.question_id: a.body for a in submission.latest_revision.answers}
+    if request.method == "GET":
+        form = Form(obj=submission)
+        for key in submission.socials or {}:
+            if f"social_{key}" in form:
+                form[f"social_{key}"].data = submission.socials[key]
+        for q in questions:
+            form[f"q{q.id}"].data = latest.get(q.id, "")
+    else:
+        form = Form()
+    if form.validate_on_submit():
+        operations.revise(submission, _profile(form), answers_of(form, questions))
+        flash("Thank you. Your revised answers are with the editors.", "success")
+        return redirect(url_for("submissions.status", token=token))
+    requests = [e for e in submission.events if e.action == Action.REQUEST_CHANGES.value]
+    return render_template(
+        "submissions/revise.html",
+        form=form,
+        questions=questions,
+        submission=submission,
+        token=token,
+        request_event=requests[-1] if requests else None,
+    )
+
+
+@bp.route("/status/resend", methods=["GET", "POST"])
+def resend():
+    """Email the status link(s) again; the answer never says if the address is known."""
+    form = ResendForm()
+    if form.validate_on_submit():
+        operations.resend_status_links(form.email.data)
+        flash(
+            "If we have an application from that address, a message with its "
+            "status link is on its way.",
+            "success",
+        )
+        return redirect(url_for("submissions.resend"))
+    return render_template("submissions/resend.html", form=form)

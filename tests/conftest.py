@@ -1,0 +1,223 @@
+"""Each test gets a fresh app and database; a real SMTP server catches the mail.
+
+The database is SQLite (a file per test) unless TEST_DATABASE_URL names another,
+PostgreSQL in CI. CSRF protection stays on: tests post the token as a browser would.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPServer
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Question, User
+from portal.questionnaire import install_defaults
+
+PUBLIC_URL = "http://portal.test"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    message: email.message.EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return self.message["Subject"]
+
+    def part(self, subtype: str) -> str:
+        body = self.message.get_body(preferencelist=(subtype,))
+        return body.get_content() if body is not None else ""
+
+    @property
+    def text(self) -> str:
+        return self.part("plain")
+
+    @property
+    def html(self) -> str:
+        return self.part("html")
+
+    def links(self) -> list[str]:
+        return re.findall(r"https?://[^\s\"'<>]+", self.text)
+
+    def paths(self) -> list[str]:
+        """The links of the text part, as paths the test client can open."""
+        result = []
+        for link in self.links():
+            parts = urlsplit(link)
+            assert f"{parts.scheme}://{parts.netloc}" == PUBLIC_URL, link
+            result.append(parts.path)
+        return result
+
+
+class Inbox:
+    """What the SMTP server received; `refuse` makes it answer RCPT with an error."""
+
+    def __init__(self):
+        self.messages: list[Received] = []
+        self.refuse: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[Received]:
+        return [m for m in self.messages if address in m.recipients]
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.refuse.clear()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server):
+    _controller, inbox = smtp_server
+    inbox.clear()
+    yield inbox
+    inbox.clear()
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+def reset_schema() -> None:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    db.create_all()
+
+
+@pytest.fixture
+def app(tmp_path, database_url, smtp_server):
+    controller, _inbox = smtp_server
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "PUBLIC_URL": PUBLIC_URL,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": controller.port,
+            "MAIL_DEFAULT_SENDER": ("Social Owners", "editors@portal.test"),
+            "MAIL_TIMEOUT": 5,
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        reset_schema()
+        install_defaults(db.session, Question)
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client, page_url: str, data: dict, action: str | None = None, **kwargs):
+    """Open `page_url` like a browser, then post `data` with its CSRF token."""
+    data = dict(data, csrf_token=csrf_token(client, page_url))
+    return client.post(action or page_url, data=data, **kwargs)
+
+
+def make_user(app, email="editor@portal.test", name="Erin Editor", role="editor", password="correct horse battery"):
+    with app.app_context():
+        user = User(email=email, name=name, role=role)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def login(client, email="editor@portal.test", password="correct horse battery"):
+    response = post_form(
+        client, "/editor/login", {"email": email, "password": password}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+@pytest.fixture
+def editor(app):
+    return make_user(app)
+
+
+@pytest.fixture
+def admin(app):
+    return make_user(app, email="admin@portal.test", name="Ada Admin", role="admin")
+
+
+def question_ids(app) -> list[int]:
+    with app.app_context():
+        return [q.id for q in db.session.scalars(Question.active_query())]
+
+
+def application(app, **overrides) -> dict:
+    """A complete, valid application form."""
+    data = {
+        "name": "Rosa Marquez",
+        "email": "rosa@tidewater.example",
+        "business": "Tidewater Kayaks",
+        "website": "https://tidewater.example",
+        "location": "Falmouth",
+        "industry": "Outdoor activities",
+        "pitch": "Guided kayak trips along the estuary.",
+        "social_instagram": "@tidewaterkayaks",
+        "consent": "y",
+    }
+    for qid in question_ids(app):
+        data[f"q{qid}"] = f"Answer {qid}: we paddle, we post, people come."
+    data.update(overrides)
+    return data
