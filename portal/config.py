@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in production)
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -42,6 +42,8 @@ def from_environment(environ=os.environ) -> dict:
         "MAIL_DEFAULT_SENDER": environ.get(
             "MAIL_DEFAULT_SENDER", "Social Owners <editors@localhost>"
         ),
+        # Never suppressed in tests either: the suite talks to a real SMTP server.
+        "MAIL_SUPPRESS_SEND": False,
         "MAIL_TIMEOUT": _int(environ.get("MAIL_TIMEOUT"), 10),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -19,7 +19,7 @@ from .questionnaire import install_defaults
 from .workflow import Action
 
 DEMO_EMAIL = "editor@example.com"
-DEMO_PASSWORD = "portal-demo-password"
+DEMO_PASSWORD = "portal-demo-password"  # noqa: S105 (printed by make run, demo only)
 
 # (profile, answers in questionnaire order, where it ends, tags, days ago)
 APPLICATIONS = [
@@ -48,7 +48,7 @@ APPLICATIONS = [
             "Nearly all Instagram, a little TikTok when a video takes off, and a mailing list for big news.",
             "Behind-the-scenes videos worked. Paid adverts did not: we spent three hundred pounds and sold about four extra loaves.",
             "Start the mailing list on day one. It took us three years to realise those were our most loyal people.",
-            "Instagram Stories let us say \"twelve buns left\" and have them gone in an hour. Nothing else is that immediate.",
+            'Instagram Stories let us say "twelve buns left" and have them gone in an hour. Nothing else is that immediate.',
             "Show the work, not just the result. People root for people.",
         ],
         Action.PUBLISH,
@@ -198,7 +198,13 @@ def seed() -> str:
 
 
 def _advance(submission: Submission, until: Action, actor: Actor, tags, days_ago) -> None:
-    steps = [Action.START_REVIEW, Action.APPROVE, Action.SEND_PROOF, Action.SIGN_OFF, Action.PUBLISH]
+    steps = [
+        Action.START_REVIEW,
+        Action.APPROVE,
+        Action.SEND_PROOF,
+        Action.SIGN_OFF,
+        Action.PUBLISH,
+    ]
     if until is Action.SUBMIT:
         return
     for i, action in enumerate(steps[: steps.index(until) + 1]):

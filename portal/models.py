@@ -67,9 +67,7 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('editor', 'admin')", name="role_valid"),
-        CheckConstraint(
-            "notify_new IN ('each', 'digest', 'none')", name="notify_new_valid"
-        ),
+        CheckConstraint("notify_new IN ('each', 'digest', 'none')", name="notify_new_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,9 +78,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     notify_new: Mapped[str] = mapped_column(String(10), default="each")
     # Part of the session cookie: changing it ends every session of this user.
-    session_nonce: Mapped[str] = mapped_column(
-        String(32), default=lambda: secrets.token_hex(16)
-    )
+    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def set_password(self, password: str) -> None:
@@ -225,9 +221,7 @@ class Revision(db.Model):
     __table_args__ = (UniqueConstraint("submission_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE")
-    )
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     number: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -246,9 +240,7 @@ class Answer(db.Model):
     revision_id: Mapped[int] = mapped_column(
         ForeignKey("revisions.id", ondelete="CASCADE"), index=True
     )
-    question_id: Mapped[int | None] = mapped_column(
-        ForeignKey("questions.id", ondelete="SET NULL")
-    )
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
     position: Mapped[int]
     question_text: Mapped[str] = mapped_column(String(QUESTION_MAX))
     body: Mapped[str] = mapped_column(Text, default="")
@@ -346,9 +338,7 @@ class Event(db.Model):
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_role: Mapped[str] = mapped_column(String(10))
     action: Mapped[str] = mapped_column(String(20))
     from_state: Mapped[str | None] = mapped_column(String(20))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -82,10 +83,7 @@ class Profile:
 
 def _last_event(submission_id: int) -> Event | None:
     return db.session.scalar(
-        select(Event)
-        .where(Event.submission_id == submission_id)
-        .order_by(Event.id.desc())
-        .limit(1)
+        select(Event).where(Event.submission_id == submission_id).order_by(Event.id.desc()).limit(1)
     )
 
 
@@ -118,17 +116,25 @@ def _move(
     return event
 
 
-def _commit(submission: Submission, event: Event) -> Event:
-    """Flush, queue the event's emails, commit; a lost race becomes a Conflict."""
+def _commit(event: Event) -> Event:
+    """Flush, queue the event's emails in the same transaction, commit."""
+    db.session.flush()
+    queue_for_event(event)
+    db.session.commit()
+    return event
+
+
+@contextmanager
+def _atomic(submission_id: int | None):
+    """All or nothing: any failure rolls back; a lost race becomes a Conflict."""
     try:
-        db.session.flush()
-        queue_for_event(event)
-        db.session.commit()
+        yield
     except StaleDataError:
-        submission_id = submission.id
         db.session.rollback()
         raise Conflict(submission_id, _last_event(submission_id)) from None
-    return event
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def _write_answers(revision: Revision, answers: dict[int, str]) -> None:
@@ -164,14 +170,15 @@ def apply(
     revision = Revision(number=1)
     submission.revisions.append(revision)
     _write_answers(revision, answers)
-    db.session.add(submission)
-    token = StatusToken.issue(submission)
-    # The event records a move from "(new)", so the state is set by _move.
-    submission.state = None
-    event = _move(submission, action, APPLICANT)
-    if submit:
-        submission.submitted_at = event.created_at
-    _commit(submission, event)
+    with _atomic(None):
+        db.session.add(submission)
+        token = StatusToken.issue(submission)
+        # The event records a move from "(new)", so the state is set by _move.
+        submission.state = None
+        event = _move(submission, action, APPLICANT)
+        if submit:
+            submission.submitted_at = event.created_at
+        _commit(event)
     return submission, token
 
 
@@ -182,12 +189,13 @@ def revise(
     expected_version: int | None = None,
 ) -> Event:
     """The applicant sends a new revision after a request for changes."""
-    event = _move(submission, Action.REVISE, APPLICANT, expected_version=expected_version)
-    _write_profile(submission, profile)
-    revision = Revision(number=len(submission.revisions) + 1)
-    submission.revisions.append(revision)
-    _write_answers(revision, answers)
-    return _commit(submission, event)
+    with _atomic(submission.id):
+        event = _move(submission, Action.REVISE, APPLICANT, expected_version=expected_version)
+        _write_profile(submission, profile)
+        revision = Revision(number=len(submission.revisions) + 1)
+        submission.revisions.append(revision)
+        _write_answers(revision, answers)
+        return _commit(event)
 
 
 def transition(
@@ -207,16 +215,17 @@ def transition(
         raise workflow.IllegalTransition(
             f"“{workflow.ACTION_LABELS[action]}” comes with the application form."
         )
-    event = _move(submission, action, actor, message, expected_version)
-    if action is Action.START_REVIEW and submission.assigned_to is None:
-        submission.assigned_to = actor.user
-    elif action is Action.APPROVE and submission.interview is None:
-        submission.interview = draft_from(submission)
-    elif action is Action.PUBLISH:
-        submission.interview.published_at = when or event.created_at
-    elif action is Action.UNPUBLISH:
-        submission.interview.published_at = None
-    return _commit(submission, event)
+    with _atomic(submission.id):
+        event = _move(submission, action, actor, message, expected_version)
+        if action is Action.START_REVIEW and submission.assigned_to is None:
+            submission.assigned_to = actor.user
+        elif action is Action.APPROVE and submission.interview is None:
+            submission.interview = draft_from(submission)
+        elif action is Action.PUBLISH:
+            submission.interview.published_at = when or event.created_at
+        elif action is Action.UNPUBLISH:
+            submission.interview.published_at = None
+        return _commit(event)
 
 
 def slugify(text: str) -> str:

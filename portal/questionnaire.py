@@ -79,8 +79,6 @@ def install_defaults(session, question_model) -> int:
         return 0
     for position, (text, help_text, required) in enumerate(DEFAULT_QUESTIONS):
         session.add(
-            question_model(
-                position=position, text=text, help_text=help_text, required=required
-            )
+            question_model(position=position, text=text, help_text=help_text, required=required)
         )
     return len(DEFAULT_QUESTIONS)

@@ -221,9 +221,7 @@ def check(
             f"“{ACTION_LABELS[action]}” is not possible for {_state_words(state)}."
         )
     if role not in rule.roles:
-        raise NotPermitted(
-            f"“{ACTION_LABELS[action]}” is not something a {role.value} can do."
-        )
+        raise NotPermitted(f"“{ACTION_LABELS[action]}” is not something a {role.value} can do.")
     if rule.message is Message.REQUIRED and not (message or "").strip():
         raise MessageRequired(f"“{ACTION_LABELS[action]}” needs a message.")
     return rule.target
@@ -234,9 +232,7 @@ def allowed_actions(state: State | str | None, role: Role | str) -> list[Action]
     state = State(state) if state is not NEW else NEW
     role = Role(role)
     return [
-        rule.action
-        for rule in TRANSITIONS.values()
-        if state in rule.sources and role in rule.roles
+        rule.action for rule in TRANSITIONS.values() if state in rule.sources and role in rule.roles
     ]
 
 
@@ -258,6 +254,9 @@ APPLICANT_NEXT: dict[State, str] = {
     State.PUBLISHED: "Your interview is live.",
     State.WITHDRAWN: "You withdrew this application. Nothing more will happen with it.",
 }
+
+# Actions that end or hide something: shown last, styled as dangerous.
+DESTRUCTIVE = frozenset({Action.MARK_SPAM, Action.REJECT, Action.UNPUBLISH, Action.WITHDRAW})
 
 # The editor's draft can be changed in these states; not while the proof is out.
 DRAFT_EDITABLE = frozenset({State.APPROVED, State.READY, State.PUBLISHED})

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SMTPServer
 
 from portal import create_app
 from portal.extensions import db
@@ -172,7 +171,13 @@ def post_form(client, page_url: str, data: dict, action: str | None = None, **kw
     return client.post(action or page_url, data=data, **kwargs)
 
 
-def make_user(app, email="editor@portal.test", name="Erin Editor", role="editor", password="correct horse battery"):
+def make_user(
+    app,
+    email="editor@portal.test",
+    name="Erin Editor",
+    role="editor",
+    password="correct horse battery",
+):
     with app.app_context():
         user = User(email=email, name=name, role=role)
         user.set_password(password)
@@ -182,9 +187,7 @@ def make_user(app, email="editor@portal.test", name="Erin Editor", role="editor"
 
 
 def login(client, email="editor@portal.test", password="correct horse battery"):
-    response = post_form(
-        client, "/editor/login", {"email": email, "password": password}
-    )
+    response = post_form(client, "/editor/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
 

@@ -62,7 +62,9 @@ def answers() -> dict[int, str]:
 def staff(role: Role = Role.EDITOR) -> User:
     user = db.session.scalar(db.select(User).where(User.role == role.value))
     if user is None:
-        user = User(email=f"{role.value}@factory.example", name=f"Factory {role.value}", role=role.value)
+        user = User(
+            email=f"{role.value}@factory.example", name=f"Factory {role.value}", role=role.value
+        )
         user.set_password("factory password")
         db.session.add(user)
         db.session.commit()
@@ -84,7 +86,9 @@ def submission_in(state: State | str, **profile_overrides) -> Submission:
         profile(**profile_overrides), answers(), submit=path[0] is Action.SUBMIT
     )
     for action in path[1:]:
-        message = "A message for the record." if action in (Action.REQUEST_CHANGES, Action.REJECT) else ""
+        message = (
+            "A message for the record." if action in (Action.REQUEST_CHANGES, Action.REJECT) else ""
+        )
         operations.transition(submission, action, actor_for(action), message=message)
     assert submission.state == State(state).value
     return submission

@@ -46,7 +46,13 @@ for _state in State:
     if _state not in (S.PUBLISHED, S.WITHDRAWN):
         EXPECTED[(_state, Action.WITHDRAW)] = (S.WITHDRAWN, {Role.APPLICANT})
 
-NEEDS_MESSAGE = {Action.REQUEST_CHANGES, Action.REJECT, Action.ASK_FIX, Action.SKIP_SIGNOFF, Action.UNPUBLISH}
+NEEDS_MESSAGE = {
+    Action.REQUEST_CHANGES,
+    Action.REJECT,
+    Action.ASK_FIX,
+    Action.SKIP_SIGNOFF,
+    Action.UNPUBLISH,
+}
 
 COMBINATIONS = list(itertools.product([None, *State], Action, Role))
 
@@ -136,9 +142,13 @@ def test_revise_keeps_every_revision(app):
         submission = submission_in(S.CHANGES_REQUESTED)
         first = {a.question_id: a.body for a in submission.latest_revision.answers}
         new_answers = {qid: f"Rewritten {qid}" for qid in first}
-        operations.revise(submission, operations.Profile(
-            name=submission.name, email=submission.email, business=submission.business
-        ), new_answers)
+        operations.revise(
+            submission,
+            operations.Profile(
+                name=submission.name, email=submission.email, business=submission.business
+            ),
+            new_answers,
+        )
         assert submission.state == S.SUBMITTED.value
         assert [r.number for r in submission.revisions] == [1, 2]
         assert {a.question_id: a.body for a in submission.revisions[0].answers} == first
@@ -149,8 +159,9 @@ def test_revise_is_refused_outside_changes_requested(app):
     with app.app_context():
         submission = submission_in(S.IN_REVIEW)
         with pytest.raises(workflow.IllegalTransition):
-            operations.revise(submission, operations.Profile(
-                name="x", email="x@example.com", business="x"), {})
+            operations.revise(
+                submission, operations.Profile(name="x", email="x@example.com", business="x"), {}
+            )
 
 
 def test_form_actions_cannot_be_forced_through_transition(app):

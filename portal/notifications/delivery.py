@@ -11,7 +11,7 @@ import logging
 import random
 import smtplib
 import socket
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +31,8 @@ LEASE = timedelta(minutes=10)
 
 @dataclass
 class Report:
+    """What one delivery pass did."""
+
     sent: int = 0
     failed: int = 0
     dead: int = 0
@@ -46,8 +48,7 @@ def _claim(limit: int) -> list[OutboxEmail]:
         select(OutboxEmail)
         .where(
             or_(
-                OutboxEmail.status.in_(("pending", "failed"))
-                & (OutboxEmail.deliver_after <= now),
+                OutboxEmail.status.in_(("pending", "failed")) & (OutboxEmail.deliver_after <= now),
                 # Left in "sending" by a worker that died: take it back.
                 (OutboxEmail.status == "sending") & (OutboxEmail.claimed_at < now - LEASE),
             )
@@ -138,13 +139,7 @@ def deliver_due(limit: int = 50) -> Report:
     """Send up to `limit` due emails over one SMTP connection; return what happened."""
     report = Report()
     if not current_app.config["MAIL_SERVER"]:
-        pending = db.session.scalar(
-            select(db.func.count()).where(OutboxEmail.status == "pending")
-        )
-        db.session.rollback()
-        if pending:
-            log.info("No MAIL_SERVER set: %d emails wait in the outbox.", pending)
-        return report
+        return report  # kept in the outbox; each was logged when queued
     emails = _claim(limit)
     if not emails:
         return report
@@ -173,8 +168,6 @@ def deliver_due(limit: int = 50) -> Report:
             outcome = _record(email_id, error)
             setattr(report, outcome, getattr(report, outcome) + 1)
     finally:
-        try:
+        with suppress(smtplib.SMTPException, OSError):
             connection.__exit__(None, None, None)
-        except (smtplib.SMTPException, OSError):
-            pass
     return report

@@ -85,9 +85,7 @@ def submitted(event: Event) -> None:
         response_days=current_app.config["RESPONSE_DAYS"],
     )
     editors = db.session.scalars(
-        select(User)
-        .where(User.active.is_(True), User.notify_new == "each")
-        .order_by(User.id)
+        select(User).where(User.active.is_(True), User.notify_new == "each").order_by(User.id)
     )
     queue(
         "new_application",

@@ -73,5 +73,3 @@ def healthz():
         db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}
-
-

@@ -44,7 +44,9 @@ class EditorHTML(TextAreaField):
 
 def slug_format(form, field):
     if not _SLUG.match(field.data or ""):
-        raise ValidationError("Use lower-case letters, digits and single dashes, like jane-doe-bakery.")
+        raise ValidationError(
+            "Use lower-case letters, digits and single dashes, like jane-doe-bakery."
+        )
 
 
 class DraftForm(FlaskForm):

@@ -12,9 +12,9 @@ from .. import operations, workflow
 from ..auth import editor_required
 from ..extensions import db
 from ..models import Submission, User, count_by
-from ..workflow import Action, State
+from ..workflow import State
 from . import bp
-from .forms import ActionForm, DraftForm, LoginForm, with_items
+from .forms import ActionForm, LoginForm, with_items
 
 PAGE_SIZE = 50
 QUEUE_TABS = [s for s in State if s is not State.DRAFT]
@@ -72,7 +72,9 @@ def queue():
         tab = State.SUBMITTED.value
     page = max(1, request.args.get("page", 1, type=int) or 1)
     oldest_first = State(tab) in workflow.EDITORS_TURN
-    order = Submission.state_changed_at.asc() if oldest_first else Submission.state_changed_at.desc()
+    order = (
+        Submission.state_changed_at.asc() if oldest_first else Submission.state_changed_at.desc()
+    )
     rows = db.session.scalars(
         select(Submission)
         .where(Submission.state == tab)
@@ -103,12 +105,16 @@ def _submission(submission_id: int) -> Submission:
 def submission(submission_id: int):
     """One submission: answers, history and the actions allowed now."""
     s = _submission(submission_id)
-    actions = workflow.allowed_actions(s.state, current_user.role)
+    actions = sorted(
+        workflow.allowed_actions(s.state, current_user.role),
+        key=lambda a: a in workflow.DESTRUCTIVE,
+    )
     return render_template(
         "review/submission.html",
         submission=s,
         actions=actions,
         message_rules={a: workflow.message_rule(a).value for a in actions},
+        destructive=workflow.DESTRUCTIVE,
         form=ActionForm(version=s.version),
         draft_editable=State(s.state) in workflow.DRAFT_EDITABLE and s.interview is not None,
     )

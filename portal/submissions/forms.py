@@ -56,7 +56,9 @@ class SocialField(StringField):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Your name", filters=[strip], validators=_one_line(NAME_MAX, "Tell us your name."))
+    name = StringField(
+        "Your name", filters=[strip], validators=_one_line(NAME_MAX, "Tell us your name.")
+    )
     email = EmailField(
         "Email",
         filters=[strip],
@@ -69,11 +71,11 @@ class ProfileForm(FlaskForm):
         description="Only the editors see it. Your private status link goes here.",
     )
     business = StringField(
-        "Business name", filters=[strip], validators=_one_line(BUSINESS_MAX, "Tell us your business's name.")
+        "Business name",
+        filters=[strip],
+        validators=_one_line(BUSINESS_MAX, "Tell us your business's name."),
     )
-    website = StringField(
-        "Website", filters=[strip], validators=[*_one_line(URL_MAX), http_url]
-    )
+    website = StringField("Website", filters=[strip], validators=[*_one_line(URL_MAX), http_url])
     location = StringField("Town or region", filters=[strip], validators=_one_line(LOCATION_MAX))
     industry = StringField("Industry", filters=[strip], validators=_one_line(INDUSTRY_MAX))
     pitch = TextAreaField(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from .. import operations, workflow
 from ..extensions import csrf, db
@@ -68,9 +67,7 @@ def status(token: str):
     """The applicant's private status page."""
     submission = _submission_for(token)
     state = State(submission.state)
-    actions = [
-        a for a in workflow.allowed_actions(state, Role.APPLICANT) if a in STATUS_ACTIONS
-    ]
+    actions = [a for a in workflow.allowed_actions(state, Role.APPLICANT) if a in STATUS_ACTIONS]
     events = [e for e in submission.events]
     return render_template(
         "submissions/status.html",
@@ -102,8 +99,12 @@ def act(token: str, action: str):
         message=form.message.data or "",
         expected_version=_version(form),
     )
-    flash(workflow.APPLICANT_NEXT[State(submission.state)].format(
-        days=current_app.config["RESPONSE_DAYS"]), "success")
+    flash(
+        workflow.APPLICANT_NEXT[State(submission.state)].format(
+            days=current_app.config["RESPONSE_DAYS"]
+        ),
+        "success",
+    )
     return redirect(url_for("submissions.status", token=token))
 
 

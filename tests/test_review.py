@@ -1,0 +1,277 @@
+"""Editors: login, the queue, decisions over HTTP, conflicts, the draft editor."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select, update
+
+from portal import operations
+from portal.extensions import db
+from portal.models import Event, Submission, User
+from portal.operations import Actor, Conflict
+from portal.workflow import State
+from tests.conftest import login, make_user, post_form
+from tests.factories import submission_in
+
+
+def version_on(page: str) -> str:
+    return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+
+def test_login_gives_the_same_answer_for_a_wrong_email_and_a_wrong_password(client, editor):
+    wrong_password = post_form(
+        client, "/editor/login", {"email": "editor@portal.test", "password": "nope nope nope"}
+    )
+    wrong_email = post_form(
+        client, "/editor/login", {"email": "ghost@portal.test", "password": "nope nope nope"}
+    )
+    assert wrong_password.status_code == wrong_email.status_code == 200
+    message = "That email and password don&#39;t match an active editor."
+    assert message in wrong_password.get_data(as_text=True)
+    assert message in wrong_email.get_data(as_text=True)
+
+
+def test_editor_pages_need_a_login(client):
+    for path in ("/editor/", "/editor/submissions/1", "/editor/outbox"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/editor/login")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\t/evil.example",
+        "////evil.example",
+        "https://evil.example",
+        "/editor/\r\nSet-Cookie: x=y",
+        "/\\evil.example",
+    ],
+)
+def test_next_never_leaves_the_site(client, editor, target):
+    response = post_form(
+        client,
+        "/editor/login",
+        {"email": "editor@portal.test", "password": "correct horse battery", "next": target},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/editor/"
+
+
+def test_next_to_a_page_of_this_site_is_followed(client, editor):
+    response = post_form(
+        client,
+        "/editor/login",
+        {
+            "email": "editor@portal.test",
+            "password": "correct horse battery",
+            "next": "/editor/outbox",
+        },
+    )
+    assert response.headers["Location"] == "/editor/outbox"
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(app, client, editor):
+    login(client)
+    stolen = client.get_cookie("session").value
+    post_form(client, "/editor/", {}, action="/editor/logout")
+    other = app.test_client()
+    other.set_cookie("session", stolen)
+    assert other.get("/editor/").status_code == 302
+
+
+def test_a_deactivated_editor_is_logged_out_and_cannot_log_in(app, client, editor):
+    login(client)
+    with app.app_context():
+        db.session.execute(update(User).values(active=False))
+        db.session.commit()
+    assert client.get("/editor/").status_code == 302
+    response = post_form(
+        client,
+        "/editor/login",
+        {"email": "editor@portal.test", "password": "correct horse battery"},
+    )
+    assert response.status_code == 200
+
+
+def test_queue_shows_counts_per_state_and_never_drafts(app, client, editor):
+    with app.app_context():
+        submission_in(State.SUBMITTED, business="Alpha Fabrics")
+        submission_in(State.SUBMITTED, business="Beta Brews")
+        submission_in(State.IN_REVIEW, business="Gamma Glass")
+        submission_in(State.DRAFT, business="Secret Draft Shop")
+    login(client)
+    page = client.get("/editor/").get_data(as_text=True)
+    assert "Alpha Fabrics" in page and "Beta Brews" in page
+    assert "Gamma Glass" not in page
+    assert re.search(r"Received, waiting for an editor <span class=\"count\">2</span>", page)
+    assert re.search(r"Being reviewed <span class=\"count\">1</span>", page)
+    assert "Secret Draft Shop" not in client.get("/editor/?state=draft").get_data(as_text=True)
+    assert "Gamma Glass" in client.get("/editor/?state=in_review").get_data(as_text=True)
+    with app.app_context():
+        draft_id = db.session.scalar(select(Submission.id).where(Submission.state == "draft"))
+    assert client.get(f"/editor/submissions/{draft_id}").status_code == 404
+
+
+def test_an_illegal_action_over_http_is_409_with_a_readable_message(app, client, editor):
+    with app.app_context():
+        s = submission_in(State.SUBMITTED)
+        sid, version = s.id, s.version
+    login(client)
+    page = f"/editor/submissions/{sid}"
+    response = post_form(client, page, {"version": version}, action=f"{page}/actions/publish")
+    assert response.status_code == 409
+    assert "“Publish” is not possible for “Received, waiting for an editor”." in response.get_data(
+        as_text=True
+    ).replace("&#8220;", "“")
+    response = post_form(client, page, {"version": version}, action=f"{page}/actions/explode")
+    assert response.status_code == 409
+
+
+def test_reject_without_a_message_is_refused(app, client, editor):
+    with app.app_context():
+        s = submission_in(State.IN_REVIEW)
+        sid = s.id
+    login(client)
+    page = f"/editor/submissions/{sid}"
+    version = version_on(client.get(page).get_data(as_text=True))
+    response = post_form(
+        client, page, {"version": version, "message": "  "}, action=f"{page}/actions/reject"
+    )
+    assert response.status_code == 409
+    assert "needs a message" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Submission, sid).state == "in_review"
+
+
+def test_an_admin_only_action_is_refused_to_an_editor(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.APPROVED).id
+    login(client)
+    page = f"/editor/submissions/{sid}"
+    assert "Skip the sign-off" not in client.get(page).get_data(as_text=True)
+    version = version_on(client.get(page).get_data(as_text=True))
+    response = post_form(
+        client,
+        page,
+        {"version": version, "message": "urgent"},
+        action=f"{page}/actions/skip_signoff",
+    )
+    assert response.status_code == 409
+
+
+def test_two_editors_at_once_the_second_gets_a_conflict_and_keeps_their_text(app, editor):
+    make_user(app, email="second@portal.test", name="Sam Second")
+    with app.app_context():
+        sid = submission_in(State.IN_REVIEW).id
+    first, second = app.test_client(), app.test_client()
+    login(first)
+    login(second, email="second@portal.test")
+    page = f"/editor/submissions/{sid}"
+    first_version = version_on(first.get(page).get_data(as_text=True))
+    second_version = version_on(second.get(page).get_data(as_text=True))
+
+    assert (
+        post_form(
+            first, page, {"version": first_version}, action=f"{page}/actions/approve"
+        ).status_code
+        == 302
+    )
+    response = post_form(
+        second,
+        page,
+        {"version": second_version, "message": "Sorry, not for us this time."},
+        action=f"{page}/actions/reject",
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Erin Editor chose “approve”" in text.replace("&#8220;", "“").replace("&#8221;", "”")
+    assert "Sorry, not for us this time." in text  # what they typed is kept
+    with app.app_context():
+        assert db.session.get(Submission, sid).state == "approved"
+        assert db.session.scalar(select(Event).order_by(Event.id.desc())).action == "approve"
+
+
+def test_a_lost_race_in_the_database_becomes_a_conflict(app):
+    """Two transactions read the same version; the later UPDATE matches no row."""
+    with app.app_context():
+        s = submission_in(State.IN_REVIEW)
+        editor = db.session.scalar(select(User))
+        assert s.version and editor.name  # loaded now, and kept after the commit
+        db.session().expire_on_commit = False
+        db.session.commit()  # SQLite: release the write lock for the other writer
+        # Another editor's commit, made behind this session's back.
+        with db.engine.begin() as other:
+            other.execute(
+                update(Submission)
+                .where(Submission.id == s.id)
+                .values(version=Submission.version + 1)
+            )
+        with pytest.raises(Conflict):
+            operations.transition(s, "approve", Actor.of(editor))
+        assert db.session.get(Submission, s.id).state == "in_review"
+
+
+def test_draft_editor_sanitizes_what_editors_write(app, client, editor):
+    with app.app_context():
+        s = submission_in(State.APPROVED)
+        sid = s.id
+        item_id = s.interview.items[0].id
+    login(client)
+    page = f"/editor/submissions/{sid}/draft"
+    html = client.get(page).get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
+    response = post_form(
+        client,
+        page,
+        {
+            "version": version,
+            "title": "A <b>title</b>",
+            "slug": "a-good-slug",
+            "intro_html": '<p onclick="x()">Hi <script>alert(1)</script><a href="javascript:alert(1)">bad</a> '
+            '<a href="https://good.example">good</a></p><img src=x onerror=alert(1)>',
+            f"item{item_id}": "<em>Edited</em><iframe src='https://evil.example'></iframe>",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        interview = db.session.get(Submission, sid).interview
+        assert interview.intro_html == (
+            '<p>Hi alert(1)bad <a href="https://good.example" rel="nofollow ugc noopener">good</a></p>'
+        )
+        assert interview.items[0].answer_html == "<em>Edited</em>"
+        assert interview.title == "A <b>title</b>"  # plain text, escaped when shown
+    preview = client.get(f"/editor/submissions/{sid}/preview").get_data(as_text=True)
+    assert "A &lt;b&gt;title&lt;/b&gt;" in preview
+
+
+def test_draft_slug_must_be_unique_and_well_formed(app, client, editor):
+    with app.app_context():
+        first = submission_in(State.APPROVED)
+        second = submission_in(State.APPROVED)
+        taken, sid = first.interview.slug, second.id
+    login(client)
+    page = f"/editor/submissions/{sid}/draft"
+    for slug, message in (
+        (taken, "Another interview has this address already."),
+        ("Not A Slug!", "Use lower-case letters"),
+    ):
+        response = post_form(client, page, {"title": "T", "slug": slug})
+        assert response.status_code == 200
+        assert message in response.get_data(as_text=True)
+
+
+def test_the_draft_is_locked_while_the_proof_is_out(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.AWAITING_SIGNOFF).id
+    login(client)
+    assert client.get(f"/editor/submissions/{sid}/draft").status_code == 409
+
+
+def test_unknown_submission_is_404(client, editor):
+    login(client)
+    assert client.get("/editor/submissions/99999").status_code == 404
+    assert client.get("/editor/submissions/99999/draft").status_code == 404
