@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
+import threading
+from datetime import timedelta
 
 import click
 from email_validator import EmailNotValidError, validate_email
@@ -12,8 +13,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from .clock import utcnow
 from .extensions import db
 from .models import User
+from .notifications.delivery import Report, deliver_due
 
 users = AppGroup("users", help="Editors and admins.")
 demo = AppGroup("demo", help="Demo content.")
@@ -59,35 +62,54 @@ def seed() -> None:
 
 
 @mail_cli.command("deliver")
-@click.option("--loop", is_flag=True, help="Keep delivering until stopped.")
-@click.option("--batch", default=50, show_default=True)
+@click.option("--loop", is_flag=True, help="Keep delivering until stopped (a worker).")
+@click.option("--until-empty", is_flag=True, help="Deliver until nothing is due, then stop.")
+@click.option("--batch", type=int, default=None, help="Emails per SMTP connection.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
-def deliver(loop: bool, batch: int, interval: float) -> None:
-    """Send the due emails of the outbox (once, or as a worker with --loop)."""
-    from .notifications.delivery import deliver_due
+def deliver(loop: bool, until_empty: bool, batch: int | None, interval: float) -> None:
+    """Send the due emails of the outbox (once, or as a worker with --loop).
 
-    stopping = False
-
-    def stop(_signum, _frame):
-        nonlocal stopping
-        stopping = True
-
-    if loop:
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+    On SIGTERM or Ctrl-C the worker finishes the email in hand, hands the rest of
+    its batch back to the outbox and exits.
+    """
+    stopping = threading.Event()
+    if loop or until_empty:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.set())
         if not current_app.config["MAIL_SERVER"]:
             click.echo("No MAIL_SERVER set: emails stay in the outbox (see /editor/outbox).")
+    totals = Report()
     while True:
-        report = deliver_due(batch)
-        if report.handled or not loop:
+        report = deliver_due(batch, should_stop=stopping.is_set)
+        for name in ("sent", "failed", "dead"):
+            setattr(totals, name, getattr(totals, name) + getattr(report, name))
+        if loop and report.handled:
             click.echo(f"sent {report.sent}, failed {report.failed}, dead {report.dead}")
-        if not loop or stopping:
-            return
-        if report.handled < batch:
-            for _ in range(int(interval * 10)):
-                if stopping:
-                    return
-                time.sleep(0.1)
+        if stopping.is_set() or not (loop or until_empty):
+            break
+        if report.handled == 0 and report.released == 0:
+            if until_empty:
+                break
+            stopping.wait(interval)
+    if not loop:
+        click.echo(f"sent {totals.sent}, failed {totals.failed}, dead {totals.dead}")
+
+
+@mail_cli.command("digest")
+@click.option(
+    "--day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The UTC day to report on (default: yesterday).",
+)
+def digest(day) -> None:
+    """Queue each digest subscriber's list of the day's new applications (once a day)."""
+    from .notifications.emails import queue_digests
+
+    day = day.date() if day else (utcnow() - timedelta(days=1)).date()
+    queued = queue_digests(day)
+    db.session.commit()
+    click.echo(f"{queued} digest emails queued for {day.isoformat()}.")
 
 
 def init_app(app) -> None:

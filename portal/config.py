@@ -45,6 +45,10 @@ def from_environment(environ=os.environ) -> dict:
         # Never suppressed in tests either: the suite talks to a real SMTP server.
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_TIMEOUT": _int(environ.get("MAIL_TIMEOUT"), 10),
+        "MAIL_BATCH_SIZE": _int(environ.get("MAIL_BATCH_SIZE"), 20),
+        "MAIL_MAX_ATTEMPTS": _int(environ.get("MAIL_MAX_ATTEMPTS"), 8),
+        "MAIL_LEASE_SECONDS": _int(environ.get("MAIL_LEASE_SECONDS"), 600),
+        "MAIL_BACKOFF_SECONDS": _int(environ.get("MAIL_BACKOFF_SECONDS"), 60),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -372,6 +372,8 @@ class OutboxEmail(db.Model):
     # [[name, address], ...]: never joined into one string, so a name can't
     # smuggle in another address.
     recipients: Mapped[list] = mapped_column(JSON)
+    # The one recipient's address, lower-cased, for the outbox page's filter.
+    to_address: Mapped[str] = mapped_column(String(EMAIL_MAX), index=True, default="")
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)

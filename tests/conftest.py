@@ -6,6 +6,7 @@ PostgreSQL in CI. CSRF protection stays on: tests post the token as a browser wo
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -74,6 +75,7 @@ class Inbox:
     def __init__(self):
         self.messages: list[Received] = []
         self.refuse: dict[str, str] = {}
+        self.delay = 0.0  # seconds before answering DATA, like a slow server
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -83,6 +85,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
@@ -94,6 +98,11 @@ class Inbox:
     def clear(self) -> None:
         self.messages.clear()
         self.refuse.clear()
+        self.delay = 0.0
+
+    def email_ids(self) -> list[int]:
+        """The outbox ids of what arrived (the X-Portal-Email-Id header)."""
+        return [int(m.message["X-Portal-Email-Id"]) for m in self.messages]
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
 """Delivering the outbox over SMTP with Flask-Mail.
 
-An email is claimed (pending/failed → sending) and committed before it is sent,
-so two workers never send the same row; its outcome is committed after. A failed
-send is kept with the server's reply and tried again later; nothing is deleted.
+An email is claimed (pending/failed → sending) and committed before it is sent, so
+two workers never send the same row; its outcome is committed right after it is
+sent. A failed send is kept with the server's reply and tried again later with
+exponential back-off; nothing is deleted. A worker that dies leaves its claimed
+emails in "sending": after the lease they are due again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import random
 import smtplib
 import socket
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,11 +25,9 @@ from sqlalchemy import or_, select, update
 from ..clock import utcnow
 from ..extensions import db, mail
 from ..models import OutboxEmail
+from ..workflow import WorkflowError
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=10)
 
 
 @dataclass
@@ -36,30 +37,38 @@ class Report:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    released: int = 0
 
     @property
     def handled(self) -> int:
         return self.sent + self.failed + self.dead
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def _due_condition(now):
+    lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    return or_(
+        OutboxEmail.status.in_(("pending", "failed")) & (OutboxEmail.deliver_after <= now),
+        # Left in "sending" by a worker that died: take it back after the lease.
+        (OutboxEmail.status == "sending") & (OutboxEmail.claimed_at < now - lease),
+    )
 
 
 def _claim(limit: int) -> list[OutboxEmail]:
     now = utcnow()
     due = (
         select(OutboxEmail)
-        .where(
-            or_(
-                OutboxEmail.status.in_(("pending", "failed")) & (OutboxEmail.deliver_after <= now),
-                # Left in "sending" by a worker that died: take it back.
-                (OutboxEmail.status == "sending") & (OutboxEmail.claimed_at < now - LEASE),
-            )
-        )
+        .where(_due_condition(now))
         .order_by(OutboxEmail.deliver_after, OutboxEmail.id)
         .limit(limit)
     )
     if db.engine.dialect.name == "postgresql":
+        # Each worker takes rows nobody else has locked, without waiting.
         due = due.with_for_update(skip_locked=True)
-    # On SQLite the transaction began with BEGIN IMMEDIATE: no other writer
-    # can claim between this SELECT and the UPDATE below.
+    # On SQLite the transaction began with BEGIN IMMEDIATE: no other writer can
+    # claim between this SELECT and the UPDATE below.
     rows = list(db.session.scalars(due))
     if rows:
         db.session.execute(
@@ -74,20 +83,25 @@ def _claim(limit: int) -> list[OutboxEmail]:
 def _message(email: OutboxEmail) -> Message:
     return Message(
         subject=email.subject,
-        recipients=[tuple(r) for r in email.recipients],
+        # (name, address) pairs: Flask-Mail encodes the name, so a name can't add
+        # a recipient.
+        recipients=[(name, address) for name, address in email.recipients],
         body=email.text_body,
         html=email.html_body,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers={"X-Portal-Email-Id": str(email.id)},
     )
 
 
-def _backoff(attempts: int) -> timedelta:
-    base = min(60 * 2 ** (attempts - 1), 6 * 3600)
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+def backoff(attempts: int) -> timedelta:
+    """How long to wait before the next try: doubling, capped, with ±20% jitter."""
+    base = current_app.config["MAIL_BACKOFF_SECONDS"]
+    seconds = min(base * 2 ** (attempts - 1), 6 * 3600)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
 def _is_permanent(error: Exception) -> bool:
-    if isinstance(error, BadHeaderError | ValueError):
+    if isinstance(error, BadHeaderError | ValueError | UnicodeError):
         return True  # a malformed address or header will never go through
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _msg in error.recipients.values())
@@ -96,23 +110,33 @@ def _is_permanent(error: Exception) -> bool:
     return False
 
 
-def _describe(error: Exception) -> str:
+def _connection_lost(error: Exception | None) -> bool:
+    # smtplib's errors are OSErrors too; only a dropped or timed-out socket counts.
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+def _text(reply) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def describe(error: Exception) -> str:
+    """The server's reply, or the error, as one line for the outbox page."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return "; ".join(
-            f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
-            for addr, (code, msg) in error.recipients.items()
+            f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in error.recipients.items()
         )
     if isinstance(error, smtplib.SMTPResponseException):
-        msg = error.smtp_error
-        text = msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
-        return f"{error.smtp_code} {text}"
-    return f"{type(error).__name__}: {error}"
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}"[:1000]
 
 
 @contextmanager
 def _smtp_timeout(seconds: float):
-    # Flask-Mail opens smtplib.SMTP without a timeout; smtplib then falls back
-    # to the socket default, which we set for the length of the connection.
+    # Flask-Mail opens smtplib.SMTP without a timeout; smtplib then uses the
+    # socket default, which we set while the connection is made. The socket
+    # keeps it, so every later read and write is bounded too.
     before = socket.getdefaulttimeout()
     socket.setdefaulttimeout(seconds)
     try:
@@ -124,50 +148,90 @@ def _smtp_timeout(seconds: float):
 def _record(email_id: int, error: Exception | None) -> str:
     email = db.session.get(OutboxEmail, email_id)
     email.attempts += 1
+    email.claimed_at = None
     if error is None:
         email.status, email.sent_at, email.last_error = "sent", utcnow(), ""
-    elif _is_permanent(error) or email.attempts >= MAX_ATTEMPTS:
-        email.status, email.last_error = "dead", _describe(error)
+    elif _is_permanent(error) or email.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        email.status, email.last_error = "dead", describe(error)
     else:
-        email.status, email.last_error = "failed", _describe(error)
-        email.deliver_after = utcnow() + _backoff(email.attempts)
+        email.status, email.last_error = "failed", describe(error)
+        email.deliver_after = utcnow() + backoff(email.attempts)
     db.session.commit()
     return email.status
 
 
-def deliver_due(limit: int = 50) -> Report:
-    """Send up to `limit` due emails over one SMTP connection; return what happened."""
+def _release(ids: list[int]) -> int:
+    """Hand back claimed emails this worker will not send (it is stopping)."""
+    if not ids:
+        return 0
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id.in_(ids), OutboxEmail.status == "sending")
+        .values(status="pending", claimed_at=None)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def deliver_due(
+    limit: int | None = None, should_stop: Callable[[], bool] = lambda: False
+) -> Report:
+    """Send up to `limit` due emails over one SMTP connection; say what happened.
+
+    `should_stop` is asked before each email: when it says yes, the emails not
+    yet sent are handed back and the pass ends after the email in hand.
+    """
     report = Report()
     if not current_app.config["MAIL_SERVER"]:
         return report  # kept in the outbox; each was logged when queued
-    emails = _claim(limit)
+    emails = _claim(limit or current_app.config["MAIL_BATCH_SIZE"])
     if not emails:
         return report
     ids = [e.id for e in emails]
     messages = {e.id: _message(e) for e in emails}
-    db.session.rollback()  # end the read transaction before talking to SMTP
+    db.session.rollback()  # hold no transaction while talking to SMTP
     try:
         with _smtp_timeout(current_app.config["MAIL_TIMEOUT"]):
             connection = mail.connect()
             connection.__enter__()
-    except Exception as error:  # server down, refused, timed out: all retried
-        log.warning("SMTP connection failed: %s", error)
+    except Exception as error:  # down, refused, timed out: every email is retried
+        log.warning("SMTP connection failed: %s", describe(error))
         for email_id in ids:
-            outcome = _record(email_id, error)
-            setattr(report, outcome, getattr(report, outcome) + 1)
+            report.count(_record(email_id, error))
         return report
     try:
-        for email_id in ids:
+        for position, email_id in enumerate(ids):
+            if should_stop():
+                report.released = _release(ids[position:])
+                break
             try:
-                with _smtp_timeout(current_app.config["MAIL_TIMEOUT"]):
-                    connection.send(messages[email_id])
+                connection.send(messages[email_id])
                 error = None
             except Exception as exc:  # kept with the reply, never lost
                 error = exc
-                log.warning("Email %s not sent: %s", email_id, _describe(exc))
-            outcome = _record(email_id, error)
-            setattr(report, outcome, getattr(report, outcome) + 1)
+                log.warning("Email %s not sent: %s", email_id, describe(exc))
+            report.count(_record(email_id, error))
+            if _connection_lost(error):
+                # The connection is gone: hand the rest back for the next pass.
+                report.released = _release(ids[position + 1 :])
+                break
     finally:
         with suppress(smtplib.SMTPException, OSError):
             connection.__exit__(None, None, None)
     return report
+
+
+class NotRetryable(WorkflowError):
+    """Only a failed or dead email can be sent again by hand."""
+
+
+def retry(email: OutboxEmail) -> None:
+    """Put a failed or dead email back in line, now (the outbox page's button)."""
+    if email.status not in ("failed", "dead"):
+        raise NotRetryable(
+            f"This email is {email.status}; only a failed or dead one can be retried."
+        )
+    email.status = "pending"
+    email.attempts = 0
+    email.deliver_after = utcnow()
+    email.claimed_at = None

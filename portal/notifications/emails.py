@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -194,3 +195,36 @@ def status_link_again(submission: Submission, cause: str) -> None:
         submission=submission,
         status_link=_status_link(submission),
     )
+
+
+def queue_digests(day: date) -> int:
+    """Queue, for each editor who chose a daily digest, the applications of `day`.
+
+    Keyed by user and day, so running it twice on one day sends once.
+    """
+    start = datetime.combine(day, time.min)
+    submissions = db.session.scalars(
+        select(Submission)
+        .where(
+            Submission.submitted_at >= start, Submission.submitted_at < start + timedelta(days=1)
+        )
+        .order_by(Submission.submitted_at)
+    ).all()
+    if not submissions:
+        return 0
+    items = [(s, _editor_link(s)) for s in submissions]
+    readers = db.session.scalars(
+        select(User).where(User.active.is_(True), User.notify_new == "digest").order_by(User.id)
+    )
+    queued = 0
+    for user in readers:
+        row = queue(
+            "digest",
+            [(user.name, user.email)],
+            f"{len(items)} new application{'s' if len(items) != 1 else ''} on {day:%-d %B}",
+            key=f"digest:{user.id}:{day.isoformat()}",
+            day=day,
+            items=items,
+        )
+        queued += row is not None
+    return queued

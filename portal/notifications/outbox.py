@@ -60,6 +60,7 @@ def queue(
             event=event,
             kind=kind,
             recipients=[[header_safe(name, 120), address]],
+            to_address=address.lower(),
             subject=header_safe(f"{subject} | {site}", 300),
             text_body=render_template(f"email/{kind}.txt", **values),
             html_body=render_template(f"email/{kind}.html", **values),

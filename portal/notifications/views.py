@@ -1,40 +1,84 @@
-"""The outbox page: what was sent, what waits, what failed and why."""
+"""The outbox page: what was sent, what waits, what failed and why; retry."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..auth import editor_required
 from ..extensions import db
 from ..models import OutboxEmail, count_by
 from . import bp
+from .delivery import retry as retry_email
 
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
+PAGE_SIZE = 50
+
+# The HTML part is shown in a sandboxed frame: no scripts, no forms, no fetches,
+# whatever the email holds.
+HTML_PART_POLICY = "sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
 
 
 @bp.route("")
 @editor_required
 def outbox():
-    """The latest emails, filtered by status."""
+    """The latest emails, filtered by status and recipient."""
     status = request.args.get("status", "")
-    query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(200)
+    recipient = (request.args.get("recipient") or "").strip().lower()[:254]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
     if status in STATUSES:
         query = query.where(OutboxEmail.status == status)
+    if recipient:
+        query = query.where(OutboxEmail.to_address == recipient)
+    rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
         "notifications/outbox.html",
-        emails=db.session.scalars(query).all(),
+        emails=rows[:PAGE_SIZE],
+        has_next=len(rows) > PAGE_SIZE,
+        page=page,
         counts=count_by(OutboxEmail.status),
         statuses=STATUSES,
         status=status,
+        recipient=recipient,
+        form=FlaskForm(),
     )
+
+
+def _email(email_id: int) -> OutboxEmail:
+    found = db.session.get(OutboxEmail, email_id)
+    if found is None:
+        abort(404)
+    return found
 
 
 @bp.route("/<int:email_id>")
 @editor_required
 def email(email_id: int):
     """One email as it was (or will be) sent."""
-    found = db.session.get(OutboxEmail, email_id)
-    if found is None:
-        abort(404)
-    return render_template("notifications/email.html", email=found)
+    return render_template("notifications/email.html", email=_email(email_id), form=FlaskForm())
+
+
+@bp.route("/<int:email_id>/html")
+@editor_required
+def html_part(email_id: int):
+    """The HTML part alone, for the sandboxed frame on the email's page."""
+    response = db.session.get(OutboxEmail, email_id) or abort(404)
+    headers = {
+        "Content-Security-Policy": HTML_PART_POLICY,
+        "Content-Type": "text/html; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return response.html_body, 200, headers
+
+
+@bp.route("/<int:email_id>/retry", methods=["POST"])
+@editor_required
+def retry(email_id: int):
+    """Send a failed or dead email again."""
+    found = _email(email_id)
+    retry_email(found)
+    db.session.commit()
+    flash(f"“{found.subject}” is queued to be sent again.", "success")
+    return redirect(url_for("notifications.email", email_id=found.id))
