@@ -392,3 +392,19 @@ def test_submission_links_are_never_built_from_the_request(app):
             "localhost" not in body for body in db.session.scalars(select(OutboxEmail.text_body))
         )
         assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_a_very_long_line_is_wrapped_so_the_server_accepts_it(app, inbox):
+    """SMTP refuses lines over 998 characters; one long paragraph must still go."""
+    long_line = "word " * 1500  # 7,500 characters with no line break
+    with app.app_context():
+        submission = submission_in(State.IN_REVIEW, email="long@shop.example")
+        deliver_due()
+        inbox.clear()
+        operations.transition(
+            submission, Action.REQUEST_CHANGES, actor_for(Action.REQUEST_CHANGES), message=long_line
+        )
+        assert deliver_due().sent == 1
+    [mail] = inbox.to("long@shop.example")
+    assert long_line.strip() in mail.text
+    assert long_line.strip() in mail.html

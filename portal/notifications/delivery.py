@@ -13,6 +13,8 @@ import logging
 import random
 import smtplib
 import socket
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -80,8 +82,20 @@ def _claim(limit: int) -> list[OutboxEmail]:
     return rows
 
 
+# Flask-Mail registers UTF-8 bodies as 8bit, which leaves long lines as they are;
+# SMTP servers refuse lines over 998 characters ("500 Line too long"), and one
+# long paragraph from an applicant is enough. Quoted-printable wraps them.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+class _WrappedMessage(Message):
+    def _mimetext(self, text, subtype="plain"):
+        return MIMEText(text or "", _subtype=subtype, _charset=_UTF8_QP)
+
+
 def _message(email: OutboxEmail) -> Message:
-    return Message(
+    return _WrappedMessage(
         subject=email.subject,
         # (name, address) pairs: Flask-Mail encodes the name, so a name can't add
         # a recipient.
