@@ -192,9 +192,6 @@ def run(kind: str, workers: int, n: int, sink: Sink, port: int, workdir: Path) -
 
 
 def main() -> None:
-    import faulthandler
-
-    faulthandler.dump_traceback_later(40)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=5.0)

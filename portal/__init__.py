@@ -11,7 +11,7 @@ from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
 from . import config as settings
-from .extensions import csrf, db, login_manager, mail, migrate
+from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .workflow import WorkflowError
 
 _read_only = ("GET", "HEAD", "OPTIONS")
@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         _tune_sqlite(app, db.engine)
 

@@ -53,6 +53,12 @@ def from_environment(environ=os.environ) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ADDRESS": environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 10 minutes"),
+        "SITE_TIMEZONE": environ.get("SITE_TIMEZONE", "Europe/London"),
+        "QUEUE_FLAG_DAYS": _int(environ.get("QUEUE_FLAG_DAYS"), 7),
         "SQLITE_BUSY_TIMEOUT_MS": _int(environ.get("SQLITE_BUSY_TIMEOUT_MS"), 15000),
     }
 

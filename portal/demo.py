@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import operations
+from . import interviews, operations
 from .clock import frozen, utcnow
 from .extensions import db
 from .models import Question, Submission, Tag, User
@@ -225,7 +225,7 @@ def _polish(submission: Submission, tag_names: list[str]) -> None:
         "changed for them.</p>"
     )
     for name in tag_names:
-        slug = operations.slugify(name)
+        slug = interviews.slugify(name)
         tag = db.session.scalar(select(Tag).where(Tag.slug == slug)) or Tag(name=name, slug=slug)
         interview.tags.append(tag)
     db.session.commit()

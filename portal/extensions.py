@@ -1,5 +1,7 @@
 """Extension instances, created bare here and bound to the app in create_app."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -27,3 +29,6 @@ migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Counters in memory by default; RATELIMIT_STORAGE_URI=redis://... shares them
+# between processes and hosts.
+limiter = Limiter(key_func=get_remote_address)

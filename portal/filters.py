@@ -41,4 +41,4 @@ def init_app(app) -> None:
         date=date,
         ago=ago,
     )
-    app.jinja_env.globals.update(site_name=lambda: app.config["SITE_NAME"])
+    app.jinja_env.globals.update(site_name=lambda: app.config["SITE_NAME"], now=utcnow)

@@ -166,6 +166,7 @@ class Submission(db.Model):
     tokens: Mapped[list[StatusToken]] = relationship(
         back_populates="submission", cascade="all, delete-orphan"
     )
+    notes: Mapped[list[Note]] = relationship(order_by="Note.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -283,6 +284,8 @@ class Interview(db.Model):
     intro_html: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic locking for two editors saving the same draft.
+    version: Mapped[int] = mapped_column(default=1)
 
     submission: Mapped[Submission] = relationship(back_populates="interview")
     items: Mapped[list[InterviewItem]] = relationship(
@@ -291,6 +294,11 @@ class Interview(db.Model):
         cascade="all, delete-orphan",
     )
     tags: Mapped[list[Tag]] = relationship(secondary=interview_tags, order_by=Tag.name)
+    old_slugs: Mapped[list[SlugRedirect]] = relationship(
+        back_populates="interview", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
 
     @staticmethod
     def public_filter(now: datetime):
@@ -344,10 +352,82 @@ class Event(db.Model):
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
+    # Per-answer requests: {"answers": {"<question id>": "what to change"}}.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+    @property
+    def answer_requests(self) -> dict[int, str]:
+        answers = (self.details or {}).get("answers") or {}
+        return {int(k): v for k, v in answers.items() if str(k).isdigit() and v}
+
+
+class SlugRedirect(db.Model):
+    """An address a published interview had before: answered with a 301."""
+
+    __tablename__ = "slug_redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+
+    interview: Mapped[Interview] = relationship(back_populates="old_slugs")
+
+
+class Note(db.Model):
+    """Editors' internal thread on a submission: notes and assignments.
+
+    Never shown or mailed to the applicant.
+    """
+
+    __tablename__ = "notes"
+    __table_args__ = (CheckConstraint("kind IN ('note', 'assign')", name="kind_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(10), default="note")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+
+class ReplyPreset(db.Model):
+    """A saved message for requesting changes or rejecting, managed by admins."""
+
+    __tablename__ = "reply_presets"
+    __table_args__ = (
+        CheckConstraint("action IN ('request_changes', 'reject')", name="action_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PasswordToken(db.Model):
+    """A set-password link: hashed, valid once, expiring."""
+
+    __tablename__ = "password_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 class OutboxEmail(db.Model):

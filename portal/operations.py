@@ -7,8 +7,6 @@ tests all come through here.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,14 +14,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import workflow
+from . import interviews, workflow
 from .clock import utcnow
 from .extensions import db
 from .models import (
     Answer,
     Event,
-    Interview,
-    InterviewItem,
+    Note,
     Question,
     Revision,
     StatusToken,
@@ -31,7 +28,6 @@ from .models import (
     User,
 )
 from .notifications.emails import queue_for_event, status_link_again
-from .sanitize import plain_to_html
 from .workflow import Action, Role, State, WorkflowError
 
 
@@ -93,6 +89,7 @@ def _move(
     actor: Actor,
     message: str = "",
     expected_version: int | None = None,
+    details: dict | None = None,
 ) -> Event:
     """Check and apply one transition in the session; the caller commits."""
     if expected_version is not None and submission.version != expected_version:
@@ -110,6 +107,7 @@ def _move(
         from_state=source,
         to_state=target.value,
         message=(message or "").strip(),
+        details=details or {},
         created_at=now,
     )
     db.session.add(event)
@@ -205,8 +203,13 @@ def transition(
     message: str = "",
     expected_version: int | None = None,
     when: datetime | None = None,
+    answer_requests: dict[int, str] | None = None,
 ) -> Event:
-    """Apply an action that changes state only (and its side effects)."""
+    """Apply an action that changes state only (and its side effects).
+
+    `when` schedules a publication; `answer_requests` ties a request for changes
+    (or an applicant's request for a fix) to specific answers, by question id.
+    """
     try:
         action = Action(action)
     except ValueError:
@@ -216,72 +219,18 @@ def transition(
             f"“{workflow.ACTION_LABELS[action]}” comes with the application form."
         )
     with _atomic(submission.id):
-        event = _move(submission, action, actor, message, expected_version)
+        requests = {str(k): v.strip() for k, v in (answer_requests or {}).items() if v.strip()}
+        details = {"answers": requests} if requests else None
+        event = _move(submission, action, actor, message, expected_version, details)
         if action is Action.START_REVIEW and submission.assigned_to is None:
             submission.assigned_to = actor.user
         elif action is Action.APPROVE and submission.interview is None:
-            submission.interview = draft_from(submission)
+            submission.interview = interviews.draft_from(submission)
         elif action is Action.PUBLISH:
             submission.interview.published_at = when or event.created_at
         elif action is Action.UNPUBLISH:
             submission.interview.published_at = None
         return _commit(event)
-
-
-def slugify(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "interview"
-
-
-def unique_slug(base: str, exclude_id: int | None = None) -> str:
-    slug, n = base, 2
-    while True:
-        query = select(Interview.id).where(Interview.slug == slug)
-        if exclude_id is not None:
-            query = query.where(Interview.id != exclude_id)
-        if db.session.scalar(query) is None:
-            return slug
-        slug, n = f"{base}-{n}", n + 1
-
-
-def draft_from(submission: Submission) -> Interview:
-    """The editor's first draft: the latest answers, as they were written."""
-    revision = submission.latest_revision
-    interview = Interview(
-        title=f"{submission.name} of {submission.business}",
-        slug=unique_slug(slugify(f"{submission.name} {submission.business}")),
-        intro_html="",
-    )
-    interview.items = [
-        InterviewItem(
-            position=a.position,
-            question=a.question_text,
-            answer_html=str(plain_to_html(a.body)),
-            source_answer_id=a.id,
-        )
-        for a in (revision.answers if revision else [])
-        if a.body
-    ]
-    return interview
-
-
-def save_draft(
-    interview: Interview,
-    *,
-    title: str,
-    slug: str,
-    intro_html: str,
-    items: list[tuple[int, str]],
-) -> None:
-    """Save the editor's changes to the draft interview (sanitized by the form)."""
-    interview.title = title
-    interview.slug = slug
-    interview.intro_html = intro_html
-    by_id = {item.id: item for item in interview.items}
-    for item_id, answer_html in items:
-        if item_id in by_id:
-            by_id[item_id].answer_html = answer_html
-    db.session.commit()
 
 
 def resend_status_links(email: str) -> int:
@@ -294,3 +243,56 @@ def resend_status_links(email: str) -> int:
         status_link_again(submission, f"resend:{submission.id}:{stamp}")
     db.session.commit()
     return len(submissions)
+
+
+def assign(
+    submission: Submission,
+    assignee: User | None,
+    by: User,
+    expected_version: int | None = None,
+) -> None:
+    """Give the submission to an editor (or to nobody); noted in the internal thread."""
+    with _atomic(submission.id):
+        if expected_version is not None and submission.version != expected_version:
+            raise Conflict(submission.id, _last_event(submission.id))
+        if assignee is not None and not assignee.active:
+            raise workflow.NotPermitted(f"{assignee.name} is deactivated.")
+        submission.assigned_to = assignee
+        body = f"Assigned to {assignee.name}" if assignee else "Unassigned"
+        submission.notes.append(Note(author=by, kind="assign", body=body))
+        db.session.commit()
+
+
+def add_note(submission: Submission, author: User, body: str) -> Note:
+    """An internal note: editors only, never shown or mailed to the applicant."""
+    note = Note(author=author, kind="note", body=body.strip())
+    submission.notes.append(note)
+    db.session.commit()
+    return note
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def bulk(
+    submission_ids: list[int], action: str, actor: Actor, assignee: User | None = None
+) -> BulkResult:
+    """Apply one action (or an assignment) to many submissions; report what was skipped."""
+    result = BulkResult()
+    for submission_id in submission_ids:
+        submission = db.session.get(Submission, submission_id)
+        if submission is None or submission.state == State.DRAFT.value:
+            result.skipped.append((submission_id, "not found"))
+            continue
+        try:
+            if action == "assign":
+                assign(submission, assignee, actor.user)
+            else:
+                transition(submission, action, actor)
+            result.done.append(submission_id)
+        except WorkflowError as error:
+            result.skipped.append((submission_id, str(error)))
+    return result

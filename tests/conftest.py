@@ -233,3 +233,31 @@ def application(app, **overrides) -> dict:
         data[f"q{qid}"] = f"Answer {qid}: we paddle, we post, people come."
     data.update(overrides)
     return data
+
+
+def draft_data(app, submission_id: int, **changes) -> dict:
+    """The draft editor's form as it stands in the database, with `changes` on top."""
+    from portal.models import Submission
+
+    with app.app_context():
+        interview = db.session.get(Submission, submission_id).interview
+        data = {
+            "version": str(interview.version),
+            "title": interview.title,
+            "slug": interview.slug,
+            "intro_html": interview.intro_html,
+            "tags": ", ".join(t.name for t in interview.tags),
+        }
+        for n, item in enumerate(interview.items):
+            data[f"q{item.id}"] = item.question
+            data[f"a{item.id}"] = item.answer_html
+            data[f"pos{item.id}"] = str(n + 1)
+    data.update(changes)
+    return data
+
+
+def item_ids(app, submission_id: int) -> list[int]:
+    from portal.models import Submission
+
+    with app.app_context():
+        return [i.id for i in db.session.get(Submission, submission_id).interview.items]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import OutboxEmail, Submission
 from portal.notifications.delivery import deliver_due
-from tests.conftest import application, login, post_form
+from tests.conftest import application, draft_data, item_ids, login, post_form
 
 
 def deliver(app):
@@ -88,17 +88,15 @@ def test_apply_review_proof_publish_read(app, client, inbox, editor):
 
     # The editor polishes the draft and sends the proof.
     draft_page = f"/editor/submissions/{submission_id}/draft"
-    with app.app_context():
-        item_ids = [i.id for i in db.session.get(Submission, submission_id).interview.items]
-    html = editors.get(draft_page).get_data(as_text=True)
-    version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
-    form = {
-        "version": version,
-        "title": "Paddling into the feed with Tidewater Kayaks",
-        "slug": "tidewater-kayaks",
-        "intro_html": "<p>Rosa runs <strong>kayak</strong> trips.</p>",
-    }
-    form.update({f"item{i}": f"<p>Edited answer {i}</p>" for i in item_ids})
+    ids = item_ids(app, submission_id)
+    form = draft_data(
+        app,
+        submission_id,
+        title="Paddling into the feed with Tidewater Kayaks",
+        slug="tidewater-kayaks",
+        intro_html="<p>Rosa runs <strong>kayak</strong> trips.</p>",
+        **{f"a{i}": f"<p>Edited answer {i}</p>" for i in ids},
+    )
     assert post_form(editors, draft_page, form).status_code == 302
     assert act(editors, submission_id, "send_proof", "Have a look!").status_code == 302
     deliver(app)

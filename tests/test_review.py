@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Event, Submission, User
 from portal.operations import Actor, Conflict
 from portal.workflow import State
-from tests.conftest import login, make_user, post_form
+from tests.conftest import draft_data, login, make_user, post_form
 from tests.factories import submission_in
 
 
@@ -222,25 +222,22 @@ def test_draft_editor_sanitizes_what_editors_write(app, client, editor):
         item_id = s.interview.items[0].id
     login(client)
     page = f"/editor/submissions/{sid}/draft"
-    html = client.get(page).get_data(as_text=True)
-    version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
-    response = post_form(
-        client,
-        page,
-        {
-            "version": version,
-            "title": "A <b>title</b>",
-            "slug": "a-good-slug",
-            "intro_html": '<p onclick="x()">Hi <script>alert(1)</script><a href="javascript:alert(1)">bad</a> '
-            '<a href="https://good.example">good</a></p><img src=x onerror=alert(1)>',
-            f"item{item_id}": "<em>Edited</em><iframe src='https://evil.example'></iframe>",
-        },
+    data = draft_data(
+        app,
+        sid,
+        title="A <b>title</b>",
+        slug="a-good-slug",
+        intro_html='<p onclick="x()">Hi <script>alert(1)</script><a href="javascript:alert(1)">'
+        'bad</a> <a href="https://good.example">good</a></p><img src=x onerror=alert(1)>',
+        **{f"a{item_id}": "<em>Edited</em><iframe src='https://evil.example'></iframe>"},
     )
+    response = post_form(client, page, data)
     assert response.status_code == 302
     with app.app_context():
         interview = db.session.get(Submission, sid).interview
         assert interview.intro_html == (
-            '<p>Hi alert(1)bad <a href="https://good.example" rel="nofollow ugc noopener">good</a></p>'
+            '<p>Hi alert(1)bad <a href="https://good.example" rel="nofollow ugc noopener">'
+            "good</a></p>"
         )
         assert interview.items[0].answer_html == "<em>Edited</em>"
         assert interview.title == "A <b>title</b>"  # plain text, escaped when shown
@@ -259,7 +256,7 @@ def test_draft_slug_must_be_unique_and_well_formed(app, client, editor):
         (taken, "Another interview has this address already."),
         ("Not A Slug!", "Use lower-case letters"),
     ):
-        response = post_form(client, page, {"title": "T", "slug": slug})
+        response = post_form(client, page, draft_data(app, sid, slug=slug))
         assert response.status_code == 200
         assert message in response.get_data(as_text=True)
 

@@ -13,12 +13,12 @@ import logging
 import random
 import smtplib
 import socket
-from email.charset import QP, Charset
-from email.mime.text import MIMEText
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 
 from flask import current_app
 from flask_mail import BadHeaderError, Message

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Interview, Tag
+from ..models import Interview, SlugRedirect, Tag
 from . import bp
 
 PAGE_SIZE = 12
@@ -46,7 +46,16 @@ def interview(slug: str):
         _published().where(Interview.slug == slug).options(selectinload(Interview.items))
     )
     if found is None:
-        abort(404)
+        # An address the interview had before keeps answering.
+        moved = db.session.scalar(
+            select(Interview)
+            .join(SlugRedirect, SlugRedirect.interview_id == Interview.id)
+            .join(Interview.submission)
+            .where(SlugRedirect.old_slug == slug, Interview.public_filter(utcnow()))
+        )
+        if moved is None:
+            abort(404)
+        return redirect(url_for("publishing.interview", slug=moved.slug), 301)
     return render_template(
         "publishing/interview.html", interview=found, submission=found.submission
     )

@@ -1,7 +1,7 @@
-"""Editors: login, the review queue, one submission, the draft editor."""
+"""Editors: login, the review queue, one submission, the draft, team, dashboard."""
 
 from flask import Blueprint
 
 bp = Blueprint("review", __name__, url_prefix="/editor")
 
-from . import views  # noqa: E402,F401
+from . import dashboard, draft, queue, session, submission, team  # noqa: E402,F401

@@ -5,12 +5,40 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from ..forms import PlainText, strip
-from ..models import EMAIL_MAX, MESSAGE_MAX, SLUG_MAX, TITLE_MAX
+from ..models import EMAIL_MAX, MESSAGE_MAX, NAME_MAX, QUESTION_MAX, SLUG_MAX, TITLE_MAX
 from ..sanitize import TooLong, clean_html
+from ..team import PASSWORD_MIN
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms' SelectChoice objects."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -21,6 +49,44 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+def _new_password(label: str = "New password"):
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(min=PASSWORD_MIN, max=1000, message=f"Use at least {PASSWORD_MIN} characters."),
+        ],
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = _new_password("Password")
+    confirm = PasswordField(
+        "The same password again", validators=[EqualTo("password", "The two passwords differ.")]
+    )
+
+
+class AccountForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1000)])
+    new = _new_password()
+    confirm = PasswordField(
+        "The new password again", validators=[EqualTo("new", "The two passwords differ.")]
+    )
+    submit = SubmitField("Change my password")
+
+
+NOTIFY_CHOICES = [
+    ("each", "An email for each new application"),
+    ("digest", "One digest a day"),
+    ("none", "No emails about new applications"),
+]
+
+
+class NotifyForm(FlaskForm):
+    notify_new = RadioField("New applications", choices=choices(NOTIFY_CHOICES))
+    save = SubmitField("Save my email choices")
+
+
 class ActionForm(FlaskForm):
     version = HiddenField()
     message = TextAreaField(
@@ -28,6 +94,38 @@ class ActionForm(FlaskForm):
         filters=[strip],
         validators=[Optional(), Length(max=MESSAGE_MAX), PlainText()],
     )
+
+
+def with_answer_requests(question_ids: list[int]) -> type[ActionForm]:
+    """The action form with one optional "what to change" field per answer."""
+
+    class Form(ActionForm):
+        pass
+
+    for qid in question_ids:
+        setattr(
+            Form,
+            f"req{qid}",
+            TextAreaField(
+                "What to change in this answer",
+                filters=[strip],
+                validators=[Optional(), Length(max=1000), PlainText()],
+            ),
+        )
+    return Form
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        "Internal note (editors only)",
+        filters=[strip],
+        validators=[DataRequired("Write the note first."), Length(max=MESSAGE_MAX), PlainText()],
+    )
+
+
+class AssignForm(FlaskForm):
+    version = HiddenField()
+    assignee = SelectField("Assign to", coerce=int)
 
 
 class EditorHTML(TextAreaField):
@@ -63,12 +161,84 @@ class DraftForm(FlaskForm):
         description="The interview's address: /interviews/<this>.",
     )
     intro_html = EditorHTML("Interviewer's note", validators=[Optional()])
+    tags = StringField(
+        "Tags",
+        filters=[strip],
+        validators=[Optional(), Length(max=600), PlainText(multiline=False)],
+        description="Separated by commas. New tags are created as you save.",
+    )
 
 
 def with_items(item_ids: list[int]) -> type[DraftForm]:
     class Form(DraftForm):
         pass
 
-    for item_id in item_ids:
-        setattr(Form, f"item{item_id}", EditorHTML("Answer", validators=[Optional()]))
+    for n, item_id in enumerate(item_ids):
+        setattr(
+            Form,
+            f"q{item_id}",
+            StringField(
+                "Question",
+                filters=[strip],
+                validators=[DataRequired(), Length(max=QUESTION_MAX), PlainText(multiline=False)],
+            ),
+        )
+        setattr(Form, f"a{item_id}", EditorHTML("Answer", validators=[Optional()]))
+        setattr(
+            Form,
+            f"pos{item_id}",
+            IntegerField("Position", default=n + 1, validators=[Optional(), NumberRange(1, 1000)]),
+        )
+        setattr(Form, f"remove{item_id}", BooleanField("Remove this pair"))
     return Form
+
+
+class PublishForm(FlaskForm):
+    version = HiddenField()
+    publish_at = DateTimeLocalField(
+        "Publish at",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[Optional()],
+        description="Leave empty to publish now. In the site's time zone.",
+    )
+
+
+class InviteForm(FlaskForm):
+    name = StringField(
+        "Name", filters=[strip], validators=[DataRequired(), Length(max=NAME_MAX), PlainText(False)]
+    )
+    email = EmailField(
+        "Email", filters=[strip], validators=[DataRequired(), Length(max=EMAIL_MAX), Email()]
+    )
+    role = SelectField("Role", choices=choices([("editor", "Editor"), ("admin", "Admin")]))
+
+
+class MemberForm(FlaskForm):
+    role = SelectField("Role", choices=choices([("editor", "Editor"), ("admin", "Admin")]))
+
+
+class PresetForm(FlaskForm):
+    action = SelectField(
+        "For", choices=choices([("request_changes", "Requesting changes"), ("reject", "Rejecting")])
+    )
+    title = StringField(
+        "Name", filters=[strip], validators=[DataRequired(), Length(max=120), PlainText(False)]
+    )
+    body = TextAreaField(
+        "Message",
+        filters=[strip],
+        validators=[DataRequired(), Length(max=MESSAGE_MAX), PlainText()],
+    )
+
+
+BULK_ACTIONS = [
+    ("assign", "Assign"),
+    ("mark_spam", "Mark as spam"),
+    ("release", "Release from spam"),
+]
+
+
+class BulkForm(FlaskForm):
+    action = SelectField("With the selected", choices=choices(BULK_ACTIONS))
+    assignee = SelectField("Assign to", coerce=int, validate_choice=False)
+    confirm = HiddenField()

@@ -1,0 +1,152 @@
+"""The editor's draft of an interview: made from the answers, edited, addressed.
+
+The draft is kept apart from what the applicant wrote; nothing here changes a
+submission's state (that is `operations`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from .extensions import db
+from .models import Interview, InterviewItem, SlugRedirect, Submission, Tag
+from .sanitize import plain_to_html
+from .workflow import WorkflowError
+
+
+class DraftConflict(WorkflowError):
+    """Another editor saved the draft first."""
+
+
+class SlugTaken(ValueError):
+    pass
+
+
+def slugify(text: str, limit: int = 80) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "interview"
+
+
+def slug_owner(slug: str) -> int | None:
+    """The interview answering at /interviews/<slug>, now or through a redirect."""
+    current = db.session.scalar(select(Interview.id).where(Interview.slug == slug))
+    if current is not None:
+        return current
+    return db.session.scalar(select(SlugRedirect.interview_id).where(SlugRedirect.old_slug == slug))
+
+
+def unique_slug(base: str, exclude_id: int | None = None) -> str:
+    slug, n = base, 2
+    while (owner := slug_owner(slug)) is not None and owner != exclude_id:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def draft_from(submission: Submission) -> Interview:
+    """The editor's first draft: the latest answers, as they were written."""
+    revision = submission.latest_revision
+    interview = Interview(
+        title=f"{submission.name} of {submission.business}",
+        slug=unique_slug(slugify(f"{submission.name} {submission.business}")),
+        intro_html="",
+    )
+    interview.items = [
+        InterviewItem(
+            position=a.position,
+            question=a.question_text,
+            answer_html=str(plain_to_html(a.body)),
+            source_answer_id=a.id,
+        )
+        for a in (revision.answers if revision else [])
+        if a.body
+    ]
+    return interview
+
+
+@dataclass
+class ItemEdit:
+    item_id: int
+    question: str
+    answer_html: str
+    position: int
+    remove: bool = False
+
+
+def tags_from(names: list[str]) -> list[Tag]:
+    """The tags with these names, made on the fly where new."""
+    tags, seen = [], set()
+    for name in names:
+        name = " ".join(name.split())[:60]
+        slug = slugify(name, 60)
+        if not name or slug in seen:
+            continue
+        seen.add(slug)
+        tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
+        if tag is None:
+            tag = Tag(name=name, slug=slug)
+            db.session.add(tag)
+        tags.append(tag)
+    return tags
+
+
+def save_draft(
+    interview: Interview,
+    *,
+    expected_version: int | None,
+    title: str,
+    slug: str,
+    intro_html: str,
+    items: list[ItemEdit],
+    tag_names: list[str],
+) -> None:
+    """Save an editor's changes (already sanitized by the form) in one transaction."""
+    if expected_version is not None and interview.version != expected_version:
+        raise DraftConflict(
+            "Another editor saved this draft while you were editing it. Your text is "
+            "still in the form below: compare it with the saved draft and save again."
+        )
+    owner = slug_owner(slug)
+    if owner is not None and owner != interview.id:
+        raise SlugTaken("Another interview has this address already.")
+    try:
+        if slug != interview.slug:
+            _keep_old_address(interview, slug)
+        interview.title = title
+        interview.slug = slug
+        interview.intro_html = intro_html
+        by_id = {item.id: item for item in interview.items}
+        kept = []
+        for edit in sorted(items, key=lambda e: (e.position, e.item_id)):
+            item = by_id.get(edit.item_id)
+            if item is None:
+                continue
+            if edit.remove:
+                interview.items.remove(item)
+                continue
+            item.question, item.answer_html = edit.question, edit.answer_html
+            kept.append(item)
+        for position, item in enumerate(kept):
+            item.position = position
+        interview.tags = tags_from(tag_names)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise DraftConflict(
+            "Another editor saved this draft at the same moment. Your text is still "
+            "in the form below: save again."
+        ) from None
+
+
+def _keep_old_address(interview: Interview, new_slug: str) -> None:
+    """A published interview's old address keeps answering, with a 301."""
+    existing = db.session.scalar(select(SlugRedirect).where(SlugRedirect.old_slug == new_slug))
+    if existing is not None:  # going back to an address it had before
+        db.session.delete(existing)
+    ever_published = any(e.action == "publish" for e in interview.submission.events)
+    if ever_published:
+        interview.old_slugs.append(SlugRedirect(old_slug=interview.slug))

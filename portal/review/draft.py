@@ -1,0 +1,93 @@
+"""The draft editor and the preview that is exactly the reader's page."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from .. import interviews, workflow
+from ..auth import editor_required
+from ..workflow import State
+from . import bp
+from .forms import with_items
+from .submission import load
+
+
+def _version(form) -> int | None:
+    value = form.version.data
+    return int(value) if value and str(value).isdigit() else None
+
+
+@bp.route("/submissions/<int:submission_id>/draft", methods=["GET", "POST"])
+@editor_required
+def draft(submission_id: int):
+    """Title, address, the interviewer's note, the Q&A pairs and the tags."""
+    s = load(submission_id)
+    interview = s.interview
+    if interview is None or State(s.state) not in workflow.DRAFT_EDITABLE:
+        raise workflow.IllegalTransition(
+            "The draft can be edited once the application is approved, and not "
+            "while the proof is with the applicant."
+        )
+    items = list(interview.items)
+    Form = with_items([item.id for item in items])
+    if request.method == "GET":
+        form = Form(obj=interview, version=interview.version)
+        form.tags.data = ", ".join(tag.name for tag in interview.tags)
+        for n, item in enumerate(items):
+            form[f"q{item.id}"].data = item.question
+            form[f"a{item.id}"].data = item.answer_html
+            form[f"pos{item.id}"].data = n + 1
+    else:
+        form = Form()
+    conflict = None
+    if form.validate_on_submit():
+        edits = [
+            interviews.ItemEdit(
+                item_id=item.id,
+                question=form[f"q{item.id}"].data,
+                answer_html=form[f"a{item.id}"].data or "",
+                position=form[f"pos{item.id}"].data or n + 1,
+                remove=form[f"remove{item.id}"].data,
+            )
+            for n, item in enumerate(items)
+        ]
+        try:
+            interviews.save_draft(
+                interview,
+                expected_version=_version(form),
+                title=form.title.data,
+                slug=form.slug.data,
+                intro_html=form.intro_html.data or "",
+                items=edits,
+                tag_names=(form.tags.data or "").split(","),
+            )
+        except interviews.SlugTaken as error:
+            form.slug.errors.append(str(error))
+        except interviews.DraftConflict as error:
+            # Keep what they typed; show the saved version's number so saving again wins.
+            conflict = str(error)
+            form.version.data = str(interview.version)
+        else:
+            flash("Draft saved.", "success")
+            return redirect(url_for("review.draft", submission_id=s.id))
+    status = 409 if conflict else 200
+    return render_template(
+        "review/draft.html",
+        submission=s,
+        interview=interview,
+        items=items,
+        form=form,
+        conflict=conflict,
+    ), status
+
+
+@bp.route("/submissions/<int:submission_id>/preview")
+@editor_required
+def preview(submission_id: int):
+    """The interview exactly as readers will see it."""
+    s = load(submission_id)
+    if s.interview is None:
+        abort(404)
+    return render_template(
+        "publishing/interview.html", interview=s.interview, submission=s, preview=True
+    )

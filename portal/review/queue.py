@@ -1,0 +1,128 @@
+"""The review queue: tabs per state, filters, search, sorting, bulk actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from .. import operations, workflow
+from ..auth import editor_required
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Submission, User, count_by
+from ..workflow import State
+from . import bp
+from .forms import BulkForm, choices
+from .session import safe_next
+
+PAGE_SIZE = 50
+QUEUE_TABS = [s for s in State if s is not State.DRAFT]
+FILTERS = {"": "Everyone's", "mine": "Assigned to me", "unassigned": "Unassigned"}
+SORTS = {"waiting": "Waiting longest", "newest": "Newest"}
+
+
+def active_editors() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+
+
+def _query(tab: str, who: str, q: str, sort: str):
+    query = select(Submission).where(Submission.state == tab)
+    if who == "mine":
+        query = query.where(Submission.assigned_to_id == current_user.id)
+    elif who == "unassigned":
+        query = query.where(Submission.assigned_to_id.is_(None))
+    if q:
+        like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                func.lower(Submission.name).like(like, escape="\\"),
+                func.lower(Submission.business).like(like, escape="\\"),
+                func.lower(Submission.email).like(like, escape="\\"),
+            )
+        )
+    oldest_first = sort == "waiting"
+    order = (
+        Submission.state_changed_at.asc() if oldest_first else Submission.state_changed_at.desc()
+    )
+    return query.order_by(order, Submission.id)
+
+
+@bp.route("/")
+@editor_required
+def queue():
+    """The review queue, one tab per state."""
+    tab = request.args.get("state", State.SUBMITTED.value)
+    if tab not in {s.value for s in QUEUE_TABS}:
+        tab = State.SUBMITTED.value
+    who = request.args.get("who", "")
+    who = who if who in FILTERS else ""
+    q = (request.args.get("q") or "").strip()[:100]
+    default_sort = "waiting" if State(tab) in workflow.EDITORS_TURN else "newest"
+    sort = request.args.get("sort", default_sort)
+    sort = sort if sort in SORTS else default_sort
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows = db.session.scalars(
+        _query(tab, who, q, sort).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    flag_before = utcnow() - timedelta(days=current_app.config["QUEUE_FLAG_DAYS"])
+    form = BulkForm()
+    form.assignee.choices = choices((u.id, u.name) for u in active_editors())
+    return render_template(
+        "review/queue.html",
+        tabs=QUEUE_TABS,
+        counts=count_by(Submission.state, Submission.state != State.DRAFT.value),
+        tab=tab,
+        who=who,
+        q=q,
+        sort=sort,
+        filters=FILTERS,
+        sorts=SORTS,
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        has_next=len(rows) > PAGE_SIZE,
+        flag_before=flag_before,
+        flag_days=current_app.config["QUEUE_FLAG_DAYS"],
+        editors_turn=State(tab) in workflow.EDITORS_TURN,
+        form=form,
+    )
+
+
+@bp.route("/bulk", methods=["POST"])
+@editor_required
+def bulk():
+    """Assign, mark as spam or release many at once, after a confirmation step."""
+    form = BulkForm()
+    form.assignee.choices = choices((u.id, u.name) for u in active_editors())
+    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})[: PAGE_SIZE * 4]
+    back = request.form.get("back") or url_for("review.queue")
+    if not form.validate_on_submit() or not ids:
+        flash("Choose at least one submission and an action.", "error")
+        return redirect(_safe_back(back))
+    assignee = db.session.get(User, form.assignee.data) if form.action.data == "assign" else None
+    if form.action.data == "assign" and (assignee is None or not assignee.active):
+        flash("Choose an active editor to assign to.", "error")
+        return redirect(_safe_back(back))
+    chosen = db.session.scalars(select(Submission).where(Submission.id.in_(ids))).all()
+    if form.confirm.data != "yes":
+        return render_template(
+            "review/bulk_confirm.html",
+            form=form,
+            submissions=chosen,
+            assignee=assignee,
+            back=_safe_back(back),
+        )
+    result = operations.bulk(ids, form.action.data, operations.Actor.of(current_user), assignee)
+    message = f"Done for {len(result.done)}."
+    if result.skipped:
+        message += f" Skipped {len(result.skipped)}: " + "; ".join(
+            f"#{sid}: {why}" for sid, why in result.skipped
+        )
+    flash(message, "success" if not result.skipped else "error")
+    return redirect(_safe_back(back))
+
+
+def _safe_back(target: str) -> str:
+    return safe_next(target) or url_for("review.queue")

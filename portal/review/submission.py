@@ -1,0 +1,155 @@
+"""One submission: answers, revisions and their differences, internal notes,
+assignment, and the workflow actions allowed now."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import operations, workflow
+from ..auth import editor_required
+from ..diffs import compare_answers
+from ..extensions import db
+from ..models import ReplyPreset, Submission, User
+from ..workflow import Action, State
+from . import bp
+from .forms import AssignForm, NoteForm, PublishForm, choices, with_answer_requests
+from .queue import active_editors
+from .times import site_to_utc
+
+
+def load(submission_id: int) -> Submission:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.state == State.DRAFT.value:
+        abort(404)
+    return submission
+
+
+def _version(form) -> int | None:
+    value = form.version.data
+    return int(value) if value and str(value).isdigit() else None
+
+
+def _revisions_to_compare(s: Submission):
+    numbers = [r.number for r in s.revisions]
+    if len(numbers) < 2:
+        return None
+    old = request.args.get("from", type=int) or numbers[-2]
+    new = request.args.get("to", type=int) or numbers[-1]
+    by_number = {r.number: r for r in s.revisions}
+    if old not in by_number or new not in by_number:
+        abort(404)
+    return by_number[old], by_number[new]
+
+
+@bp.route("/submissions/<int:submission_id>")
+@editor_required
+def submission(submission_id: int):
+    """One submission: answers, history, notes and the actions allowed now."""
+    s = load(submission_id)
+    actions = sorted(
+        workflow.allowed_actions(s.state, current_user.role),
+        key=lambda a: a in workflow.DESTRUCTIVE,
+    )
+    compared = _revisions_to_compare(s)
+    assign_form = AssignForm(version=s.version)
+    assign_form.assignee.choices = choices(
+        [(0, "Nobody")] + [(u.id, u.name) for u in active_editors()]
+    )
+    assign_form.assignee.data = s.assigned_to_id or 0
+    presets = db.session.scalars(select(ReplyPreset).order_by(ReplyPreset.title)).all()
+    question_ids = (
+        [a.question_id for a in s.latest_revision.answers if a.question_id]
+        if s.latest_revision
+        else []
+    )
+    return render_template(
+        "review/submission.html",
+        submission=s,
+        actions=actions,
+        message_rules={a: workflow.message_rule(a).value for a in actions},
+        destructive=workflow.DESTRUCTIVE,
+        form=with_answer_requests(question_ids)(version=s.version),
+        publish_form=PublishForm(version=s.version),
+        note_form=NoteForm(),
+        assign_form=assign_form,
+        presets=presets,
+        compared=compared,
+        changes=compare_answers(compared[0].answers, compared[1].answers) if compared else [],
+        draft_editable=State(s.state) in workflow.DRAFT_EDITABLE and s.interview is not None,
+        question_texts={
+            a.question_id: a.question_text for r in s.revisions for a in r.answers if a.question_id
+        },
+        site_timezone=current_app.config["SITE_TIMEZONE"],
+    )
+
+
+@bp.route("/submissions/<int:submission_id>/actions/<action>", methods=["POST"])
+@editor_required
+def act(submission_id: int, action: str):
+    """Apply one workflow action to a submission."""
+    s = load(submission_id)
+    question_ids = (
+        [a.question_id for a in s.latest_revision.answers if a.question_id]
+        if s.latest_revision
+        else []
+    )
+    form = with_answer_requests(question_ids)()
+    when = None
+    if action == Action.PUBLISH.value:
+        publish_form = PublishForm()
+        if publish_form.validate_on_submit() and publish_form.publish_at.data:
+            when = site_to_utc(publish_form.publish_at.data)
+    if not form.validate_on_submit():
+        errors = [e for field in form for e in field.errors]
+        flash(" ".join(errors) or "Please try again.", "error")
+        return redirect(url_for("review.submission", submission_id=s.id))
+    requests = {qid: form[f"req{qid}"].data or "" for qid in question_ids}
+    message = form.message.data or ""
+    preset = db.session.get(ReplyPreset, request.form.get("preset", 0, type=int) or 0)
+    if not message.strip() and preset is not None and preset.action == action:
+        message = preset.body
+    operations.transition(
+        s,
+        action,
+        operations.Actor.of(current_user),
+        message=message,
+        expected_version=_version(form),
+        when=when,
+        answer_requests=requests if action == Action.REQUEST_CHANGES.value else None,
+    )
+    flash(f"Done: {workflow.LABELS[State(s.state)].lower()}.", "success")
+    return redirect(url_for("review.submission", submission_id=s.id))
+
+
+@bp.route("/submissions/<int:submission_id>/assign", methods=["POST"])
+@editor_required
+def assign(submission_id: int):
+    """Assign the submission to an editor (or to nobody)."""
+    s = load(submission_id)
+    form = AssignForm()
+    form.assignee.choices = choices([(0, "Nobody")] + [(u.id, u.name) for u in active_editors()])
+    if request.form.get("me"):
+        form.assignee.data = current_user.id
+    if not form.validate_on_submit() and not request.form.get("me"):
+        flash("Choose an active editor.", "error")
+        return redirect(url_for("review.submission", submission_id=s.id))
+    assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
+    operations.assign(s, assignee, current_user, expected_version=_version(form))
+    flash(f"Assigned to {assignee.name}." if assignee else "Unassigned.", "success")
+    return redirect(url_for("review.submission", submission_id=s.id))
+
+
+@bp.route("/submissions/<int:submission_id>/notes", methods=["POST"])
+@editor_required
+def note(submission_id: int):
+    """Add an internal note (editors only)."""
+    s = load(submission_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        operations.add_note(s, current_user, form.body.data)
+        flash("Note added.", "success")
+    else:
+        flash(" ".join(form.body.errors), "error")
+    return redirect(url_for("review.submission", submission_id=s.id) + "#notes")

@@ -1,0 +1,132 @@
+"""The editorial team: invitations, set-password links, roles, deactivation."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from .clock import utcnow
+from .extensions import db
+from .models import PasswordToken, User, hash_token
+from .notifications.outbox import public_url, queue
+from .workflow import WorkflowError
+
+SET_PASSWORD_VALID = timedelta(hours=48)
+PASSWORD_MIN = 10
+
+
+class TeamError(WorkflowError):
+    """A team change that can't be made (views answer 409 with the reason)."""
+
+
+def email_taken(email: str) -> bool:
+    return (
+        db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
+        is not None
+    )
+
+
+def send_set_password_link(user: User, *, welcome: bool) -> None:
+    """Email a set-password link: valid once, for SET_PASSWORD_VALID."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        PasswordToken(user=user, token_hash=hash_token(token), expires_at=now + SET_PASSWORD_VALID)
+    )
+    db.session.flush()
+    queue(
+        "set_password",
+        [(user.name, user.email)],
+        "Set your password" if not welcome else "You're invited to the editors' desk",
+        key=f"set-password:{user.id}:{now.isoformat()}",
+        user=user,
+        welcome=welcome,
+        link=public_url("review.set_password", token=token),
+        hours=int(SET_PASSWORD_VALID.total_seconds() // 3600),
+    )
+
+
+def invite(email: str, name: str, role: str) -> User:
+    """Create an editor or admin with no usable password, and email the link to set one."""
+    if email_taken(email):
+        raise TeamError(f"There is already a team member with the email {email}.")
+    user = User(email=email, name=name, role=role)
+    user.password_hash = "!"  # noqa: S105 (matches no password until one is set)
+    db.session.add(user)
+    send_set_password_link(user, welcome=True)
+    db.session.commit()
+    return user
+
+
+def token_user(token: str) -> tuple[PasswordToken | None, str]:
+    """The unused, unexpired token for `token`, or None and why not."""
+    if not token or len(token) > 100:
+        return None, "This link is not valid."
+    row = db.session.scalar(
+        select(PasswordToken).where(PasswordToken.token_hash == hash_token(token))
+    )
+    if row is None:
+        return None, "This link is not valid."
+    if row.used_at is not None:
+        return None, "This link was used already. Ask an admin for a new one."
+    if row.expires_at < utcnow():
+        return None, "This link has expired. Ask an admin for a new one."
+    if not row.user.active:
+        return None, "This account is deactivated."
+    return row, ""
+
+
+def set_password_with(row: PasswordToken, password: str) -> User:
+    """Use a set-password link: set the password, spend the link, end old sessions."""
+    row.used_at = utcnow()
+    user = row.user
+    user.set_password(password)
+    user.end_sessions()
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise TeamError("Your current password is not right.")
+    user.set_password(new)
+    user.end_sessions()  # other devices log in again
+    db.session.commit()
+
+
+def _admins_left(excluding: User) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            User.role == "admin", User.active.is_(True), User.id != excluding.id
+        )
+    )
+
+
+def change_role(user: User, role: str, by: User) -> None:
+    if role not in ("editor", "admin"):
+        raise TeamError("A team member is an editor or an admin.")
+    if user.role == "admin" and role != "admin" and _admins_left(user) == 0:
+        raise TeamError("The team needs at least one active admin.")
+    user.role = role
+    db.session.commit()
+
+
+def set_active(user: User, active: bool, by: User) -> None:
+    """Deactivate (no login, sessions ended, history kept) or reactivate."""
+    if not active and user.id == by.id:
+        raise TeamError("You can't deactivate yourself.")
+    if not active and user.role == "admin" and _admins_left(user) == 0:
+        raise TeamError("The team needs at least one active admin.")
+    user.active = active
+    if not active:
+        user.end_sessions()
+    db.session.commit()
+
+
+def set_notify(user: User, choice: str) -> None:
+    if choice not in ("each", "digest", "none"):
+        raise TeamError("Choose each, digest or none.")
+    user.notify_new = choice
+    db.session.commit()
