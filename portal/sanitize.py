@@ -9,19 +9,28 @@ the library can be swapped here alone.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import bleach
-from bleach.linkifier import Linker
+from bleach.linkifier import Linker, LinkifyFilter
 from markupsafe import Markup, escape
 
 EDITOR_TAGS = frozenset({"p", "br", "strong", "b", "em", "i", "a", "ul", "ol", "li", "blockquote"})
 EDITOR_ATTRIBUTES = {"a": ["href", "title", "rel"]}
 PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
-# Applied before bleach sees the text: bleach is slow on deeply nested markup.
-EDITOR_HTML_MAX = 50_000
+# Applied before bleach sees the text: bleach (html5lib) is slow on long and on
+# deeply nested markup. benchmarks/sanitize_worst_case.py measures the worst case
+# within these limits.
+EDITOR_HTML_MAX = 10_000
+EDITOR_NESTING_MAX = 8
+EDITOR_TAG_COUNT_MAX = 400
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)\s*>")
+_VOID = frozenset(
+    {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source"}
+)
 _BLOCK_END = re.compile(r"</(?:p|li|blockquote)\s*>|<br\s*/?>", re.IGNORECASE)
 
 
@@ -34,6 +43,15 @@ def _set_rel(attrs, new=False):
 
 
 _linker = Linker(callbacks=[_set_rel], skip_tags={"pre", "code"})
+# One parse for both jobs: cleaning and turning addresses into links.
+_cleaner = bleach.Cleaner(
+    tags=EDITOR_TAGS,
+    attributes=EDITOR_ATTRIBUTES,
+    protocols=PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
+)
 
 
 def plain_to_html(text: str | None) -> Markup:
@@ -50,23 +68,37 @@ def plain_to_html(text: str | None) -> Markup:
 
 
 class TooLong(ValueError):
-    pass
+    """Refused before sanitizing: too long or too deeply nested."""
+
+
+def tag_stats(html: str) -> tuple[int, int]:
+    """How many tags, and the deepest nesting (unclosed tags count as open)."""
+    depth = deepest = 0
+    tags = _TAG.findall(html)
+    for closing, name, self_closing in tags:
+        if name.lower() in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return len(tags), deepest
 
 
 def clean_html(html: str | None) -> str:
-    """Sanitize editor-written HTML to the allowed formatting; raise TooLong first."""
+    """Sanitize editor-written HTML to the allowed formatting; refuse what is too big first."""
     html = html or ""
     if len(html) > EDITOR_HTML_MAX:
-        raise TooLong(f"Keep it under {EDITOR_HTML_MAX:,} characters.")
-    cleaned = bleach.clean(
-        html,
-        tags=EDITOR_TAGS,
-        attributes=EDITOR_ATTRIBUTES,
-        protocols=PROTOCOLS,
-        strip=True,
-        strip_comments=True,
-    )
-    return _linker.linkify(cleaned)
+        raise TooLong(f"Keep it under {EDITOR_HTML_MAX:,} characters (this is {len(html):,}).")
+    count, depth = tag_stats(html)
+    if count > EDITOR_TAG_COUNT_MAX:
+        raise TooLong(
+            f"This has {count:,} tags; keep the formatting under {EDITOR_TAG_COUNT_MAX} tags."
+        )
+    if depth > EDITOR_NESTING_MAX:
+        raise TooLong(
+            f"The formatting is nested more than {EDITOR_NESTING_MAX} levels deep; "
+            "simplify it (or close the tags that are left open)."
+        )
+    return _cleaner.clean(html)
 
 
 def strip_tags(html: str | None) -> str:

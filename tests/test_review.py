@@ -272,3 +272,19 @@ def test_unknown_submission_is_404(client, editor):
     login(client)
     assert client.get("/editor/submissions/99999").status_code == 404
     assert client.get("/editor/submissions/99999/draft").status_code == 404
+
+
+def test_draft_refuses_markup_too_big_for_the_sanitizer_with_a_message(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.APPROVED).id
+    login(client)
+    page = f"/editor/submissions/{sid}/draft"
+    cases = {
+        "<b>" * 20 + "x": "nested more than 8 levels",
+        "<b>x</b>" * 1000: "keep the formatting under 400 tags",
+        "x" * 10_001: "Keep it under 10,000 characters",
+    }
+    for html, message in cases.items():
+        response = post_form(client, page, draft_data(app, sid, intro_html=html))
+        assert response.status_code == 200
+        assert message in response.get_data(as_text=True)

@@ -159,19 +159,23 @@ def _smtp_timeout(seconds: float):
         socket.setdefaulttimeout(before)
 
 
-def _record(email_id: int, error: Exception | None) -> str:
-    email = db.session.get(OutboxEmail, email_id)
-    email.attempts += 1
-    email.claimed_at = None
+def _record(email_id: int, attempts_before: int, error: Exception | None) -> str:
+    """Commit one email's outcome: one UPDATE, no read (the row is ours while claimed)."""
+    attempts = attempts_before + 1
+    values = {"attempts": attempts, "claimed_at": None}
     if error is None:
-        email.status, email.sent_at, email.last_error = "sent", utcnow(), ""
-    elif _is_permanent(error) or email.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-        email.status, email.last_error = "dead", describe(error)
+        values.update(status="sent", sent_at=utcnow(), last_error="")
+    elif _is_permanent(error) or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        values.update(status="dead", last_error=describe(error))
     else:
-        email.status, email.last_error = "failed", describe(error)
-        email.deliver_after = utcnow() + backoff(email.attempts)
+        values.update(
+            status="failed",
+            last_error=describe(error),
+            deliver_after=utcnow() + backoff(attempts),
+        )
+    db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email_id).values(**values))
     db.session.commit()
-    return email.status
+    return values["status"]
 
 
 def _release(ids: list[int]) -> int:
@@ -202,6 +206,7 @@ def deliver_due(
     if not emails:
         return report
     ids = [e.id for e in emails]
+    attempts = {e.id: e.attempts for e in emails}
     messages = {e.id: _message(e) for e in emails}
     db.session.rollback()  # hold no transaction while talking to SMTP
     try:
@@ -211,7 +216,7 @@ def deliver_due(
     except Exception as error:  # down, refused, timed out: every email is retried
         log.warning("SMTP connection failed: %s", describe(error))
         for email_id in ids:
-            report.count(_record(email_id, error))
+            report.count(_record(email_id, attempts[email_id], error))
         return report
     try:
         for position, email_id in enumerate(ids):
@@ -224,7 +229,7 @@ def deliver_due(
             except Exception as exc:  # kept with the reply, never lost
                 error = exc
                 log.warning("Email %s not sent: %s", email_id, describe(exc))
-            report.count(_record(email_id, error))
+            report.count(_record(email_id, attempts[email_id], error))
             if _connection_lost(error):
                 # The connection is gone: hand the rest back for the next pass.
                 report.released = _release(ids[position + 1 :])

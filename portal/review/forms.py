@@ -231,6 +231,10 @@ class PresetForm(FlaskForm):
     )
 
 
+def _id_or_zero(value) -> int:
+    return int(value) if str(value).isdigit() else 0
+
+
 BULK_ACTIONS = [
     ("assign", "Assign"),
     ("mark_spam", "Mark as spam"),
@@ -240,5 +244,5 @@ BULK_ACTIONS = [
 
 class BulkForm(FlaskForm):
     action = SelectField("With the selected", choices=choices(BULK_ACTIONS))
-    assignee = SelectField("Assign to", coerce=int, validate_choice=False)
+    assignee = SelectField("Assign to", coerce=_id_or_zero, validate_choice=False)
     confirm = HiddenField()

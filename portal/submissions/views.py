@@ -135,13 +135,15 @@ def revise(token: str):
         flash("Thank you. Your revised answers are with the editors.", "success")
         return redirect(url_for("submissions.status", token=token))
     requests = [e for e in submission.events if e.action == Action.REQUEST_CHANGES.value]
+    request_event = requests[-1] if requests else None
     return render_template(
         "submissions/revise.html",
         form=form,
         questions=questions,
         submission=submission,
         token=token,
-        request_event=requests[-1] if requests else None,
+        request_event=request_event,
+        answer_requests=request_event.answer_requests if request_event else {},
     )
 
 
