@@ -13,7 +13,7 @@ from sqlalchemy import select
 from . import interviews, operations
 from .clock import frozen, utcnow
 from .extensions import db
-from .models import Question, Submission, Tag, User
+from .models import Question, ReplyPreset, Submission, Tag, User
 from .operations import Actor, Profile
 from .questionnaire import install_defaults
 from .workflow import Action
@@ -174,6 +174,55 @@ APPLICATIONS = [
 ]
 
 
+# One application that was sent back for changes and revised, so the editors'
+# page has two revisions to compare.
+REVISED = (
+    Profile(
+        name="Ines Duarte",
+        email="ines@greenleafstudio.example",
+        business="Greenleaf Plant Studio",
+        website="https://greenleafstudio.example",
+        location="Brighton",
+        industry="Retail",
+        socials={"instagram": "https://www.instagram.com/greenleafstudio"},
+    ),
+    {
+        0: "We sell houseplants and run repotting workshops from a shop that used to be a bank.",
+        1: "I started by selling cuttings from my own flat on a market stall.",
+        2: "Instagram tells people which plants came in this week.",
+        3: "More people come to the workshops.",
+        5: "Posting new arrivals every Friday.",
+        8: "Fridays worked. Daily posting wore me out.",
+        11: "Pick a rhythm you can keep for a year.",
+    },
+    {
+        3: "Workshops used to be half empty. Since we post a short video of the last one, "
+        "the next one sells out within two days, and we added a second evening.",
+        8: "Friday arrival posts worked: people plan their visit around them. Posting every "
+        "day wore me out within a month and did not bring more visitors, so I stopped.",
+    },
+    "Thank you! Could you tell us more about what changed for the workshops, and what "
+    "happened when you posted every day?",
+)
+
+PRESETS = [
+    (
+        "request_changes",
+        "A little more detail",
+        "Thank you for your application: we enjoyed reading it. Before we go further, could you "
+        "add a little more detail to the answers marked below? A concrete example or a number "
+        "makes an interview much more useful to readers.",
+    ),
+    (
+        "reject",
+        "Not this season",
+        "Thank you so much for applying. We have more applications than we can feature this "
+        "season, and we are not able to include yours. We would be glad to hear from you again "
+        "next year.",
+    ),
+]
+
+
 def seed() -> str:
     """Create the demo content once; say what was done."""
     created = install_defaults(db.session, Question)
@@ -191,10 +240,33 @@ def seed() -> str:
         with frozen(utcnow() - timedelta(days=days_ago)):
             submission, _token = operations.apply(profile, answers)
         _advance(submission, until, actor, tags, days_ago)
+    _revised(actor, questions)
+    for action, title, body in PRESETS:
+        db.session.add(ReplyPreset(action=action, title=title, body=body))
+    db.session.commit()
     return (
-        f"Installed {created} questions and {len(APPLICATIONS)} demo applications. "
+        f"Installed {created} questions and {len(APPLICATIONS) + 1} demo applications. "
         f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
     )
+
+
+def _revised(actor: Actor, questions: list[Question]) -> None:
+    profile, first, changes, request = REVISED
+    answers = {q.id: first.get(i, "") for i, q in enumerate(questions)}
+    with frozen(utcnow() - timedelta(days=9)):
+        submission, _token = operations.apply(profile, answers)
+    with frozen(utcnow() - timedelta(days=8)):
+        operations.transition(submission, Action.START_REVIEW, actor)
+        operations.transition(
+            submission,
+            Action.REQUEST_CHANGES,
+            actor,
+            message=request,
+            answer_requests={questions[i].id: "Please say more here." for i in changes},
+        )
+    revised = {**answers, **{questions[i].id: text for i, text in changes.items()}}
+    with frozen(utcnow() - timedelta(days=2)):
+        operations.revise(submission, profile, revised)
 
 
 def _advance(submission: Submission, until: Action, actor: Actor, tags, days_ago) -> None:
