@@ -96,11 +96,35 @@ def _tune_sqlite(app: Flask, engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+def _retry(error) -> dict | None:
+    """For a lost race on a form post: the same form again, against the current version."""
+    from .models import Submission
+    from .operations import Conflict
+
+    if not isinstance(error, Conflict) or request.method != "POST":
+        return None
+    submission = db.session.get(Submission, error.submission_id)
+    if submission is None:
+        return None
+    fields = [
+        (key, value)
+        for key, value in request.form.items(multi=True)
+        if key not in ("csrf_token", "version", "message")
+    ]
+    return {
+        "action": request.path,
+        "version": submission.version,
+        "state": submission.state,
+        "fields": fields,
+        "message": request.form.get("message", ""),
+    }
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
     def workflow_error(error):
         db.session.rollback()
-        return render_template("errors/409.html", error=error), 409
+        return render_template("errors/409.html", error=error, retry=_retry(error)), 409
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -54,6 +54,7 @@ def draft_from(submission: Submission) -> Interview:
         title=f"{submission.name} of {submission.business}",
         slug=unique_slug(slugify(f"{submission.name} {submission.business}")),
         intro_html="",
+        photo=submission.photo,
     )
     interview.items = [
         InterviewItem(
@@ -103,6 +104,8 @@ def save_draft(
     intro_html: str,
     items: list[ItemEdit],
     tag_names: list[str],
+    photo: str | None = None,
+    remove_photo: bool = False,
 ) -> None:
     """Save an editor's changes (already sanitized by the form) in one transaction."""
     if expected_version is not None and interview.version != expected_version:
@@ -133,6 +136,10 @@ def save_draft(
         for position, item in enumerate(kept):
             item.position = position
         interview.tags = tags_from(tag_names)
+        if photo:
+            interview.photo = photo
+        elif remove_photo:
+            interview.photo = None
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

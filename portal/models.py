@@ -142,6 +142,8 @@ class Submission(db.Model):
     industry: Mapped[str] = mapped_column(String(INDUSTRY_MAX), default="")
     pitch: Mapped[str] = mapped_column(Text, default="")
     socials: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The stored name of the applicant's photo (see portal/photos.py).
+    photo: Mapped[str | None] = mapped_column(String(40))
     assigned_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -282,6 +284,8 @@ class Interview(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
     intro_html: Mapped[str] = mapped_column(Text, default="")
+    # The photo readers see: the applicant's, unless an editor replaced it.
+    photo: Mapped[str | None] = mapped_column(String(40))
     published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic locking for two editors saving the same draft.

@@ -75,6 +75,7 @@ class Profile:
     industry: str = ""
     pitch: str = ""
     socials: dict[str, str] = field(default_factory=dict)
+    photo: str | None = None  # a stored photo's name; None keeps the current one
 
 
 def _last_event(submission_id: int) -> Event | None:
@@ -152,6 +153,8 @@ def _write_profile(submission: Submission, profile: Profile) -> None:
     for name in ("name", "email", "business", "website", "location", "industry", "pitch"):
         setattr(submission, name, (getattr(profile, name) or "").strip())
     submission.socials = {k: v for k, v in profile.socials.items() if v}
+    if profile.photo:
+        submission.photo = profile.photo
 
 
 def apply(

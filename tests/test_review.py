@@ -193,6 +193,18 @@ def test_two_editors_at_once_the_second_gets_a_conflict_and_keeps_their_text(app
     with app.app_context():
         assert db.session.get(Submission, sid).state == "approved"
         assert db.session.scalar(select(Event).order_by(Event.id.desc())).action == "approve"
+    # The page offers to apply it again, against the current version.
+    assert "Apply it again" in text
+    current = re.search(r'name="version" value="(\d+)"', text).group(1)
+    assert current != second_version
+    retry = post_form(
+        second,
+        page,
+        {"version": current, "message": "Sorry, not for us this time."},
+        action=f"{page}/actions/reject",
+    )
+    assert retry.status_code == 409  # reject is no longer possible once approved
+    assert "not possible" in retry.get_data(as_text=True)
 
 
 def test_a_lost_race_in_the_database_becomes_a_conflict(app):

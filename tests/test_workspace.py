@@ -507,3 +507,50 @@ def test_dashboard_counts_weeks_medians_and_the_oldest(app, client, editor):
     assert re.search(r"Last 30 days</dt><dd>4.0</dd>", html)
     assert "<script" not in html
     assert html.count("<rect") == 12
+
+
+def test_a_conflict_can_be_applied_again_and_then_works(app, editor):
+    sam = make_user(app, email="second@portal.test", name="Sam Second")
+    with app.app_context():
+        sid = submission_in(State.IN_REVIEW).id  # assigned to Erin when her review started
+    first, second = app.test_client(), app.test_client()
+    login(first)
+    login(second, email="second@portal.test")
+    page = f"/editor/submissions/{sid}"
+    stale = version_on(page_text(second, page))
+    # The first editor hands it to Sam: the submission moved on under Sam's open page.
+    post_form(first, page, {"version": stale, "assignee": str(sam)}, action=f"{page}/assign")
+    response = post_form(
+        second, page, {"version": stale, "message": "Lovely."}, action=f"{page}/actions/approve"
+    )
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    current = re.search(r'name="version" value="(\d+)"', html).group(1)
+    again = post_form(
+        second, page, {"version": current, "message": "Lovely."}, action=f"{page}/actions/approve"
+    )
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.get(Submission, sid).state == "approved"
+
+
+def test_session_cookie_flags(app, client, editor):
+    response = post_form(
+        client,
+        "/editor/login",
+        {"email": "editor@portal.test", "password": "correct horse battery"},
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP in development
+
+
+def test_session_cookie_is_secure_in_production(monkeypatch, tmp_path):
+    from portal import create_app
+
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select, text
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import photos
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Interview, SlugRedirect, Tag
@@ -71,6 +72,18 @@ def tag(slug: str):
     return render_template(
         "publishing/tag.html", tag=found, interviews=interviews, page=page, has_next=has_next
     )
+
+
+@bp.route("/photos/<name>")
+def photo(name: str):
+    """A stored photo, by the random name it was given."""
+    path = photos.path_of(name)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/png" if name.endswith(".png") else "image/jpeg")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/healthz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from .. import interviews, workflow
+from .. import interviews, photos, workflow
 from ..auth import editor_required
 from ..workflow import State
 from . import bp
@@ -40,7 +40,13 @@ def draft(submission_id: int):
     else:
         form = Form()
     conflict = None
-    if form.validate_on_submit():
+    photo = None
+    if form.validate_on_submit() and form.photo.data and getattr(form.photo.data, "filename", ""):
+        try:
+            photo = photos.store(form.photo.data.read(photos.MAX_BYTES + 1))
+        except photos.PhotoError as error:
+            form.photo.errors = [*form.photo.errors, str(error)]
+    if form.validate_on_submit() and not form.photo.errors:
         edits = [
             interviews.ItemEdit(
                 item_id=item.id,
@@ -60,6 +66,8 @@ def draft(submission_id: int):
                 intro_html=form.intro_html.data or "",
                 items=edits,
                 tag_names=(form.tags.data or "").split(","),
+                photo=photo,
+                remove_photo=form.remove_photo.data,
             )
         except interviews.SlugTaken as error:
             form.slug.errors.append(str(error))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -167,6 +168,8 @@ class DraftForm(FlaskForm):
         validators=[Optional(), Length(max=600), PlainText(multiline=False)],
         description="Separated by commas. New tags are created as you save.",
     )
+    photo = FileField("Replace the photo", description="JPEG, PNG or WebP, up to 5 MB.")
+    remove_photo = BooleanField("Show no photo")
 
 
 def with_items(item_ids: list[int]) -> type[DraftForm]:

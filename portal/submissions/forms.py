@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
@@ -78,6 +79,10 @@ class ProfileForm(FlaskForm):
     website = StringField("Website", filters=[strip], validators=[*_one_line(URL_MAX), http_url])
     location = StringField("Town or region", filters=[strip], validators=_one_line(LOCATION_MAX))
     industry = StringField("Industry", filters=[strip], validators=_one_line(INDUSTRY_MAX))
+    photo = FileField(
+        "A photo of you or your logo (optional)",
+        description="JPEG, PNG or WebP, up to 5 MB. We remove its location and camera data.",
+    )
     pitch = TextAreaField(
         "Tell us what you do, in a few lines",
         filters=[strip],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from .. import operations, workflow
+from .. import operations, photos, workflow
 from ..extensions import csrf, db
 from ..models import Question, StatusToken
 from ..workflow import Action, Role, State
@@ -27,7 +27,19 @@ def _questions() -> list[Question]:
     return list(db.session.scalars(Question.active_query()))
 
 
-def _profile(form) -> operations.Profile:
+def _photo(form) -> str | None:
+    """Store the uploaded photo, if any; a bad file becomes a message on the field."""
+    upload = form.photo.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    try:
+        return photos.store(upload.read(photos.MAX_BYTES + 1))
+    except photos.PhotoError as error:
+        form.photo.errors = [*form.photo.errors, str(error)]
+        return None
+
+
+def _profile(form, photo: str | None = None) -> operations.Profile:
     return operations.Profile(
         name=form.name.data,
         email=form.email.data,
@@ -37,6 +49,7 @@ def _profile(form) -> operations.Profile:
         industry=form.industry.data or "",
         pitch=form.pitch.data or "",
         socials=socials_of(form),
+        photo=photo,
     )
 
 
@@ -47,9 +60,11 @@ def apply():
     questions = _questions()
     form = with_questions(ApplyForm, questions)()
     if form.validate_on_submit():
-        submission, token = operations.apply(_profile(form), answers_of(form, questions))
-        flash("received", "receipt")
-        return redirect(url_for("submissions.status", token=token))
+        photo = _photo(form)
+        if not form.photo.errors:
+            submission, token = operations.apply(_profile(form, photo), answers_of(form, questions))
+            flash("received", "receipt")
+            return redirect(url_for("submissions.status", token=token))
     # A stale or missing token: everything typed comes back, with a fresh token.
     status = 400 if "csrf_token" in form.errors else 200
     return render_template("submissions/apply.html", form=form, questions=questions), status
@@ -131,9 +146,11 @@ def revise(token: str):
     else:
         form = Form()
     if form.validate_on_submit():
-        operations.revise(submission, _profile(form), answers_of(form, questions))
-        flash("Thank you. Your revised answers are with the editors.", "success")
-        return redirect(url_for("submissions.status", token=token))
+        photo = _photo(form)
+        if not form.photo.errors:
+            operations.revise(submission, _profile(form, photo), answers_of(form, questions))
+            flash("Thank you. Your revised answers are with the editors.", "success")
+            return redirect(url_for("submissions.status", token=token))
     requests = [e for e in submission.events if e.action == Action.REQUEST_CHANGES.value]
     request_event = requests[-1] if requests else None
     return render_template(
