@@ -57,6 +57,14 @@ def from_environment(environ=os.environ) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ADDRESS": environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 10 minutes"),
+        "APPLY_LIMIT_PER_ADDRESS": environ.get("APPLY_LIMIT_PER_ADDRESS", "5 per hour"),
+        "SPAM_MIN_SECONDS": _int(environ.get("SPAM_MIN_SECONDS"), 5),
+        "SPAM_MAX_LINKS": _int(environ.get("SPAM_MAX_LINKS"), 8),
+        "SPAM_BLOCKLIST": environ.get(
+            "SPAM_BLOCKLIST",
+            "casino,viagra,cialis,porn,xxx,escort,onlyfans,payday loan,backlinks,"
+            "seo services,guest post,crypto giveaway,forex signals,buy followers",
+        ),
         "SITE_TIMEZONE": environ.get("SITE_TIMEZONE", "Europe/London"),
         "QUEUE_FLAG_DAYS": _int(environ.get("QUEUE_FLAG_DAYS"), 7),
         "SQLITE_BUSY_TIMEOUT_MS": _int(environ.get("SQLITE_BUSY_TIMEOUT_MS"), 15000),

@@ -157,11 +157,30 @@ def _write_profile(submission: Submission, profile: Profile) -> None:
         submission.photo = profile.photo
 
 
+def open_application(email: str) -> Submission | None:
+    """An application from `email` that is still on its way (not closed)."""
+    closed = (State.REJECTED.value, State.WITHDRAWN.value, State.PUBLISHED.value)
+    return db.session.scalar(
+        select(Submission)
+        .where(
+            db.func.lower(Submission.email) == email.strip().lower(),
+            Submission.state.not_in(closed),
+        )
+        .limit(1)
+    )
+
+
 def apply(
-    profile: Profile, answers: dict[int, str], *, submit: bool = True
+    profile: Profile,
+    answers: dict[int, str],
+    *,
+    submit: bool = True,
+    spam_reasons: list[str] | None = None,
 ) -> tuple[Submission, str]:
     """Start an application (submit it, or save it as a draft).
 
+    What the spam rules caught is submitted and moved to `spam` at once, by the
+    system, with the reasons on record: kept for an editor to release, never lost.
     Returns the submission and a status token in clear, for the receipt page.
     """
     action = Action.SUBMIT if submit else Action.SAVE
@@ -179,6 +198,9 @@ def apply(
         event = _move(submission, action, APPLICANT)
         if submit:
             submission.submitted_at = event.created_at
+        if submit and spam_reasons:
+            # Not _commit: the submit's own emails are queued below, seeing the spam state.
+            _move(submission, Action.MARK_SPAM, SYSTEM, message="; ".join(spam_reasons))
         _commit(event)
     return submission, token
 

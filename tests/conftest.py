@@ -147,6 +147,10 @@ def app(tmp_path, database_url, smtp_server):
             "MAIL_PORT": controller.port,
             "MAIL_DEFAULT_SENDER": ("Social Owners", "editors@portal.test"),
             "MAIL_TIMEOUT": 5,
+            # Tests fill forms in milliseconds and apply many times from one
+            # address; the spam tests set these back to production values.
+            "SPAM_MIN_SECONDS": 0,
+            "APPLY_LIMIT_PER_ADDRESS": "10000 per hour",
         }
     )
     app.instance_path = str(tmp_path / "instance")
@@ -174,9 +178,22 @@ def csrf_token(client, url: str) -> str:
     return match.group(1)
 
 
+def hidden_value(page: str, name: str) -> str | None:
+    match = re.search(rf'id="{name}" name="{name}" type="hidden" value="([^"]*)"', page)
+    return match.group(1) if match else None
+
+
 def post_form(client, page_url: str, data: dict, action: str | None = None, **kwargs):
-    """Open `page_url` like a browser, then post `data` with its CSRF token."""
-    data = dict(data, csrf_token=csrf_token(client, page_url))
+    """Open `page_url` like a browser, then post `data` with the page's CSRF token
+    (and its spam time stamp, where it has one)."""
+    page = client.get(page_url).get_data(as_text=True)
+    token = hidden_value(page, "csrf_token") or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    ).group(1)
+    data = dict(data, csrf_token=token)
+    shown = hidden_value(page, "shown")
+    if shown is not None and "shown" not in data:
+        data["shown"] = shown
     return client.post(action or page_url, data=data, **kwargs)
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.extensions import db
-from portal.models import OutboxEmail, ReplyPreset, User
+from portal.models import OutboxEmail, Question, ReplyPreset, User
 from portal.workflow import State
 from tests.conftest import csrf_token, login, make_user
 from tests.factories import submission_in
@@ -23,6 +23,11 @@ ADMIN_ONLY = {
     "review.member_password_link",
     "review.presets",
     "review.preset_delete",
+    "review.questions",
+    "review.question",
+    "review.question_move",
+    "review.question_retire",
+    "review.question_restore",
 }
 WHO = ("anonymous", "editor", "admin", "deactivated")
 
@@ -55,7 +60,9 @@ def _world(app):
             "email_id": db.session.scalar(select(OutboxEmail.id)),
             "user_id": db.session.scalar(select(User.id).where(User.email == "gone@portal.test")),
             "preset_id": db.session.scalar(select(ReplyPreset.id)),
+            "question_id": db.session.scalar(select(Question.id)),
             "action": "send_proof",
+            "direction": "up",
         }
     return ids
 

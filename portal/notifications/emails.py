@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Event, StatusToken, Submission, User
-from ..workflow import Action
+from ..workflow import Action, State
 from .outbox import public_url, queue
 
 Handler = Callable[[Event], None]
@@ -85,6 +85,8 @@ def submitted(event: Event) -> None:
         status_link=_status_link(s),
         response_days=current_app.config["RESPONSE_DAYS"],
     )
+    if s.state == State.SPAM.value:
+        return  # caught by the spam rules: no alert; it waits in the Spam tab
     editors = db.session.scalars(
         select(User).where(User.active.is_(True), User.notify_new == "each").order_by(User.id)
     )

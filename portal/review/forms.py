@@ -220,6 +220,18 @@ class MemberForm(FlaskForm):
     role = SelectField("Role", choices=choices([("editor", "Editor"), ("admin", "Admin")]))
 
 
+class QuestionForm(FlaskForm):
+    text = StringField(
+        "Question",
+        filters=[strip],
+        validators=[DataRequired(), Length(max=QUESTION_MAX), PlainText(False)],
+    )
+    help_text = TextAreaField(
+        "Help text", filters=[strip], validators=[Optional(), Length(max=500), PlainText()]
+    )
+    required = BooleanField("Applicants must answer it")
+
+
 class PresetForm(FlaskForm):
     action = SelectField(
         "For", choices=choices([("request_changes", "Requesting changes"), ("reject", "Rejecting")])

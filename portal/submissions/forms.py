@@ -103,6 +103,9 @@ for _key, _label in SOCIAL_NETWORKS.items():
 
 
 class ApplyForm(ProfileForm):
+    # Spam defences: a field people never see, and when the form was shown.
+    fax = StringField("Leave this empty", validators=[Optional(), Length(max=200)])
+    shown = HiddenField()
     consent = BooleanField(
         "I agree that my answers may be edited and published, and I have read the privacy notice.",
         validators=[DataRequired("We can only publish with your agreement.")],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from .. import operations, photos, workflow
+from .. import operations, photos, spam, workflow
 from ..extensions import csrf, db
 from ..models import Question, StatusToken
 from ..workflow import Action, Role, State
@@ -59,15 +59,35 @@ def apply():
     """The application form."""
     questions = _questions()
     form = with_questions(ApplyForm, questions)()
-    if form.validate_on_submit():
+    if request.method == "GET" or spam.seconds_since(form.shown.data) is None:
+        form.shown.data = spam.form_stamp()
+    if form.validate_on_submit() and _not_a_second_application(form):
         photo = _photo(form)
         if not form.photo.errors:
-            submission, token = operations.apply(_profile(form, photo), answers_of(form, questions))
+            texts = [form.pitch.data, *answers_of(form, questions).values()]
+            submission, token = operations.apply(
+                _profile(form, photo),
+                answers_of(form, questions),
+                spam_reasons=spam.reasons(texts, form.fax.data, request.form.get("shown")),
+            )
             flash("received", "receipt")
             return redirect(url_for("submissions.status", token=token))
     # A stale or missing token: everything typed comes back, with a fresh token.
     status = 400 if "csrf_token" in form.errors else 200
     return render_template("submissions/apply.html", form=form, questions=questions), status
+
+
+def _not_a_second_application(form) -> bool:
+    """One open application per email: point a second one to the first's status link."""
+    if operations.open_application(form.email.data) is None:
+        return True
+    operations.resend_status_links(form.email.data)
+    form.email.errors = [
+        *form.email.errors,
+        "You already have an application in progress with this email. We have just "
+        "emailed you its status link: follow it to see or change your application.",
+    ]
+    return False
 
 
 def _submission_for(token: str):

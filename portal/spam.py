@@ -1,0 +1,70 @@
+"""Spam rules for the application form. They never delete: what they catch is
+saved and moved to the `spam` state, where an editor can release it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from flask import current_app, request
+from itsdangerous import BadSignature, TimestampSigner
+from limits import parse
+
+from .extensions import limiter
+
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+_SALT = "apply-form-shown"
+
+
+def _signer() -> TimestampSigner:
+    return TimestampSigner(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def form_stamp() -> str:
+    """A signed note of when the form was shown, for the hidden `shown` field."""
+    return _signer().sign(str(int(time.time()))).decode()
+
+
+def seconds_since(stamp: str | None) -> float | None:
+    """How long ago the form was shown, or None if the stamp is missing or forged."""
+    if not stamp or len(stamp) > 200:
+        return None
+    try:
+        shown = int(_signer().unsign(stamp).decode())
+    except (BadSignature, ValueError):
+        return None
+    return time.time() - shown
+
+
+def blocklist() -> list[str]:
+    raw = current_app.config["SPAM_BLOCKLIST"]
+    return [w.strip().lower() for w in raw.split(",") if w.strip()]
+
+
+def reasons(texts: list[str], honeypot: str, stamp: str | None) -> list[str]:
+    """Why this application looks like spam (empty when it doesn't)."""
+    found = []
+    if honeypot:
+        found.append("a field hidden from people was filled in")
+    elapsed = seconds_since(stamp)
+    if elapsed is None:
+        found.append("the form's time stamp was missing or altered")
+    elif elapsed < current_app.config["SPAM_MIN_SECONDS"]:
+        found.append(f"the form was filled in {elapsed:.0f} seconds")
+    everything = "\n".join(t or "" for t in texts)
+    links = len(_LINK.findall(everything))
+    if links > current_app.config["SPAM_MAX_LINKS"]:
+        found.append(f"{links} links")
+    lowered = everything.lower()
+    hits = sorted({word for word in blocklist() if word in lowered})
+    if hits:
+        found.append("blocked words: " + ", ".join(hits))
+    if not _within_rate():
+        found.append("too many applications from one address")
+    return found
+
+
+def _within_rate() -> bool:
+    """Count this application against its address's allowance; False past it."""
+    item = parse(current_app.config["APPLY_LIMIT_PER_ADDRESS"])
+    return limiter.limiter.hit(item, "apply", request.remote_addr or "unknown")
