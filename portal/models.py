@@ -364,6 +364,11 @@ class Event(db.Model):
     actor: Mapped[User | None] = relationship()
 
     @property
+    def item_requests(self) -> dict[int, str]:
+        items = (self.details or {}).get("items") or {}
+        return {int(k): v for k, v in items.items() if str(k).isdigit() and v}
+
+    @property
     def answer_requests(self) -> dict[int, str]:
         answers = (self.details or {}).get("answers") or {}
         return {int(k): v for k, v in answers.items() if str(k).isdigit() and v}

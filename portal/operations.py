@@ -229,6 +229,7 @@ def transition(
     expected_version: int | None = None,
     when: datetime | None = None,
     answer_requests: dict[int, str] | None = None,
+    item_requests: dict[int, str] | None = None,
 ) -> Event:
     """Apply an action that changes state only (and its side effects).
 
@@ -245,8 +246,13 @@ def transition(
         )
     with _atomic(submission.id):
         requests = {str(k): v.strip() for k, v in (answer_requests or {}).items() if v.strip()}
-        details = {"answers": requests} if requests else None
-        event = _move(submission, action, actor, message, expected_version, details)
+        fixes = {str(k): v.strip() for k, v in (item_requests or {}).items() if v.strip()}
+        details = {}
+        if requests:
+            details["answers"] = requests  # by question id: what to change
+        if fixes:
+            details["items"] = fixes  # by interview item id: what the applicant wants fixed
+        event = _move(submission, action, actor, message, expected_version, details or None)
         if action is Action.START_REVIEW and submission.assigned_to is None:
             submission.assigned_to = actor.user
         elif action is Action.APPROVE and submission.interview is None:

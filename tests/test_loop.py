@@ -36,13 +36,17 @@ def act(client, submission_id, action, message=""):
     )
 
 
-def applicant_act(client, status_path, action, message=""):
-    html = client.get(status_path).get_data(as_text=True)
-    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+def applicant_act(client, status_path, action, message="", **extra):
+    page = status_path
+    if action == "withdraw" or 'name="csrf_token"' not in client.get(page).get_data(as_text=True):
+        page = f"{status_path}/withdraw"  # a form of the applicant's, for its tokens
+    html = client.get(page).get_data(as_text=True)
+    found = re.search(r'name="version" value="(\d+)"', html)
+    version = found.group(1) if found else ""
     return post_form(
         client,
-        status_path,
-        {"version": version, "message": message},
+        page,
+        {"version": version, "message": message, **extra},
         action=f"{status_path}/actions/{action}",
     )
 
@@ -107,7 +111,8 @@ def test_apply_review_proof_publish_read(app, client, inbox, editor):
     proof_path = proof.paths()[0]
     proof_page = client.get(proof_path).get_data(as_text=True)
     assert "Paddling into the feed with Tidewater Kayaks" in proof_page
-    assert "Edited answer" in proof_page and "Your original answers" in proof_page
+    assert "Edited answer" in proof_page and "Your words" in proof_page
+    assert "<ins>" in proof_page and "<del>" in proof_page  # the changes are marked
     assert applicant_act(client, proof_path, "sign_off").status_code == 302
     assert "Signed off" in client.get(proof_path).get_data(as_text=True)
     deliver(app)
@@ -195,7 +200,13 @@ def test_unknown_token_is_404(client):
 
 def test_withdraw_from_the_status_page(app, client, inbox, editor):
     status_path = post_form(client, "/apply", application(app)).headers["Location"]
+    # Without the confirmation step, nothing happens yet: the confirmation page comes.
     response = applicant_act(client, status_path, "withdraw", "Found another slot.")
+    assert response.headers["Location"] == f"{status_path}/withdraw"
+    confirm = client.get(f"{status_path}/withdraw").get_data(as_text=True)
+    assert "This can't be undone" in confirm
+    assert "Received, waiting" in client.get(status_path).get_data(as_text=True)
+    response = applicant_act(client, status_path, "withdraw", "Found another slot.", confirm="yes")
     assert response.status_code == 302
     assert "Withdrawn" in client.get(status_path).get_data(as_text=True)
     deliver(app)

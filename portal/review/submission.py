@@ -78,6 +78,7 @@ def submission(submission_id: int):
         compared=compared,
         changes=compare_answers(compared[0].answers, compared[1].answers) if compared else [],
         draft_editable=State(s.state) in workflow.DRAFT_EDITABLE and s.interview is not None,
+        item_questions={i.id: i.question for i in s.interview.items} if s.interview else {},
         question_texts={
             a.question_id: a.question_text for r in s.revisions for a in r.answers if a.question_id
         },

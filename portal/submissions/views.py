@@ -8,7 +8,7 @@ from .. import operations, photos, spam, workflow
 from ..extensions import csrf, db
 from ..models import Question, StatusToken
 from ..workflow import Action, Role, State
-from . import bp
+from . import applicant, bp
 from .forms import (
     ApplicantActionForm,
     ApplyForm,
@@ -103,16 +103,30 @@ def status(token: str):
     submission = _submission_for(token)
     state = State(submission.state)
     actions = [a for a in workflow.allowed_actions(state, Role.APPLICANT) if a in STATUS_ACTIONS]
-    events = [e for e in submission.events]
     return render_template(
         "submissions/status.html",
         submission=submission,
         token=token,
         state=state,
         next_step=workflow.APPLICANT_NEXT[state].format(days=current_app.config["RESPONSE_DAYS"]),
-        events=events,
+        waiting=applicant.waiting(submission, current_app.config["RESPONSE_DAYS"]),
+        timeline=applicant.timeline(submission),
+        proof=applicant.proof(submission) if state is State.AWAITING_SIGNOFF else [],
         actions=actions,
         can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
+        form=ApplicantActionForm(version=submission.version),
+    )
+
+
+@bp.route("/status/<token>/withdraw")
+def withdraw(token: str):
+    """The confirmation step before withdrawing."""
+    submission = _submission_for(token)
+    workflow.check(Action.WITHDRAW, submission.state, Role.APPLICANT)
+    return render_template(
+        "submissions/withdraw.html",
+        submission=submission,
+        token=token,
         form=ApplicantActionForm(version=submission.version),
     )
 
@@ -127,12 +141,21 @@ def act(token: str, action: str):
     if not form.validate_on_submit():
         flash(" ".join(form.message.errors) or "Please try again.", "error")
         return redirect(url_for("submissions.status", token=token))
+    if action == Action.WITHDRAW.value and request.form.get("confirm") != "yes":
+        return redirect(url_for("submissions.withdraw", token=token))
+    fixes = {}
+    if action == Action.ASK_FIX.value and submission.interview:
+        fixes = {
+            item.id: (request.form.get(f"fix{item.id}") or "").strip()[:1000]
+            for item in submission.interview.items
+        }
     operations.transition(
         submission,
         action,
         operations.APPLICANT,
         message=form.message.data or "",
         expected_version=_version(form),
+        item_requests=fixes,
     )
     flash(
         workflow.APPLICANT_NEXT[State(submission.state)].format(

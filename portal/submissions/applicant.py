@@ -1,0 +1,102 @@
+"""What the applicant's status page shows: how long we have taken, what happened
+(never the editors' internal notes), and the proof beside their own words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ..clock import utcnow
+from ..diffs import word_diff
+from ..extensions import db
+from ..models import Event, OutboxEmail, Submission
+from ..sanitize import strip_tags
+from ..workflow import Action, State
+
+# Their messages are internal: the spam rules' reasons, an admin's reason to skip.
+PRIVATE_MESSAGES = {Action.MARK_SPAM.value, Action.SKIP_SIGNOFF.value}
+WAITING_ON_US = {State.SUBMITTED, State.IN_REVIEW, State.SPAM}
+
+
+@dataclass
+class Waiting:
+    day: int
+    promised: int
+
+    @property
+    def late(self) -> bool:
+        return self.day > self.promised
+
+
+def waiting(submission: Submission, promised_days: int) -> Waiting | None:
+    """Which day of the promised answer time this is, while the move is ours."""
+    if State(submission.state) not in WAITING_ON_US or submission.submitted_at is None:
+        return None
+    day = (utcnow().date() - submission.submitted_at.date()).days + 1
+    return Waiting(day=day, promised=promised_days)
+
+
+@dataclass
+class Entry:
+    at: datetime
+    kind: str  # "event" or "email"
+    text: str
+    message: str = ""
+
+
+def timeline(submission: Submission) -> list[Entry]:
+    """Events and the emails we sent them, oldest first."""
+    entries = [
+        Entry(
+            e.created_at,
+            "event",
+            e.to_state,
+            "" if e.action in PRIVATE_MESSAGES else e.message,
+        )
+        for e in submission.events
+    ]
+    sent = db.session.execute(
+        select(OutboxEmail.sent_at, OutboxEmail.subject)
+        .join(Event, Event.id == OutboxEmail.event_id, isouter=True)
+        .where(
+            OutboxEmail.to_address == submission.email.lower(),
+            OutboxEmail.status == "sent",
+            (Event.submission_id == submission.id)
+            | OutboxEmail.dedup_key.like(f"resend:{submission.id}:%"),
+        )
+    ).all()
+    entries += [Entry(at, "email", subject) for at, subject in sent]
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+@dataclass
+class ProofPair:
+    item_id: int
+    question: str
+    edited: Markup
+    original: str
+    changes: Markup
+
+    @property
+    def changed(self) -> bool:
+        return strip_tags(str(self.edited)).split() != self.original.split()
+
+
+def proof(submission: Submission) -> list[ProofPair]:
+    """Each edited answer beside the applicant's own words, the changes marked."""
+    pairs = []
+    for item in submission.interview.items if submission.interview else []:
+        original = item.source_answer.body if item.source_answer else ""
+        pairs.append(
+            ProofPair(
+                item.id,
+                item.question,
+                Markup(item.answer_html),  # noqa: S704 (sanitized when the editor saved it)
+                original,
+                word_diff(original, strip_tags(item.answer_html)),
+            )
+        )
+    return pairs
