@@ -112,7 +112,20 @@ def digest(day) -> None:
     click.echo(f"{queued} digest emails queued for {day.isoformat()}.")
 
 
+drafts_cli = AppGroup("drafts", help="Unfinished applications.")
+
+
+@drafts_cli.command("purge")
+def purge() -> None:
+    """Remind owners of drafts untouched for 25 days; delete those untouched for 30."""
+    from .operations import purge_drafts
+
+    reminded, deleted = purge_drafts()
+    click.echo(f"{reminded} reminders queued, {deleted} drafts deleted.")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(drafts_cli)

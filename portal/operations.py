@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -219,6 +219,57 @@ def revise(
         submission.revisions.append(revision)
         _write_answers(revision, answers)
         return _commit(event)
+
+
+def continue_draft(
+    submission: Submission,
+    profile: Profile,
+    answers: dict[int, str],
+    *,
+    submit: bool,
+    spam_reasons: list[str] | None = None,
+) -> Event:
+    """Save a draft again, or submit it. Until it is submitted, the draft's one
+    revision is the applicant's work in progress and is updated in place."""
+    action = Action.SUBMIT if submit else Action.SAVE
+    with _atomic(submission.id):
+        event = _move(submission, action, APPLICANT)
+        _write_profile(submission, profile)
+        _write_answers(submission.latest_revision, answers)
+        if submit:
+            submission.submitted_at = event.created_at
+            if spam_reasons:
+                _move(submission, Action.MARK_SPAM, SYSTEM, message="; ".join(spam_reasons))
+        return _commit(event)
+
+
+DRAFT_KEPT_DAYS = 30
+DRAFT_REMINDER_DAYS = 25
+
+
+def purge_drafts(now: datetime | None = None) -> tuple[int, int]:
+    """Remind the owners of drafts untouched for 25 days; delete those untouched
+    for 30 (their personal data with them). Returns (reminded, deleted)."""
+    from .notifications.emails import draft_reminder
+
+    now = now or utcnow()
+    drafts = db.session.scalars(
+        select(Submission).where(
+            Submission.state == State.DRAFT.value,
+            Submission.state_changed_at < now - timedelta(days=DRAFT_REMINDER_DAYS),
+        )
+    ).all()
+    reminded = deleted = 0
+    for draft in drafts:
+        if draft.state_changed_at < now - timedelta(days=DRAFT_KEPT_DAYS):
+            db.session.delete(draft)
+            deleted += 1
+        else:
+            reminded += draft_reminder(
+                draft, deletes_on=draft.state_changed_at + timedelta(days=DRAFT_KEPT_DAYS)
+            )
+    db.session.commit()
+    return reminded, deleted
 
 
 def transition(

@@ -50,7 +50,7 @@ def reasons(texts: list[str], honeypot: str, stamp: str | None) -> list[str]:
     if elapsed is None:
         found.append("the form's time stamp was missing or altered")
     elif elapsed < current_app.config["SPAM_MIN_SECONDS"]:
-        found.append(f"the form was filled in {elapsed:.0f} seconds")
+        found.append(f"the form was filled in {elapsed:.0f} s, faster than a person could")
     everything = "\n".join(t or "" for t in texts)
     links = len(_LINK.findall(everything))
     if links > current_app.config["SPAM_MAX_LINKS"]:

@@ -230,3 +230,17 @@ def queue_digests(day: date) -> int:
         )
         queued += row is not None
     return queued
+
+
+def draft_reminder(submission: Submission, deletes_on) -> int:
+    """Remind an applicant of a draft about to be deleted (once per untouched spell)."""
+    row = queue(
+        "draft_reminder",
+        _applicant(submission),
+        "Your saved application will be deleted soon",
+        key=f"draft-reminder:{submission.id}:{submission.state_changed_at.isoformat()}",
+        submission=submission,
+        status_link=_status_link(submission),
+        deletes_on=deletes_on,
+    )
+    return 1 if row is not None else 0

@@ -61,25 +61,47 @@ def apply():
     form = with_questions(ApplyForm, questions)()
     if request.method == "GET" or spam.seconds_since(form.shown.data) is None:
         form.shown.data = spam.form_stamp()
-    if form.validate_on_submit() and _not_a_second_application(form):
+    saving = "save" in request.form
+    if _valid(form, saving) and _not_a_second_application(form):
         photo = _photo(form)
         if not form.photo.errors:
-            texts = [form.pitch.data, *answers_of(form, questions).values()]
             submission, token = operations.apply(
                 _profile(form, photo),
                 answers_of(form, questions),
-                spam_reasons=spam.reasons(texts, form.fax.data, request.form.get("shown")),
+                submit=not saving,
+                spam_reasons=None if saving else _spam_reasons(form, questions),
             )
-            flash("received", "receipt")
+            if saving:
+                flash("Saved. We have emailed you a link to come back and finish.", "success")
+            else:
+                flash("received", "receipt")
             return redirect(url_for("submissions.status", token=token))
     # A stale or missing token: everything typed comes back, with a fresh token.
     status = 400 if "csrf_token" in form.errors else 200
     return render_template("submissions/apply.html", form=form, questions=questions), status
 
 
-def _not_a_second_application(form) -> bool:
+def _valid(form, saving: bool) -> bool:
+    """Validate; saving for later needs only a name and an email that works."""
+    if not form.is_submitted():
+        return False
+    if form.validate() or not saving:
+        return not any(field.errors for field in form)
+    for field in form:
+        if field.name not in ("name", "email", "csrf_token") and not field.data:
+            field.errors = []
+    return not any(field.errors for field in form)
+
+
+def _spam_reasons(form, questions) -> list[str]:
+    texts = [form.pitch.data, *answers_of(form, questions).values()]
+    return spam.reasons(texts, form.fax.data, request.form.get("shown"))
+
+
+def _not_a_second_application(form, this_one: int | None = None) -> bool:
     """One open application per email: point a second one to the first's status link."""
-    if operations.open_application(form.email.data) is None:
+    other = operations.open_application(form.email.data)
+    if other is None or other.id == this_one:
         return True
     operations.resend_status_links(form.email.data)
     form.email.errors = [
@@ -115,6 +137,43 @@ def status(token: str):
         actions=actions,
         can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
         form=ApplicantActionForm(version=submission.version),
+    )
+
+
+@bp.route("/status/<token>/continue", methods=["GET", "POST"])
+def continue_draft(token: str):
+    """Pick up a saved application: save it again, or submit it."""
+    submission = _submission_for(token)
+    if submission.state != State.DRAFT.value:
+        return redirect(url_for("submissions.status", token=token))
+    questions = _questions()
+    Form = with_questions(ApplyForm, questions)
+    if request.method == "GET":
+        form = Form(obj=submission)
+        for key, url in (submission.socials or {}).items():
+            if f"social_{key}" in form:
+                form[f"social_{key}"].data = url
+        saved = {a.question_id: a.body for a in submission.latest_revision.answers}
+        for q in questions:
+            form[f"q{q.id}"].data = saved.get(q.id, "")
+        form.shown.data = spam.form_stamp()
+    else:
+        form = Form()
+    saving = "save" in request.form
+    if _valid(form, saving) and _not_a_second_application(form, submission.id):
+        photo = _photo(form)
+        if not form.photo.errors:
+            operations.continue_draft(
+                submission,
+                _profile(form, photo),
+                answers_of(form, questions),
+                submit=not saving,
+                spam_reasons=None if saving else _spam_reasons(form, questions),
+            )
+            flash("Saved again." if saving else "received", "success" if saving else "receipt")
+            return redirect(url_for("submissions.status", token=token))
+    return render_template(
+        "submissions/apply.html", form=form, questions=questions, draft_token=token
     )
 
 
