@@ -28,6 +28,7 @@ ADMIN_ONLY = {
     "review.question_move",
     "review.question_retire",
     "review.question_restore",
+    "review.privacy",
 }
 WHO = ("anonymous", "editor", "admin", "deactivated")
 

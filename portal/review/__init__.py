@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("review", __name__, url_prefix="/editor")
 
-from . import dashboard, draft, questions, queue, session, submission, team  # noqa: E402,F401
+from . import dashboard, draft, privacy, questions, queue, session, submission, team  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from .. import operations, photos, spam, workflow
+from .. import operations, photos, privacy, spam, workflow
 from ..extensions import csrf, db
 from ..models import Question, StatusToken
 from ..workflow import Action, Role, State
@@ -175,6 +175,25 @@ def continue_draft(token: str):
     return render_template(
         "submissions/apply.html", form=form, questions=questions, draft_token=token
     )
+
+
+@bp.route("/status/<token>/erase", methods=["GET", "POST"])
+def erase(token: str):
+    """Erase an unpublished application, after a confirmation step."""
+    submission = _submission_for(token)
+    form = ApplicantActionForm()
+    if (
+        request.method == "POST"
+        and form.validate_on_submit()
+        and request.form.get("confirm") == "yes"
+    ):
+        privacy.erase(submission)
+        return render_template("submissions/erased.html")
+    if submission.state == State.PUBLISHED.value:
+        raise privacy.CannotErase(
+            "A published interview can't be erased from here: ask us to take it down first."
+        )
+    return render_template("submissions/erase.html", submission=submission, token=token, form=form)
 
 
 @bp.route("/status/<token>/withdraw")
