@@ -169,6 +169,9 @@ class Submission(db.Model):
         back_populates="submission", cascade="all, delete-orphan"
     )
     notes: Mapped[list[Note]] = relationship(order_by="Note.id", cascade="all, delete-orphan")
+    after_requests: Mapped[list[AfterRequest]] = relationship(
+        back_populates="submission", order_by="AfterRequest.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -407,6 +410,32 @@ class Note(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship()
+
+
+class AfterRequest(db.Model):
+    """After publication, the interviewee asks for a correction or a takedown.
+
+    It lands in the editors' queue until an editor marks it handled.
+    """
+
+    __tablename__ = "after_requests"
+    __table_args__ = (
+        CheckConstraint("kind IN ('correction', 'takedown')", name="kind_valid"),
+        Index("ix_after_requests_open", "handled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    submission: Mapped[Submission] = relationship(back_populates="after_requests")
+    handled_by: Mapped[User | None] = relationship()
 
 
 class ReplyPreset(db.Model):

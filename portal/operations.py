@@ -18,6 +18,7 @@ from . import interviews, workflow
 from .clock import utcnow
 from .extensions import db
 from .models import (
+    AfterRequest,
     Answer,
     Event,
     Note,
@@ -378,3 +379,26 @@ def bulk(
         except WorkflowError as error:
             result.skipped.append((submission_id, str(error)))
     return result
+
+
+def ask_after_publication(submission: Submission, kind: str, message: str) -> AfterRequest:
+    """The interviewee asks for a correction or a takedown; the editors hear of it."""
+    from .notifications.emails import after_request_received
+
+    if submission.state != State.PUBLISHED.value:
+        raise workflow.IllegalTransition("Corrections and takedowns are for published interviews.")
+    if kind not in ("correction", "takedown") or not message.strip():
+        raise workflow.MessageRequired("Tell us what you would like us to change or remove.")
+    request = AfterRequest(kind=kind, message=message.strip())
+    submission.after_requests.append(request)
+    db.session.flush()
+    after_request_received(request)
+    db.session.commit()
+    return request
+
+
+def handle_after_request(request: AfterRequest, by: User) -> None:
+    """An editor marks a correction or takedown request as dealt with."""
+    if request.handled_at is None:
+        request.handled_at, request.handled_by = utcnow(), by
+        db.session.commit()

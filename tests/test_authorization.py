@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.extensions import db
-from portal.models import OutboxEmail, Question, ReplyPreset, User
+from portal.models import AfterRequest, OutboxEmail, Question, ReplyPreset, User
 from portal.workflow import State
 from tests.conftest import csrf_token, login, make_user
 from tests.factories import submission_in
@@ -55,6 +55,7 @@ def _world(app):
     with app.app_context():
         submission = submission_in(State.APPROVED)
         db.session.add(ReplyPreset(action="reject", title="T", body="B"))
+        submission.after_requests.append(AfterRequest(kind="correction", message="Typo."))
         db.session.commit()
         ids = {
             "submission_id": submission.id,
@@ -62,6 +63,7 @@ def _world(app):
             "user_id": db.session.scalar(select(User.id).where(User.email == "gone@portal.test")),
             "preset_id": db.session.scalar(select(ReplyPreset.id)),
             "question_id": db.session.scalar(select(Question.id)),
+            "request_id": db.session.scalar(select(AfterRequest.id)),
             "action": "send_proof",
             "direction": "up",
         }

@@ -244,3 +244,17 @@ def draft_reminder(submission: Submission, deletes_on) -> int:
         deletes_on=deletes_on,
     )
     return 1 if row is not None else 0
+
+
+def after_request_received(request) -> None:
+    """A correction or takedown request: to the assigned editor (all if none)."""
+    s = request.submission
+    queue(
+        "after_request",
+        _editors_for(s),
+        f"{request.kind.title()} requested: {s.business}",
+        key=f"after-request:{request.id}",
+        submission=s,
+        request=request,
+        editor_link=_editor_link(s),
+    )

@@ -12,7 +12,7 @@ from .. import operations, workflow
 from ..auth import editor_required
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Submission, User, count_by
+from ..models import AfterRequest, Submission, User, count_by
 from ..workflow import State
 from . import bp
 from .forms import BulkForm, choices
@@ -70,8 +70,12 @@ def queue():
     flag_before = utcnow() - timedelta(days=current_app.config["QUEUE_FLAG_DAYS"])
     form = BulkForm()
     form.assignee.choices = choices((u.id, u.name) for u in active_editors())
+    open_requests = db.session.scalars(
+        select(AfterRequest).where(AfterRequest.handled_at.is_(None)).order_by(AfterRequest.id)
+    ).all()
     return render_template(
         "review/queue.html",
+        open_requests=open_requests,
         tabs=QUEUE_TABS,
         counts=count_by(Submission.state, Submission.state != State.DRAFT.value),
         tab=tab,

@@ -142,6 +142,19 @@ def assign(submission_id: int):
     return redirect(url_for("review.submission", submission_id=s.id))
 
 
+@bp.route("/submissions/<int:submission_id>/requests/<int:request_id>/handled", methods=["POST"])
+@editor_required
+def request_handled(submission_id: int, request_id: int):
+    """Mark a correction or takedown request as dealt with."""
+    s = load(submission_id)
+    found = next((r for r in s.after_requests if r.id == request_id), None)
+    if found is None:
+        abort(404)
+    operations.handle_after_request(found, current_user)  # CSRF checked by CSRFProtect
+    flash("Marked as handled.", "success")
+    return redirect(url_for("review.submission", submission_id=s.id))
+
+
 @bp.route("/submissions/<int:submission_id>/notes", methods=["POST"])
 @editor_required
 def note(submission_id: int):

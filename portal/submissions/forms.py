@@ -6,7 +6,15 @@ from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..forms import PlainText, strip
@@ -155,4 +163,24 @@ class ResendForm(FlaskForm):
         "Your email",
         filters=[strip],
         validators=[DataRequired(), Length(max=EMAIL_MAX), PlainText(multiline=False), Email()],
+    )
+
+
+class AfterRequestForm(FlaskForm):
+    kind = RadioField(
+        "What would you like?",
+        choices=[
+            SelectChoice("correction", "A correction"),
+            SelectChoice("takedown", "To take the interview down"),
+        ],
+        default="correction",
+    )
+    message = TextAreaField(
+        "Tell us what to change, or why",
+        filters=[strip],
+        validators=[
+            DataRequired("Tell us what you would like."),
+            Length(max=MESSAGE_MAX),
+            PlainText(),
+        ],
     )

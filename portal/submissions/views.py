@@ -10,6 +10,7 @@ from ..models import Question, StatusToken
 from ..workflow import Action, Role, State
 from . import applicant, bp
 from .forms import (
+    AfterRequestForm,
     ApplicantActionForm,
     ApplyForm,
     ProfileForm,
@@ -137,6 +138,7 @@ def status(token: str):
         actions=actions,
         can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
         form=ApplicantActionForm(version=submission.version),
+        after_form=AfterRequestForm(),
     )
 
 
@@ -175,6 +177,19 @@ def continue_draft(token: str):
     return render_template(
         "submissions/apply.html", form=form, questions=questions, draft_token=token
     )
+
+
+@bp.route("/status/<token>/request", methods=["POST"])
+def after_request(token: str):
+    """After publication: ask for a correction or a takedown."""
+    submission = _submission_for(token)
+    form = AfterRequestForm()
+    if form.validate_on_submit():
+        operations.ask_after_publication(submission, form.kind.data, form.message.data)
+        flash("Thank you: the editors have your request and will answer by email.", "success")
+    else:
+        flash(" ".join(e for f in form for e in f.errors) or "Please try again.", "error")
+    return redirect(url_for("submissions.status", token=token))
 
 
 @bp.route("/status/<token>/erase", methods=["GET", "POST"])
