@@ -9,6 +9,8 @@ from wtforms.validators import ValidationError
 # C0 controls other than tab, newline and carriage return, DEL, lone surrogates.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
+# Direction overrides can make a name display as something else ("Trojan Source").
+_BIDI_CONTROL = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 
 def strip(value):
@@ -32,3 +34,8 @@ class PlainText:
             )
         if not self.multiline and _LINE_BREAK.search(value):
             raise ValidationError("Please keep this on one line.")
+        if not self.multiline and _BIDI_CONTROL.search(value):
+            raise ValidationError(
+                "This contains invisible characters that change the text's direction; "
+                "please retype it."
+            )

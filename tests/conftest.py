@@ -245,6 +245,7 @@ def application(app, **overrides) -> dict:
         "pitch": "Guided kayak trips along the estuary.",
         "social_instagram": "@tidewaterkayaks",
         "consent": "y",
+        "privacy": "y",
     }
     for qid in question_ids(app):
         data[f"q{qid}"] = f"Answer {qid}: we paddle, we post, people come."

@@ -160,6 +160,7 @@ def test_request_changes_and_revise(app, client, inbox, editor):
 
     data = application(app)
     data.pop("consent")
+    data.pop("privacy")
     first_q = next(k for k in data if k.startswith("q"))
     data[first_q] = "Now with more Instagram."
     assert post_form(client, revise_path, data).status_code == 302

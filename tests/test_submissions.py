@@ -91,9 +91,12 @@ def test_csrf_is_enforced_on_editor_and_status_posts(app, client, editor):
 def test_script_in_every_field_comes_back_escaped(app, client, editor):
     data = application(app)
     for key in list(data):
-        if key in ("email", "consent", "website") or key.startswith("social_"):
+        if key in ("email", "consent", "privacy", "website", "industry") or key.startswith(
+            "social_"
+        ):
             continue
         data[key] = f"{key} {SCRIPT}"
+    data["industry"], data["industry_other"] = "other", f"industry {SCRIPT}"
     data["website"] = "javascript:alert(1)"
     response = post_form(client, "/apply", data)
     page = response.get_data(as_text=True)
@@ -174,3 +177,28 @@ def test_a_body_over_the_size_limit_gets_413_not_500(app, client):
     response = post_form(client, "/apply", data)
     assert response.status_code == 413
     assert "Social Owners" in response.get_data(as_text=True)
+
+
+def test_industry_from_the_list_or_in_their_own_words(app, client):
+    post_form(client, "/apply", application(app, industry="Retail"))
+    post_form(
+        client,
+        "/apply",
+        application(app, email="b@x.example", industry="other", industry_other="Beekeeping"),
+    )
+    response = post_form(
+        client, "/apply", application(app, email="c@x.example", industry="Not on the list")
+    )
+    assert "Not a valid choice" in response.get_data(as_text=True)
+    with app.app_context():
+        industries = db.session.scalars(select(Submission.industry).order_by(Submission.id)).all()
+    assert industries == ["Retail", "Beekeeping"]
+
+
+def test_both_consents_are_required_and_the_notice_is_there(app, client):
+    data = application(app)
+    data.pop("privacy")
+    response = post_form(client, "/apply", data)
+    assert "Please read the privacy notice and tick this box." in response.get_data(as_text=True)
+    assert count_submissions(app) == 0
+    assert "Your rights" in client.get("/privacy").get_data(as_text=True)

@@ -12,6 +12,7 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -46,6 +47,21 @@ def http_url(form, field):
     if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
         raise ValidationError("Enter a web address starting with http:// or https://.")
     field.data = parts.geturl()
+
+
+INDUSTRIES = [
+    "Food and drink",
+    "Hospitality",
+    "Retail",
+    "Repairs and maintenance",
+    "Trades and construction",
+    "Creative services",
+    "Health and wellbeing",
+    "Outdoor activities",
+    "Professional services",
+    "Education",
+    "Technology",
+]
 
 
 class SocialField(StringField):
@@ -86,7 +102,30 @@ class ProfileForm(FlaskForm):
     )
     website = StringField("Website", filters=[strip], validators=[*_one_line(URL_MAX), http_url])
     location = StringField("Town or region", filters=[strip], validators=_one_line(LOCATION_MAX))
-    industry = StringField("Industry", filters=[strip], validators=_one_line(INDUSTRY_MAX))
+    industry = SelectField(
+        "Industry",
+        choices=[SelectChoice("", "Choose one")]
+        + [SelectChoice(name, name) for name in INDUSTRIES]
+        + [SelectChoice("other", "Something else")],
+        validators=[Optional()],
+    )
+    industry_other = StringField(
+        "Your industry, if something else",
+        filters=[strip],
+        validators=_one_line(INDUSTRY_MAX),
+    )
+
+    def industry_value(self) -> str:
+        if self.industry.data == "other":
+            return self.industry_other.data or ""
+        return self.industry.data or ""
+
+    def set_industry(self, value: str) -> None:
+        if value in INDUSTRIES or not value:
+            self.industry.data = value
+        else:
+            self.industry.data, self.industry_other.data = "other", value
+
     photo = FileField(
         "A photo of you or your logo (optional)",
         description="JPEG, PNG or WebP, up to 5 MB. We remove its location and camera data.",
@@ -115,8 +154,13 @@ class ApplyForm(ProfileForm):
     fax = StringField("Leave this empty", validators=[Optional(), Length(max=200)])
     shown = HiddenField()
     consent = BooleanField(
-        "I agree that my answers may be edited and published, and I have read the privacy notice.",
+        "I agree that the editors may edit my answers and publish them with my name, "
+        "business and photo, after I have seen and signed off the proof.",
         validators=[DataRequired("We can only publish with your agreement.")],
+    )
+    privacy = BooleanField(
+        "I have read the privacy notice.",
+        validators=[DataRequired("Please read the privacy notice and tick this box.")],
     )
 
 

@@ -47,7 +47,7 @@ def _profile(form, photo: str | None = None) -> operations.Profile:
         business=form.business.data,
         website=form.website.data or "",
         location=form.location.data or "",
-        industry=form.industry.data or "",
+        industry=form.industry_value(),
         pitch=form.pitch.data or "",
         socials=socials_of(form),
         photo=photo,
@@ -152,6 +152,7 @@ def continue_draft(token: str):
     Form = with_questions(ApplyForm, questions)
     if request.method == "GET":
         form = Form(obj=submission)
+        form.set_industry(submission.industry)
         for key, url in (submission.socials or {}).items():
             if f"social_{key}" in form:
                 form[f"social_{key}"].data = url
@@ -274,6 +275,7 @@ def revise(token: str):
     latest = {a.question_id: a.body for a in submission.latest_revision.answers}
     if request.method == "GET":
         form = Form(obj=submission)
+        form.set_industry(submission.industry)
         for key in submission.socials or {}:
             if f"social_{key}" in form:
                 form[f"social_{key}"].data = submission.socials[key]
@@ -297,6 +299,14 @@ def revise(token: str):
         token=token,
         request_event=request_event,
         answer_requests=request_event.answer_requests if request_event else {},
+    )
+
+
+@bp.route("/privacy")
+def privacy_notice():
+    """What we keep about applicants, why, for how long, and their rights."""
+    return render_template(
+        "submissions/privacy.html", response_days=current_app.config["RESPONSE_DAYS"]
     )
 
 

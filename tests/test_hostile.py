@@ -1,0 +1,105 @@
+"""Hostile input to the applicant's side: a clear answer every time, never a 500,
+a duplicate or a lost application."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Submission
+from tests.conftest import application, hidden_value, post_form
+
+
+def count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Submission))
+
+
+def test_header_injection_in_name_and_email_is_refused(app, client):
+    for field, value in (
+        ("name", "Rosa\r\nBcc: all@victims.example"),
+        ("email", "rosa@tidewater.example\r\nBcc: all@victims.example"),
+        ("business", "Kayaks\nSubject: free money"),
+    ):
+        response = post_form(client, "/apply", application(app, **{field: value}))
+        assert response.status_code == 200, field
+        page = response.get_data(as_text=True)
+        assert "Please keep this on one line." in page or "look like an email" in page
+    assert count(app) == 0
+
+
+def test_direction_overrides_are_refused_and_homoglyphs_kept_escaped(app, client):
+    response = post_form(client, "/apply", application(app, name="Rosa \u202egnp.exe"))
+    assert "change the text&#39;s direction" in response.get_data(as_text=True)
+    response = post_form(
+        client, "/apply", application(app, name="Rоsa Маrquez")
+    )  # Cyrillic о, М, а
+    assert response.status_code == 302
+    assert "Rоsa Маrquez" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_invalid_utf8_gets_a_page_not_a_500(app, client):
+    page = client.get("/apply").get_data(as_text=True)
+    token = hidden_value(page, "csrf_token")
+    body = b"csrf_token=" + token.encode() + b"&name=Ros\xff\xfea&email=rosa%40tidewater.example"
+    response = client.post("/apply", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code in (200, 400)
+    assert count(app) == 0
+
+
+def test_a_one_megabyte_field_gets_a_clear_answer(app, client):
+    response = post_form(client, "/apply", application(app, pitch="x" * 1_000_000))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Field cannot be longer than 600 characters." in page
+    assert "Tidewater Kayaks" in page
+    assert count(app) == 0
+
+
+def test_a_replayed_form_or_double_click_makes_one_application(app, client):
+    data = application(app)
+    first = post_form(client, "/apply", data)
+    second = post_form(client, "/apply", data)
+    assert first.status_code == 302
+    assert second.status_code == 200
+    assert "already have an application in progress" in second.get_data(as_text=True)
+    assert count(app) == 1
+
+
+def test_a_replayed_sign_off_is_a_conflict_not_a_second_event(app, client):
+    from portal.models import Event, StatusToken
+    from portal.workflow import State
+    from tests.factories import submission_in
+
+    with app.app_context():
+        s = submission_in(State.AWAITING_SIGNOFF)
+        token = StatusToken.issue(s)
+        db.session.commit()
+    path = f"/status/{token}"
+    html = client.get(path).get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    data = {"version": version}
+    assert post_form(client, path, data, action=f"{path}/actions/sign_off").status_code == 302
+    # The same form again (a double click, or the back button): the status page
+    # has no sign-off form any more, so take the CSRF token from another of theirs.
+    replay = post_form(client, f"{path}/withdraw", data, action=f"{path}/actions/sign_off")
+    assert replay.status_code == 409
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Event).where(Event.action == "sign_off")
+            )
+            == 1
+        )
+
+
+def test_another_applicants_token_opens_only_their_own_page(app, client):
+    first = post_form(client, "/apply", application(app)).headers["Location"]
+    second = post_form(
+        client, "/apply", application(app, email="other@shop.example", business="Other Shop")
+    ).headers["Location"]
+    assert "Tidewater Kayaks" in client.get(first).get_data(as_text=True)
+    assert "Tidewater Kayaks" not in client.get(second).get_data(as_text=True)
+    assert client.get(first[:-1] + ("A" if first[-1] != "A" else "B")).status_code == 404
