@@ -377,6 +377,17 @@ class Event(db.Model):
         return {int(k): v for k, v in answers.items() if str(k).isdigit() and v}
 
 
+class ResendRequest(db.Model):
+    """Someone asked for their status links again. The request only writes this row,
+    the same whether or not the address is known; the mail worker does the rest."""
+
+    __tablename__ = "resend_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SlugRedirect(db.Model):
     """An address a published interview had before: answered with a 301."""
 

@@ -23,6 +23,7 @@ from .models import (
     Event,
     Note,
     Question,
+    ResendRequest,
     Revision,
     StatusToken,
     Submission,
@@ -316,7 +317,25 @@ def transition(
         return _commit(event)
 
 
-def resend_status_links(email: str) -> int:
+def request_status_links(email: str) -> None:
+    """Note a request to email the status links again (answered by the mail worker)."""
+    db.session.add(ResendRequest(email=email.strip().lower()[:254]))
+    db.session.commit()
+
+
+def answer_resend_requests(limit: int = 100) -> int:
+    """Queue the status links asked for; each request row is deleted once answered."""
+    requests = db.session.scalars(
+        select(ResendRequest).order_by(ResendRequest.id).limit(limit)
+    ).all()
+    for row in requests:
+        resend_status_links(row.email, commit=False)
+        db.session.delete(row)
+    db.session.commit()
+    return len(requests)
+
+
+def resend_status_links(email: str, commit: bool = True) -> int:
     """Queue a fresh status link for every application from `email`."""
     submissions = db.session.scalars(
         select(Submission).where(db.func.lower(Submission.email) == email.strip().lower())
@@ -324,7 +343,8 @@ def resend_status_links(email: str) -> int:
     stamp = utcnow().isoformat()
     for submission in submissions:
         status_link_again(submission, f"resend:{submission.id}:{stamp}")
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return len(submissions)
 
 

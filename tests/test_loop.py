@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import OutboxEmail, Submission
+from portal.models import OutboxEmail, ResendRequest, Submission
 from portal.notifications.delivery import deliver_due
 from tests.conftest import application, draft_data, item_ids, login, post_form
 
@@ -178,12 +178,18 @@ def test_status_resend_answers_the_same_for_known_and_unknown(app, client, inbox
     post_form(client, "/apply", application(app))
     deliver(app)
     inbox.clear()
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(OutboxEmail))
     known = post_form(
         client, "/status/resend", {"email": "ROSA@tidewater.example"}, follow_redirects=True
     )
     unknown = post_form(
         client, "/status/resend", {"email": "nobody@nowhere.example"}, follow_redirects=True
     )
+    with app.app_context():
+        # Both requests did the same work: one row each, no email yet.
+        assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == before
+        assert db.session.scalar(select(func.count()).select_from(ResendRequest)) == 2
     assert known.status_code == unknown.status_code == 200
     strip = lambda html: re.sub(r'value="[^"]+"', "", html)  # noqa: E731
     assert strip(known.get_data(as_text=True)) == strip(unknown.get_data(as_text=True))

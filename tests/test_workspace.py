@@ -485,6 +485,10 @@ def test_login_limits_can_live_in_redis(tmp_path, database_url, smtp_server):
     assert post_form(two.test_client(), "/editor/login", bad).status_code == 429
     memory = create_app(dict(config, RATELIMIT_STORAGE_URI="memory://"))
     assert post_form(memory.test_client(), "/editor/login", bad).status_code == 200
+    for made in (one, two, memory):
+        with made.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 # Dashboard

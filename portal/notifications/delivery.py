@@ -200,6 +200,9 @@ def deliver_due(
     yet sent are handed back and the pass ends after the email in hand.
     """
     report = Report()
+    from ..operations import answer_resend_requests  # operations imports this package
+
+    answer_resend_requests()
     if not current_app.config["MAIL_SERVER"]:
         return report  # kept in the outbox; each was logged when queued
     emails = _claim(limit or current_app.config["MAIL_BATCH_SIZE"])

@@ -315,7 +315,7 @@ def resend():
     """Email the status link(s) again; the answer never says if the address is known."""
     form = ResendForm()
     if form.validate_on_submit():
-        operations.resend_status_links(form.email.data)
+        operations.request_status_links(form.email.data)
         flash(
             "If we have an application from that address, a message with its "
             "status link is on its way.",
