@@ -408,3 +408,24 @@ def test_a_very_long_line_is_wrapped_so_the_server_accepts_it(app, inbox):
     [mail] = inbox.to("long@shop.example")
     assert long_line.strip() in mail.text
     assert long_line.strip() in mail.html
+
+
+def test_a_malformed_address_is_dead_at_once_with_the_reply(app, inbox):
+    with app.app_context():
+        queue(
+            "status_link",
+            [("Broken", "not an address@@bad..example")],
+            "Your status link",
+            key="malformed-address",
+            submission=submission_in(State.SUBMITTED),
+            status_link=f"{PUBLIC_URL}/status/x",
+        )
+        db.session.commit()
+        while deliver_due().handled:
+            pass
+        email = db.session.scalar(
+            select(OutboxEmail).where(OutboxEmail.dedup_key.like("malformed-address:%"))
+        )
+        assert email.status == "dead"
+        assert email.attempts == 1
+        assert email.last_error  # the server's reply (or the parser's), kept

@@ -20,6 +20,7 @@ from datetime import timedelta
 from email.charset import QP, Charset
 from email.mime.text import MIMEText
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_mail import BadHeaderError, Message
 from sqlalchemy import or_, select, update
@@ -92,6 +93,18 @@ _UTF8_QP.body_encoding = QP
 class _WrappedMessage(Message):
     def _mimetext(self, text, subtype="plain"):
         return MIMEText(text or "", _subtype=subtype, _charset=_UTF8_QP)
+
+
+class MalformedAddress(ValueError):
+    """An address no server will take: dead at once, not retried."""
+
+
+def _check_addresses(recipients: list) -> None:
+    for _name, address in recipients:
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise MalformedAddress(f"Malformed address {address!r}: {error}") from None
 
 
 def _message(email: OutboxEmail) -> Message:
@@ -210,6 +223,9 @@ def deliver_due(
         return report
     ids = [e.id for e in emails]
     attempts = {e.id: e.attempts for e in emails}
+    # Read now: after the rollback below, touching a row would open a transaction
+    # (on SQLite a write lock) for as long as the SMTP server takes.
+    recipients = {e.id: [list(r) for r in e.recipients] for e in emails}
     messages = {e.id: _message(e) for e in emails}
     db.session.rollback()  # hold no transaction while talking to SMTP
     try:
@@ -227,6 +243,7 @@ def deliver_due(
                 report.released = _release(ids[position:])
                 break
             try:
+                _check_addresses(recipients[email_id])
                 connection.send(messages[email_id])
                 error = None
             except Exception as exc:  # kept with the reply, never lost
