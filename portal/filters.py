@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .clock import utcnow
-from .sanitize import plain_to_html
+from .sanitize import plain_to_html, strip_tags
 from .workflow import ACTION_LABELS, LABELS, Action, State
 
 
@@ -33,6 +33,18 @@ def ago(value: datetime | None) -> str:
     return "just now"
 
 
+def excerpt(html: str | None, length: int = 180) -> str:
+    """The first words of an HTML fragment as plain text, cut at a word."""
+    text = " ".join(strip_tags(html).split())
+    if len(text) <= length:
+        return text
+    return text[:length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+def isodate(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
 def init_app(app) -> None:
     app.jinja_env.filters.update(
         plain=plain_to_html,
@@ -40,5 +52,11 @@ def init_app(app) -> None:
         action_label=action_label,
         date=date,
         ago=ago,
+        excerpt=excerpt,
+        isodate=isodate,
     )
-    app.jinja_env.globals.update(site_name=lambda: app.config["SITE_NAME"], now=utcnow)
+    from .notifications.outbox import public_url
+
+    app.jinja_env.globals.update(
+        site_name=lambda: app.config["SITE_NAME"], now=utcnow, public_url=public_url
+    )

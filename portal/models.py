@@ -273,6 +273,10 @@ class Tag(db.Model):
     name: Mapped[str] = mapped_column(String(60))
     slug: Mapped[str] = mapped_column(String(60), unique=True)
 
+    interviews: Mapped[list[Interview]] = relationship(
+        secondary=interview_tags, back_populates="tags", viewonly=True
+    )
+
 
 class Interview(db.Model):
     """The editor's draft of the interview, kept apart from the applicant's words."""
@@ -300,7 +304,9 @@ class Interview(db.Model):
         order_by="InterviewItem.position",
         cascade="all, delete-orphan",
     )
-    tags: Mapped[list[Tag]] = relationship(secondary=interview_tags, order_by=Tag.name)
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=interview_tags, order_by=Tag.name, back_populates="interviews"
+    )
     old_slugs: Mapped[list[SlugRedirect]] = relationship(
         back_populates="interview", cascade="all, delete-orphan"
     )

@@ -1,16 +1,28 @@
-"""Readers' pages: the latest interviews, one interview, a tag; and /healthz."""
+"""Readers' pages: the latest interviews, one interview, a tag, the feed, the
+sitemap; photos; and /healthz."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import photos
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Interview, SlugRedirect, Tag
+from ..models import Interview, InterviewItem, SlugRedirect, Tag
+from ..notifications.outbox import public_url
 from . import bp
+from .caching import conditional, public_signature
 
 PAGE_SIZE = 12
 
@@ -31,20 +43,35 @@ def _page(query):
     return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE
 
 
+def _cached(render, *parts, modified=None):
+    """Answer 304 before rendering when the reader's copy is current."""
+    probe = conditional(Response(), *parts, modified=modified)
+    if probe.status_code == 304:
+        return probe
+    return conditional(make_response(render()), *parts, modified=modified)
+
+
 @bp.route("/")
 def home():
     """The latest published interviews."""
-    interviews, page, has_next = _page(_published())
-    return render_template(
-        "publishing/home.html", interviews=interviews, page=page, has_next=has_next
-    )
+    count, newest = public_signature()
+
+    def render():
+        interviews, page, has_next = _page(_published())
+        return render_template(
+            "publishing/home.html", interviews=interviews, page=page, has_next=has_next
+        )
+
+    return _cached(render, "home", count, modified=newest)
 
 
 @bp.route("/interviews/<slug>")
 def interview(slug: str):
     """One published interview."""
     found = db.session.scalar(
-        _published().where(Interview.slug == slug).options(selectinload(Interview.items))
+        _published()
+        .where(Interview.slug == slug)
+        .options(selectinload(Interview.items).joinedload(InterviewItem.source_answer))
     )
     if found is None:
         # An address the interview had before keeps answering.
@@ -57,8 +84,31 @@ def interview(slug: str):
         if moved is None:
             abort(404)
         return redirect(url_for("publishing.interview", slug=moved.slug), 301)
-    return render_template(
-        "publishing/interview.html", interview=found, submission=found.submission
+    count, newest = public_signature()  # related interviews change with the rest
+
+    def render():
+        return render_template(
+            "publishing/interview.html",
+            interview=found,
+            submission=found.submission,
+            related=_related(found),
+        )
+
+    modified = max(found.updated_at, found.published_at)
+    return _cached(render, "interview", found.id, found.version, count, newest, modified=modified)
+
+
+def _related(interview: Interview, limit: int = 3) -> list[Interview]:
+    """Other public interviews sharing a tag with this one, newest first."""
+    tag_ids = [t.id for t in interview.tags]
+    if not tag_ids:
+        return []
+    return list(
+        db.session.scalars(
+            _published()
+            .where(Interview.id != interview.id, Interview.tags.any(Tag.id.in_(tag_ids)))
+            .limit(limit)
+        )
     )
 
 
@@ -68,10 +118,72 @@ def tag(slug: str):
     found = db.session.scalar(select(Tag).where(Tag.slug == slug))
     if found is None:
         abort(404)
-    interviews, page, has_next = _page(_published().where(Interview.tags.contains(found)))
-    return render_template(
-        "publishing/tag.html", tag=found, interviews=interviews, page=page, has_next=has_next
-    )
+    count, newest = public_signature()
+
+    def render():
+        interviews, page, has_next = _page(_published().where(Interview.tags.contains(found)))
+        return render_template(
+            "publishing/tag.html", tag=found, interviews=interviews, page=page, has_next=has_next
+        )
+
+    return _cached(render, "tag", found.id, found.name, count, modified=newest)
+
+
+FEED_SIZE = 20
+
+
+@bp.route("/feed.atom")
+def feed():
+    """An Atom feed of the latest interviews, with their full text."""
+    count, newest = public_signature()
+
+    def render():
+        interviews = db.session.scalars(
+            _published().options(selectinload(Interview.items)).limit(FEED_SIZE)
+        ).all()
+        body = render_template("publishing/feed.xml", interviews=interviews, updated=newest)
+        return Response(body, mimetype="application/atom+xml")
+
+    return _cached(render, "feed", count, modified=newest)
+
+
+@bp.route("/sitemap.xml")
+def sitemap():
+    """Every public interview and tag, for search engines."""
+    count, newest = public_signature()
+
+    def render():
+        rows = db.session.execute(
+            select(Interview.slug, Interview.updated_at, Interview.published_at)
+            .join(Interview.submission)
+            .where(Interview.public_filter(utcnow()))
+            .order_by(Interview.published_at.desc())
+        ).all()
+        tags = db.session.scalars(
+            select(Tag.slug)
+            .join(Tag.interviews)
+            .join(Interview.submission)
+            .where(Interview.public_filter(utcnow()))
+            .distinct()
+            .order_by(Tag.slug)
+        ).all()
+        body = render_template("publishing/sitemap.xml", rows=rows, tags=tags, newest=newest)
+        return Response(body, mimetype="application/xml")
+
+    return _cached(render, "sitemap", count, modified=newest)
+
+
+@bp.route("/robots.txt")
+def robots():
+    """Crawl the public pages; stay out of the editors' and applicants' ones."""
+    lines = [
+        "User-agent: *",
+        "Disallow: /editor/",
+        "Disallow: /status/",
+        "Disallow: /apply",
+        f"Sitemap: {public_url('publishing.sitemap')}",
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
 
 
 @bp.route("/photos/<name>")

@@ -1,0 +1,147 @@
+"""Readers' pages: listings, the interview, the feed, the sitemap, caching, and a
+fixed number of queries whatever the amount of data."""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+import feedparser
+from sqlalchemy import event, select
+
+from portal import interviews, operations
+from portal.clock import frozen, utcnow
+from portal.extensions import db
+from portal.models import Interview
+from portal.workflow import Action, State
+from tests.factories import actor_for, submission_in
+
+
+def publish_some(app, n: int, tags=("Retail",)) -> list[str]:
+    slugs = []
+    with app.app_context():
+        for i in range(n):
+            s = submission_in(State.READY, business=f"Shop {i} <b>&</b>")
+            s.interview.tags = interviews.tags_from(list(tags))
+            s.interview.intro_html = f"<p>Intro {i} with <em>style</em>.</p>"
+            db.session.commit()
+            with frozen(utcnow() - timedelta(hours=n - i)):
+                operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+            slugs.append(s.interview.slug)
+    return slugs
+
+
+@contextmanager
+def counting(app):
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_home_cards_and_the_interview_page(app, client):
+    slugs = publish_some(app, 3)
+    home = client.get("/").get_data(as_text=True)
+    assert home.count('class="card"') == 3
+    assert "Shop 2 &lt;b&gt;&amp;&lt;/b&gt;" in home and "Intro 2 with style." in home
+    assert "Apply to be featured" in home
+    page = client.get(f"/interviews/{slugs[0]}").get_data(as_text=True)
+    assert "More interviews like this" in page  # related, by shared tag
+    assert f'<link rel="canonical" href="http://portal.test/interviews/{slugs[0]}">' in page
+    assert '<meta property="og:title"' in page and 'name="twitter:card"' in page
+    data = json.loads(
+        re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1)
+    )
+    assert data["@type"] == "Article" and data["url"].endswith(slugs[0])
+    assert "<b>" not in re.search(
+        r'<script type="application/ld\+json">(.*?)</script>', page, re.S
+    ).group(1)
+
+
+def test_feed_is_valid_atom_with_full_content(app, client):
+    publish_some(app, 2)
+    response = client.get("/feed.atom")
+    assert response.headers["Content-Type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(response.get_data())
+    assert not parsed.bozo, parsed.bozo_exception
+    assert len(parsed.entries) == 2
+    entry = parsed.entries[0]
+    assert entry.link.startswith("http://portal.test/interviews/")
+    assert "<em>style</em>" in entry.content[0].value
+    assert "What does your business do" in entry.content[0].value
+
+
+def test_sitemap_and_robots(app, client):
+    slugs = publish_some(app, 2)
+    sitemap = client.get("/sitemap.xml").get_data(as_text=True)
+    for slug in slugs:
+        assert f"<loc>http://portal.test/interviews/{slug}</loc>" in sitemap
+    assert "<loc>http://portal.test/tags/retail</loc>" in sitemap
+    robots = client.get("/robots.txt").get_data(as_text=True)
+    assert "Disallow: /editor/" in robots and "Sitemap: http://portal.test/sitemap.xml" in robots
+
+
+def test_conditional_get_gets_304_until_something_changes(app, client):
+    slugs = publish_some(app, 2)
+    for path in ("/", f"/interviews/{slugs[0]}", "/tags/retail", "/feed.atom", "/sitemap.xml"):
+        first = client.get(path)
+        assert first.status_code == 200
+        assert first.headers["ETag"] and first.headers["Last-Modified"]
+        assert "public" in first.headers["Cache-Control"]
+        again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304, path
+        assert again.get_data() == b""
+    etag = client.get(f"/interviews/{slugs[0]}").headers["ETag"]
+    with app.app_context():
+        interview = db.session.scalar(select(Interview).where(Interview.slug == slugs[0]))
+        interview.title = "A new title"
+        db.session.commit()
+    fresh = client.get(f"/interviews/{slugs[0]}", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and "A new title" in fresh.get_data(as_text=True)
+
+
+def test_a_scheduled_interview_turns_cached_listings_stale_when_it_goes_live(app, client):
+    publish_some(app, 1)
+    later = utcnow() + timedelta(days=1)
+    with app.app_context():
+        s = submission_in(State.READY, business="Tomorrow Teas")
+        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=later)
+    first = client.get("/")
+    assert "Tomorrow Teas" not in first.get_data(as_text=True)
+    with frozen(later + timedelta(minutes=1)):
+        again = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and "Tomorrow Teas" in again.get_data(as_text=True)
+
+
+def test_public_pages_run_a_fixed_number_of_queries(app, client):
+    slugs = publish_some(app, 3)
+    paths = ["/", f"/interviews/{slugs[0]}", "/tags/retail", "/feed.atom", "/sitemap.xml"]
+    few = {}
+    for path in paths:
+        with counting(app) as statements:
+            assert client.get(path).status_code == 200
+        few[path] = len(statements)
+    more = publish_some(app, 12)
+    for path in paths:
+        path_now = path
+        with counting(app) as statements:
+            assert client.get(path_now).status_code == 200
+        assert len(statements) == few[path], (path, few[path], len(statements))
+    assert more
+
+
+def test_not_found_is_the_sites_page(client):
+    response = client.get("/interviews/nothing-here")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Social Owners" in page and "Not Found" in page and 'class="skip-link"' in page
