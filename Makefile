@@ -22,6 +22,7 @@ $(VENV)/.test-installed: requirements.txt requirements-test.txt | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
+	$(FLASK) search reindex
 	@echo "Editors log in at http://127.0.0.1:5000/editor/login"
 	$(FLASK) mail deliver --loop & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

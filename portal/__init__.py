@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         directory=os.path.join(app.root_path, "..", "migrations"),
         render_as_batch=True,
         compare_type=True,
+        include_object=_described_by_models,
     )
     mail.init_app(app)
     csrf.init_app(app)
@@ -64,6 +65,13 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     _register_errors(app)
     return app
+
+
+def _described_by_models(obj, name, type_, reflected, compare_to) -> bool:
+    """Migrations compare everything but the FTS5 search table and its shadows."""
+    from .publishing.search import is_search_table
+
+    return not (type_ == "table" and is_search_table(name))
 
 
 def _tune_sqlite(app: Flask, engine) -> None:

@@ -124,8 +124,26 @@ def purge() -> None:
     click.echo(f"{reminded} reminders queued, {deleted} drafts deleted.")
 
 
+search_cli = AppGroup("search", help="Full-text search.")
+
+
+@search_cli.command("reindex")
+def reindex() -> None:
+    """Rebuild the search index of every interview."""
+    from .models import Interview
+    from .publishing import search
+
+    count = 0
+    for interview in db.session.scalars(select(Interview)):
+        search.index(interview)
+        count += 1
+    db.session.commit()
+    click.echo(f"{count} interviews indexed.")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(mail_cli)
     app.cli.add_command(drafts_cli)
+    app.cli.add_command(search_cli)

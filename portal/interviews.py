@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
 from .models import Interview, InterviewItem, SlugRedirect, Submission, Tag
+from .publishing import search
 from .sanitize import plain_to_html
 from .workflow import WorkflowError
 
@@ -140,6 +141,8 @@ def save_draft(
             interview.photo = photo
         elif remove_photo:
             interview.photo = None
+        db.session.flush()
+        search.index(interview)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

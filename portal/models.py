@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -282,7 +283,10 @@ class Interview(db.Model):
     """The editor's draft of the interview, kept apart from the applicant's words."""
 
     __tablename__ = "interviews"
-    __table_args__ = (Index("ix_interviews_listing", "published_at"),)
+    __table_args__ = (
+        Index("ix_interviews_listing", "published_at"),
+        Index("ix_interviews_search_vector", "search_vector", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(
@@ -297,6 +301,10 @@ class Interview(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic locking for two editors saving the same draft.
     version: Mapped[int] = mapped_column(default=1)
+    # Full-text search (portal/publishing/search.py): the plain text, and on
+    # PostgreSQL its tsvector (on SQLite an FTS5 table does that job).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    search_vector: Mapped[str | None] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
 
     submission: Mapped[Submission] = relationship(back_populates="interview")
     items: Mapped[list[InterviewItem]] = relationship(

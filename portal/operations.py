@@ -30,6 +30,7 @@ from .models import (
     User,
 )
 from .notifications.emails import queue_for_event, status_link_again
+from .publishing import search
 from .workflow import Action, Role, State, WorkflowError
 
 
@@ -274,6 +275,9 @@ def purge_drafts(now: datetime | None = None) -> tuple[int, int]:
     return reminded, deleted
 
 
+SEARCH_REINDEX = (Action.APPROVE, Action.PUBLISH, Action.UNPUBLISH)
+
+
 def transition(
     submission: Submission,
     action: Action | str,
@@ -314,6 +318,9 @@ def transition(
             submission.interview.published_at = when or event.created_at
         elif action is Action.UNPUBLISH:
             submission.interview.published_at = None
+        if submission.interview is not None and action in SEARCH_REINDEX:
+            db.session.flush()
+            search.index(submission.interview)
         return _commit(event)
 
 

@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from portal import create_app
 from portal.extensions import db
 from portal.models import Question, User
+from portal.publishing import search
 from portal.questionnaire import install_defaults
 
 PUBLIC_URL = "http://portal.test"
@@ -132,6 +133,8 @@ def reset_schema() -> None:
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     db.create_all()
+    with db.engine.begin() as conn:
+        search.create_structures(conn)
 
 
 @pytest.fixture

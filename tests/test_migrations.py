@@ -8,8 +8,10 @@ from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from portal import _described_by_models
 from portal.extensions import db
 from portal.models import Question
+from portal.publishing import search
 from portal.questionnaire import DEFAULT_QUESTIONS
 
 
@@ -21,6 +23,7 @@ def _empty_database():
         db.drop_all()
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            search.drop_structures(conn)
 
 
 def test_upgrade_from_empty_matches_the_models(app):
@@ -29,7 +32,12 @@ def test_upgrade_from_empty_matches_the_models(app):
         upgrade()
         with db.engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "render_as_batch": True}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "render_as_batch": True,
+                    "include_object": _described_by_models,
+                },
             )
             diff = compare_metadata(context, db.metadata)
         assert diff == []

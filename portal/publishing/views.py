@@ -21,7 +21,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Interview, InterviewItem, SlugRedirect, Tag
 from ..notifications.outbox import public_url
-from . import bp
+from . import bp, search
 from .caching import conditional, public_signature
 
 PAGE_SIZE = 12
@@ -127,6 +127,22 @@ def tag(slug: str):
         )
 
     return _cached(render, "tag", found.id, found.name, count, modified=newest)
+
+
+@bp.route("/search")
+def search_page():
+    """Full-text search over published interviews."""
+    q = (request.args.get("q") or "").strip()
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 1000))
+    hits, has_next = search.search(q, page, PAGE_SIZE, utcnow()) if q else ([], False)
+    return render_template(
+        "publishing/search.html",
+        q=q[: search.QUERY_MAX],
+        hits=hits,
+        page=page,
+        has_next=has_next,
+        truncated=len(q) > search.QUERY_MAX,
+    )
 
 
 FEED_SIZE = 20

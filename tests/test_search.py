@@ -1,0 +1,93 @@
+"""Full-text search: ranked, highlighted, only what is public, and every hostile
+query gets a page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal import operations
+from portal.clock import utcnow
+from portal.extensions import db
+from portal.workflow import Action, State
+from tests.factories import actor_for, submission_in
+
+
+def publish(app, business: str, intro: str, when=None) -> str:
+    with app.app_context():
+        s = submission_in(State.READY, business=business)
+        s.interview.intro_html = f"<p>{intro}</p>"
+        db.session.commit()
+        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=when)
+        return s.interview.slug
+
+
+def test_finds_ranks_and_highlights(app, client):
+    publish(app, "Lighthouse Pottery", "Glazes inspired by the harbour at dusk.")
+    publish(app, "Fig & Fern", "A florist who posts one <em>harbour</em> photo a week.")
+    publish(app, "Quiet Books", "A bookshop with no boats in sight.")
+    page = client.get("/search?q=harbour").get_data(as_text=True)
+    assert "Lighthouse Pottery" in page and "Fig &amp; Fern" in page
+    assert "Quiet Books" not in page
+    assert "<mark>harbour</mark>" in page
+    page = client.get("/search?q=Lighthouse").get_data(as_text=True)
+    assert page.index("Lighthouse Pottery") < page.find("Fig &amp; Fern") or "Fig" not in page
+
+
+def test_only_public_interviews_are_found(app, client):
+    publish(app, "Tomorrow Teas", "Smoky lapsang blends.", when=utcnow() + timedelta(days=1))
+    with app.app_context():
+        s = submission_in(State.APPROVED, business="Draft Diner")
+        s.interview.intro_html = "<p>Smoky breakfasts.</p>"
+        db.session.commit()
+    assert "Tomorrow Teas" not in client.get("/search?q=smoky").get_data(as_text=True)
+    assert "Draft Diner" not in client.get("/search?q=smoky").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        '"unbalanced',
+        "AND OR NOT",
+        "harbour NEAR(",
+        "*",
+        "-",
+        "()",
+        "col:harbour",
+        "harbour^2",
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+        "\x00",
+        "x" * 10_000,
+        "é" * 300,
+        "NEAR/3 harbour",
+        "{title}: harbour",
+    ],
+)
+def test_hostile_queries_get_a_page(app, client, q):
+    publish(app, "Lighthouse Pottery", "Glazes inspired by the harbour at dusk.")
+    response = client.get("/search", query_string={"q": q})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_results_are_paginated(app, client):
+    for n in range(14):
+        publish(app, f"Kiln Studio {n}", "Stoneware mugs and stoneware bowls.")
+    first = client.get("/search?q=stoneware").get_data(as_text=True)
+    second = client.get("/search?q=stoneware&page=2").get_data(as_text=True)
+    assert first.count("<li>\n      <h2>") == 12 and "More results" in first
+    assert second.count("<li>\n      <h2>") == 2 and "Previous results" in second
+
+
+def test_edits_and_unpublishing_update_the_index(app, client):
+    slug = publish(app, "Lighthouse Pottery", "Glazes inspired by the harbour at dusk.")
+    from portal.models import Interview, Submission
+
+    with app.app_context():
+        s = db.session.scalar(db.select(Submission).join(Interview).where(Interview.slug == slug))
+        operations.transition(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Typo")
+    assert "Lighthouse" not in client.get("/search?q=harbour").get_data(as_text=True)
