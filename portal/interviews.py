@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import share_image
 from .extensions import db
 from .models import Interview, InterviewItem, SlugRedirect, Submission, Tag
 from .publishing import search
@@ -107,6 +108,7 @@ def save_draft(
     tag_names: list[str],
     photo: str | None = None,
     remove_photo: bool = False,
+    pull_quote: str | None = None,
 ) -> None:
     """Save an editor's changes (already sanitized by the form) in one transaction."""
     if expected_version is not None and interview.version != expected_version:
@@ -141,8 +143,11 @@ def save_draft(
             interview.photo = photo
         elif remove_photo:
             interview.photo = None
+        if pull_quote is not None:
+            interview.pull_quote = pull_quote
         db.session.flush()
         search.index(interview)
+        share_image.ensure(interview)  # remade only when what it shows changed
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

@@ -297,6 +297,11 @@ class Interview(db.Model):
     intro_html: Mapped[str] = mapped_column(Text, default="")
     # The photo readers see: the applicant's, unless an editor replaced it.
     photo: Mapped[str | None] = mapped_column(String(40))
+    # A line the editor picks for the share image (else the first answer's start).
+    pull_quote: Mapped[str] = mapped_column(String(300), default="")
+    # The share image (portal/share_image.py) and a key of what it was made from.
+    share_image: Mapped[str | None] = mapped_column(String(40))
+    share_image_key: Mapped[str | None] = mapped_column(String(32))
     published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic locking for two editors saving the same draft.

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import interviews, workflow
+from . import interviews, share_image, workflow
 from .clock import utcnow
 from .extensions import db
 from .models import (
@@ -316,6 +316,7 @@ def transition(
             submission.interview = interviews.draft_from(submission)
         elif action is Action.PUBLISH:
             submission.interview.published_at = when or event.created_at
+            share_image.ensure(submission.interview)
         elif action is Action.UNPUBLISH:
             submission.interview.published_at = None
         if submission.interview is not None and action in SEARCH_REINDEX:

@@ -176,6 +176,9 @@ def published(event: Event) -> None:
         interview=interview,
         link=link,
         share_lines=share_lines(s, interview, link),
+        share_image=public_url("publishing.photo", name=interview.share_image)
+        if interview.share_image
+        else None,
     )
 
 

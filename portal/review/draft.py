@@ -68,6 +68,7 @@ def draft(submission_id: int):
                 tag_names=(form.tags.data or "").split(","),
                 photo=photo,
                 remove_photo=form.remove_photo.data,
+                pull_quote=form.pull_quote.data or "",
             )
         except interviews.SlugTaken as error:
             form.slug.errors.append(str(error))

@@ -168,6 +168,12 @@ class DraftForm(FlaskForm):
         validators=[Optional(), Length(max=600), PlainText(multiline=False)],
         description="Separated by commas. New tags are created as you save.",
     )
+    pull_quote = StringField(
+        "Pull quote for the share image",
+        filters=[strip],
+        validators=[Optional(), Length(max=200), PlainText(multiline=False)],
+        description="A line of theirs for social cards. Empty: the start of the first answer.",
+    )
     photo = FileField("Replace the photo", description="JPEG, PNG or WebP, up to 5 MB.")
     remove_photo = BooleanField("Show no photo")
 
