@@ -73,9 +73,9 @@ def render(interview: Interview) -> bytes:
 def ensure(interview: Interview) -> bool:
     """Make the share image if it is missing or out of date; say whether it was made."""
     key = inputs_key(interview)
-    if interview.share_image and interview.share_image_key == key:
-        if photos.path_of(interview.share_image):
-            return False
+    current = interview.share_image
+    if current and interview.share_image_key == key and photos.path_of(current):
+        return False
     name = f"{secrets.token_hex(16)}.png"
     with open(os.path.join(photos.photo_dir(), name), "wb") as handle:
         handle.write(render(interview))
