@@ -9,6 +9,7 @@ from flask import Flask, has_request_context, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -32,6 +33,11 @@ def create_app(config: dict | None = None) -> Flask:
         path = os.path.join(app.instance_path, "portal.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     settings.check(app.config)
+    if app.config["PROXY_COUNT"]:
+        # Behind that many proxies: take the client's address and scheme from them,
+        # so rate limits count readers, not the proxy.
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
@@ -50,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(app, db.engine)
 
-    from . import auth, cli, filters
+    from . import auth, cli, filters, security
     from .notifications import bp as notifications_bp
     from .publishing import bp as publishing_bp
     from .review import bp as review_bp
@@ -64,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notifications_bp)
     cli.init_app(app)
     _register_errors(app)
+    security.init_app(app)
     return app
 
 

@@ -54,6 +54,7 @@ def from_environment(environ=os.environ) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PHOTO_DIR": environ.get("PHOTO_DIR") or None,
+        "PROXY_COUNT": _int(environ.get("PROXY_COUNT"), 0),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ADDRESS": environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),

@@ -1,0 +1,123 @@
+"""Security headers on every page type, errors logged and not shown, and the
+production server started as documented."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from portal.extensions import db
+from portal.models import StatusToken
+from portal.workflow import State
+from tests.conftest import free_port, login
+from tests.factories import submission_in
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_page_type_carries_the_security_headers(app, client, editor):
+    with app.app_context():
+        s = submission_in(State.PUBLISHED)
+        token = StatusToken.issue(s)
+        db.session.commit()
+        slug, sid = s.interview.slug, s.id
+    login(client)
+    pages = [
+        "/",
+        f"/interviews/{slug}",
+        "/tags/nothing",
+        "/search?q=x",
+        "/feed.atom",
+        "/sitemap.xml",
+        "/apply",
+        f"/status/{token}",
+        "/status/resend",
+        "/privacy",
+        "/editor/",
+        f"/editor/submissions/{sid}",
+        f"/editor/submissions/{sid}/preview",
+        "/editor/outbox",
+        "/editor/dashboard",
+        "/editor/account",
+        "/healthz",
+        "/no-such-page",
+    ]
+    for path in pages:
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in csp and "script-src 'self'" in csp, path
+        assert "frame-ancestors 'none'" in csp, path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin", path
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert "Strict-Transport-Security" not in headers  # only in production
+    email = client.get("/editor/outbox/1/html").headers
+    assert email["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_hsts_in_production(monkeypatch, tmp_path):
+    from portal import create_app
+
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+    assert (
+        "max-age=31536000" in app.test_client().get("/healthz").headers["Strict-Transport-Security"]
+    )
+
+
+def test_a_500_shows_a_reference_that_is_in_the_log(app, client, caplog):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/explode")
+    def explode():
+        raise RuntimeError("secret configuration detail")
+
+    caplog.set_level(logging.ERROR, logger="portal.errors")
+    response = client.get("/explode")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in page
+    assert "secret configuration detail" not in page and "Traceback" not in page
+    reference = page.split('class="reference">')[1].split("<")[0]
+    assert reference in caplog.text
+    assert "secret configuration detail" in caplog.text  # the traceback is logged
+
+
+def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
+    port = free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        SECRET_KEY="gunicorn-test-secret-key",
+        PORTAL_ENV="production",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="2",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    assert b'"ok"' in r.read()
+                    assert "max-age" in r.headers["Strict-Transport-Security"]
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
