@@ -17,6 +17,12 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def expected_version(form) -> int | None:
+    """The version a form was rendered for (its hidden `version` field), if any."""
+    value = form.version.data
+    return int(value) if value and str(value).isdigit() else None
+
+
 class PlainText:
     """Refuse control characters (a NUL byte, say), and line breaks on one-liners."""
 

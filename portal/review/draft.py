@@ -6,15 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from .. import interviews, photos, workflow
 from ..auth import editor_required
+from ..forms import expected_version
 from ..workflow import State
 from . import bp
 from .forms import with_items
 from .submission import load
-
-
-def _version(form) -> int | None:
-    value = form.version.data
-    return int(value) if value and str(value).isdigit() else None
 
 
 @bp.route("/submissions/<int:submission_id>/draft", methods=["GET", "POST"])
@@ -60,7 +56,7 @@ def draft(submission_id: int):
         try:
             interviews.save_draft(
                 interview,
-                expected_version=_version(form),
+                expected_version=expected_version(form),
                 title=form.title.data,
                 slug=form.slug.data,
                 intro_html=form.intro_html.data or "",

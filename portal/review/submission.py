@@ -11,6 +11,7 @@ from .. import operations, workflow
 from ..auth import editor_required
 from ..diffs import compare_answers
 from ..extensions import db
+from ..forms import expected_version
 from ..models import ReplyPreset, Submission, User
 from ..workflow import Action, State
 from . import bp
@@ -24,11 +25,6 @@ def load(submission_id: int) -> Submission:
     if submission is None or submission.state == State.DRAFT.value:
         abort(404)
     return submission
-
-
-def _version(form) -> int | None:
-    value = form.version.data
-    return int(value) if value and str(value).isdigit() else None
 
 
 def _revisions_to_compare(s: Submission):
@@ -116,7 +112,7 @@ def act(submission_id: int, action: str):
         action,
         operations.Actor.of(current_user),
         message=message,
-        expected_version=_version(form),
+        expected_version=expected_version(form),
         when=when,
         answer_requests=requests if action == Action.REQUEST_CHANGES.value else None,
     )
@@ -137,7 +133,7 @@ def assign(submission_id: int):
         flash("Choose an active editor.", "error")
         return redirect(url_for("review.submission", submission_id=s.id))
     assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
-    operations.assign(s, assignee, current_user, expected_version=_version(form))
+    operations.assign(s, assignee, current_user, expected_version=expected_version(form))
     flash(f"Assigned to {assignee.name}." if assignee else "Unassigned.", "success")
     return redirect(url_for("review.submission", submission_id=s.id))
 

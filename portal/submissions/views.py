@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from .. import operations, photos, privacy, spam, workflow
 from ..extensions import csrf, db
+from ..forms import expected_version
 from ..models import Question, StatusToken
 from ..workflow import Action, Role, State
 from . import applicant, bp
@@ -248,7 +249,7 @@ def act(token: str, action: str):
         action,
         operations.APPLICANT,
         message=form.message.data or "",
-        expected_version=_version(form),
+        expected_version=expected_version(form),
         item_requests=fixes,
     )
     flash(
@@ -258,11 +259,6 @@ def act(token: str, action: str):
         "success",
     )
     return redirect(url_for("submissions.status", token=token))
-
-
-def _version(form) -> int | None:
-    value = form.version.data
-    return int(value) if value and value.isdigit() else None
 
 
 @bp.route("/status/<token>/revise", methods=["GET", "POST"])
