@@ -125,7 +125,14 @@ def test_a_scheduled_interview_turns_cached_listings_stale_when_it_goes_live(app
 
 def test_public_pages_run_a_fixed_number_of_queries(app, client):
     slugs = publish_some(app, 3)
-    paths = ["/", f"/interviews/{slugs[0]}", "/tags/retail", "/feed.atom", "/sitemap.xml"]
+    paths = [
+        "/",
+        f"/interviews/{slugs[0]}",
+        "/tags/retail",
+        "/feed.atom",
+        "/sitemap.xml",
+        "/search?q=style",
+    ]
     few = {}
     for path in paths:
         with counting(app) as statements:

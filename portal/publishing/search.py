@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 from sqlalchemy import text
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Interview
@@ -142,7 +143,14 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
         ).all()
     ids = [row[0] for row in rows[:page_size]]
     found = (
-        {i.id: i for i in db.session.scalars(db.select(Interview).where(Interview.id.in_(ids)))}
+        {
+            i.id: i
+            for i in db.session.scalars(
+                db.select(Interview)
+                .where(Interview.id.in_(ids))
+                .options(joinedload(Interview.submission))
+            )
+        }
         if ids
         else {}
     )
