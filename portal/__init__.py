@@ -59,11 +59,13 @@ def create_app(config: dict | None = None) -> Flask:
     from . import auth, cli, filters, security
     from .notifications import bp as notifications_bp
     from .publishing import bp as publishing_bp
+    from .publishing.caching import watch_changes
     from .review import bp as review_bp
     from .submissions import bp as submissions_bp
 
     auth.init_app(app)
     filters.init_app(app)
+    watch_changes()
     app.register_blueprint(publishing_bp)
     app.register_blueprint(submissions_bp)
     app.register_blueprint(review_bp)

@@ -31,6 +31,10 @@ def from_environment(environ=os.environ) -> dict:
         "SITE_NAME": environ.get("SITE_NAME", "Social Owners"),
         "MAX_CONTENT_LENGTH": _int(environ.get("MAX_CONTENT_LENGTH"), 8 * 1024 * 1024),
         "RESPONSE_DAYS": _int(environ.get("RESPONSE_DAYS"), 14),
+        # Rendered public pages each web worker keeps in memory (0: none).
+        "PAGE_CACHE_SIZE": _int(environ.get("PAGE_CACHE_SIZE"), 1000),
+        # How long a worker trusts its last look at whether anything public changed.
+        "PAGE_CACHE_CHECK_SECONDS": float(environ.get("PAGE_CACHE_CHECK_SECONDS") or 1),
         # Flask-Mail. An empty MAIL_SERVER means "no SMTP server": emails stay in
         # the outbox and are logged.
         "MAIL_SERVER": environ.get("MAIL_SERVER", ""),

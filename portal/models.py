@@ -284,7 +284,8 @@ class Interview(db.Model):
 
     __tablename__ = "interviews"
     __table_args__ = (
-        Index("ix_interviews_listing", "published_at"),
+        # Newest first, and the keyset cursor of the listings: (published_at, id).
+        Index("ix_interviews_listing", "published_at", "id"),
         Index("ix_interviews_search_vector", "search_vector", postgresql_using="gin"),
     )
 
@@ -419,6 +420,20 @@ class SlugRedirect(db.Model):
     )
 
     interview: Mapped[Interview] = relationship(back_populates="old_slugs")
+
+
+class SiteState(db.Model):
+    """One row: what readers can see, as a number bumped on every change to it.
+
+    Rendered public pages are cached under this number (portal/publishing/
+    caching.py); the bump happens in the same transaction as the change.
+    """
+
+    __tablename__ = "site_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_generation: Mapped[int] = mapped_column(default=0)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Note(db.Model):

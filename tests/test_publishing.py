@@ -9,13 +9,16 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import feedparser
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, select, text
 
 from portal import interviews, operations
 from portal.clock import frozen, utcnow
 from portal.extensions import db
-from portal.models import Interview
+from portal.models import Interview, SiteState
+from portal.publishing import caching
 from portal.workflow import Action, State
+from tests.conftest import login
 from tests.factories import actor_for, submission_in
 
 
@@ -39,8 +42,8 @@ def counting(app):
     with app.app_context():
         engine = db.engine
 
-    def count(*_args):
-        statements.append(1)
+    def count(_conn, _cursor, statement, parameters, *_rest):
+        statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -152,3 +155,115 @@ def test_not_found_is_the_sites_page(client):
     assert response.status_code == 404
     page = response.get_data(as_text=True)
     assert "Social Owners" in page and "Not Found" in page and 'class="skip-link"' in page
+
+
+def titles(page: str) -> list[str]:
+    return re.findall(r'<h2><a href="/interviews/[^"]+">([^<]+)</a></h2>', page)
+
+
+def test_a_stored_page_costs_no_query_then_one_and_turns_stale_with_any_change(
+    app, client, monkeypatch
+):
+    slugs = publish_some(app, 3)
+    clock = [1000.0]
+    monkeypatch.setattr(caching, "monotonic", lambda: clock[0])
+    for path in ("/", f"/interviews/{slugs[0]}", "/tags/retail", "/feed.atom"):
+        first = client.get(path).get_data(as_text=True)
+        with counting(app) as statements:
+            second = client.get(path).get_data(as_text=True)
+        assert second == first and not statements, (path, statements)  # from memory
+        clock[0] += 1.5  # past PAGE_CACHE_CHECK_SECONDS: look at the public state
+        with counting(app) as statements:
+            assert client.get(path).get_data(as_text=True) == first
+        queries = [q for q, _ in statements if not q.startswith("BEGIN")]
+        assert len(queries) == 1, (path, queries)  # the public state, nothing else
+    with app.app_context():
+        interview = db.session.scalar(select(Interview).where(Interview.slug == slugs[0]))
+        interview.items[0].answer_html = "<p>Rewritten answer about ferries.</p>"
+        db.session.commit()
+    assert "Rewritten answer about ferries." in client.get(f"/interviews/{slugs[0]}").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        s = db.session.scalar(select(Interview).where(Interview.slug == slugs[2])).submission
+        operations.transition(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Paused")
+    home = client.get("/").get_data(as_text=True)
+    assert home.count('class="card"') == 2 and "Shop 2 " not in home
+    assert client.get(f"/interviews/{slugs[2]}").status_code == 404
+
+
+def test_an_editors_page_is_never_stored_nor_given_to_readers(app, client, editor):
+    publish_some(app, 1)
+    reader = app.test_client()
+    assert "Log out" not in reader.get("/").get_data(as_text=True)
+    login(client)
+    mine = client.get("/")
+    assert "Log out" in mine.get_data(as_text=True)
+    assert "private" in mine.headers["Cache-Control"] and "Cookie" in mine.headers["Vary"]
+    assert "Log out" not in reader.get("/").get_data(as_text=True)
+    # The reader's ETag does not match the editor's page either.
+    assert (
+        client.get("/", headers={"If-None-Match": reader.get("/").headers["ETag"]}).status_code
+        == 200
+    )
+
+
+def test_listings_page_by_keyset_without_count_or_offset(app, client):
+    publish_some(app, 30)
+    seen, path, pages = [], "/", 0
+    while path:
+        with counting(app) as statements:
+            page = client.get(path).get_data(as_text=True)
+        for sql, parameters in statements:
+            assert "count(" not in sql.lower(), sql
+            # SQLite's dialect writes "LIMIT ? OFFSET ?" for every limit: the
+            # offset (the last parameter) must then be 0; others write none.
+            assert "OFFSET" not in sql or list(parameters)[-1] == 0, (sql, parameters)
+        seen += titles(page)
+        pages += 1
+        older = re.search(r'href="([^"]+)" rel="next"', page)
+        path = older.group(1).replace("&amp;", "&") if older else None
+    assert pages == 3 and len(seen) == 30 and len(set(seen)) == 30
+    back = client.get(
+        re.search(r'href="([^"]+)" rel="prev"', page).group(1).replace("&amp;", "&")
+    ).get_data(as_text=True)
+    assert titles(back) == seen[12:24]
+    first = re.search(r'href="([^"]+)" rel="prev"', back).group(1).replace("&amp;", "&")
+    assert titles(client.get(first).get_data(as_text=True)) == seen[:12]
+    assert 'rel="prev"' not in client.get(first).get_data(as_text=True)  # newest page again
+    tag_page = client.get("/tags/retail").get_data(as_text=True)
+    assert titles(tag_page) == seen[:12] and 'rel="next"' in tag_page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "before=yesterday",
+        "after=20261301T000000.000000-1",
+        "before=",
+        "after=1-1",
+        "before=20261126T000000.000000-99999999999999999999",
+        "before=%00",
+    ],
+)
+def test_a_broken_page_address_gets_a_clear_message(app, client, query):
+    publish_some(app, 1)
+    response = client.get(f"/?{query}")
+    assert response.status_code == 400
+    assert "not one we made" in response.get_data(as_text=True)
+
+
+def test_a_change_made_by_another_process_shows_within_the_check_interval(app, client, monkeypatch):
+    publish_some(app, 1)
+    clock = [1000.0]
+    monkeypatch.setattr(caching, "monotonic", lambda: clock[0])
+    assert "Shop 0 " in client.get("/").get_data(as_text=True)
+    # Another worker's commit: no session event reaches this one.
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("UPDATE submissions SET business = 'Renamed Rope Co'"))
+        conn.execute(
+            SiteState.__table__.update().values(public_generation=SiteState.public_generation + 1)
+        )
+    assert "Renamed Rope Co" not in client.get("/").get_data(as_text=True)
+    clock[0] += 1.01
+    assert "Renamed Rope Co" in client.get("/").get_data(as_text=True)

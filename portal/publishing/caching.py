@@ -1,46 +1,216 @@
-"""HTTP caching for readers' pages: ETag and Last-Modified from what the page
-shows, 304 for a matching conditional GET, and a short shared Cache-Control."""
+"""Readers' pages, rendered once and kept in memory until what they show changes.
+
+A page is stored under its path and query and the site's *public state*: a
+generation number bumped in the same transaction as any change readers could
+see (`watch_changes`), and the newest publication time that has passed, so a
+scheduled interview going live turns every listing stale without anyone
+writing.
+
+Reading that state is one indexed query, and each worker reuses its answer for
+PAGE_CACHE_CHECK_SECONDS (default 1): a stored page then costs no query at
+all. The worker that commits a change forgets its answer at once, and the
+answer also lapses when the next scheduled interview is due, so only a change
+made by another process can take up to that second to show (browsers and
+proxies may keep a page for MAX_AGE anyway).
+
+The same key makes the ETag, so a conditional GET gets its 304 before
+anything is rendered. Pages for a signed-in editor (their own navigation) or
+carrying a flashed message are rendered every time and never stored.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
+from time import monotonic
 
-from flask import Response, request
-from sqlalchemy import func, select
+from flask import Response, current_app, has_app_context, request, session
+from flask_login import current_user
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Interview
+from ..models import Interview, InterviewItem, SiteState, SlugRedirect, Submission, Tag
 
 MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
+# What a public page is made of: a change to any of these may change one.
+PUBLIC_MODELS = (Interview, InterviewItem, Tag, SlugRedirect, Submission)
 
 
-def public_signature() -> tuple[int, datetime | None]:
-    """(how many interviews are public, when the newest public change happened).
+@dataclass(frozen=True)
+class PublicState:
+    generation: int
+    changed_at: datetime | None
+    newest_live: datetime | None  # the latest publication time already passed
+    next_due: datetime | None = None  # the earliest publication still to come
 
-    One query. A scheduled interview going live changes the count and the newest
-    publication time, so cached listings turn stale exactly then.
-    """
-    count, newest_update, newest_publication = db.session.execute(
-        select(
-            func.count(Interview.id),
-            func.max(Interview.updated_at),
-            func.max(Interview.published_at),
+    @property
+    def modified(self) -> datetime | None:
+        stamps = [s for s in (self.changed_at, self.newest_live) if s is not None]
+        return max(stamps) if stamps else None
+
+
+def read_public_state() -> PublicState:
+    """One query: the generation, the newest live publication, the next one due."""
+    now = utcnow()
+    newest_live = (
+        select(func.max(Interview.published_at))
+        .where(Interview.published_at <= now)
+        .scalar_subquery()
+    )
+    next_due = (
+        select(func.min(Interview.published_at)).where(Interview.published_at > now)
+    ).scalar_subquery()
+    row = db.session.execute(
+        select(SiteState.public_generation, SiteState.changed_at, newest_live, next_due).where(
+            SiteState.id == 1
         )
-        .join(Interview.submission)
-        .where(Interview.public_filter(utcnow()))
-    ).one()
-    stamps = [s for s in (newest_update, newest_publication) if s is not None]
-    return count, max(stamps) if stamps else None
+    ).first()
+    if row is None:  # no change yet on a database made without the migrations
+        return PublicState(0, None, *db.session.execute(select(newest_live, next_due)).one())
+    return PublicState(*row)
 
 
-def conditional(response: Response, *parts, modified: datetime | None = None) -> Response:
-    """Tag `response` with an ETag of `parts` and `modified`; answer 304 if it matches."""
-    digest = hashlib.sha256(repr((parts, modified, request.full_path)).encode()).hexdigest()[:32]
-    response.set_etag(digest)
-    if modified is not None:
-        response.last_modified = modified.replace(tzinfo=UTC)
-    response.cache_control.public = True
-    response.cache_control.max_age = MAX_AGE
-    return response.make_conditional(request)
+class _Remembered:
+    """A worker's last reading of the public state, and until when it holds."""
+
+    def __init__(self):
+        self.state: PublicState | None = None
+        self.until = 0.0
+
+
+def public_state() -> PublicState:
+    """The public state, from this worker's memory while that is still good."""
+    memo = current_app.extensions.setdefault("public_state", _Remembered())
+    state = memo.state
+    if (
+        state is None
+        or monotonic() >= memo.until
+        or (state.next_due is not None and utcnow() >= state.next_due)
+    ):
+        state = memo.state = read_public_state()
+        memo.until = monotonic() + current_app.config["PAGE_CACHE_CHECK_SECONDS"]
+    return state
+
+
+def _bump(session: Session, _context, _instances) -> None:
+    touched = chain(session.new, session.dirty, session.deleted)
+    if not any(isinstance(obj, PUBLIC_MODELS) for obj in touched):
+        return
+    connection = session.connection()
+    table = SiteState.__table__
+    bumped = connection.execute(
+        update(table)
+        .where(table.c.id == 1)
+        .values(public_generation=table.c.public_generation + 1, changed_at=utcnow())
+    )
+    if bumped.rowcount == 0:
+        connection.execute(insert(table).values(id=1, public_generation=1, changed_at=utcnow()))
+    session.info["public_change"] = True
+
+
+def _forget(session: Session) -> None:
+    """After committing a public change, this worker reads the state afresh."""
+    if session.info.pop("public_change", False) and has_app_context():
+        current_app.extensions.pop("public_state", None)
+
+
+def _drop_mark(session: Session) -> None:
+    session.info.pop("public_change", None)
+
+
+def watch_changes() -> None:
+    """Bump the public generation in every flush that touches a public model."""
+    if not event.contains(Session, "before_flush", _bump):
+        event.listen(Session, "before_flush", _bump)
+        event.listen(Session, "after_commit", _forget)
+        event.listen(Session, "after_rollback", _drop_mark)
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    mimetype: str
+
+
+class PageCache:
+    """A bounded, thread-safe store of rendered pages; the oldest used goes first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._pages: OrderedDict[tuple, Page] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Page | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple, page: Page) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+def page_cache() -> PageCache:
+    cache = current_app.extensions.get("page_cache")
+    if cache is None:
+        cache = current_app.extensions["page_cache"] = PageCache(
+            current_app.config["PAGE_CACHE_SIZE"]
+        )
+    return cache
+
+
+def _shared() -> bool:
+    """Whether this reader gets the page everyone gets (and it may be stored)."""
+    return not current_user.is_authenticated and "_flashes" not in session
+
+
+def cached(render: Callable[[], Response]) -> Response:
+    """Answer from the reader's copy (304), the stored page, or `render()`."""
+    state = public_state()
+    shared = _shared()
+    key = (request.path, request.query_string, state.generation, state.newest_live)
+    etag = hashlib.sha256(repr((key, shared)).encode()).hexdigest()[:32]
+    if request.if_none_match or request.if_modified_since:
+        probe = _finish(Response(), etag, state, shared).make_conditional(request)
+        if probe.status_code == 304:
+            return probe
+    page = page_cache().get(key) if shared else None
+    if page is not None:
+        return _finish(Response(page.body, mimetype=page.mimetype), etag, state, shared)
+    response = render()
+    if response.status_code == 200 and shared:
+        page_cache().put(key, Page(response.get_data(), response.mimetype))
+    return _finish(response, etag, state, shared)
+
+
+def _finish(response: Response, etag: str, state: PublicState, shared: bool) -> Response:
+    if response.status_code not in (200, 304):
+        return response
+    response.set_etag(etag)
+    if state.modified is not None:
+        response.last_modified = state.modified.replace(tzinfo=UTC)
+    response.vary.add("Cookie")
+    if shared:
+        response.cache_control.public = True
+        response.cache_control.max_age = MAX_AGE
+    else:
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+    return response

@@ -3,6 +3,10 @@ sitemap; photos; and /healthz."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
 from flask import (
     Response,
     abort,
@@ -13,7 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import photos
@@ -22,9 +26,12 @@ from ..extensions import db
 from ..models import Interview, InterviewItem, SlugRedirect, Tag
 from ..notifications.outbox import public_url
 from . import bp, search
-from .caching import conditional, public_signature
+from .caching import cached
 
 PAGE_SIZE = 12
+# A listing's place: the publication time and id of the card it continues from.
+_CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6})-(\d{1,18})")
+_CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
 
 
 def _published():
@@ -37,37 +44,73 @@ def _published():
     )
 
 
-def _page(query):
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE
+@dataclass
+class Listing:
+    """One page of cards and the cursors of the pages beside it (None: no page)."""
+
+    interviews: list[Interview]
+    newer: str | None
+    older: str | None
 
 
-def _cached(render, *parts, modified=None):
-    """Answer 304 before rendering when the reader's copy is current."""
-    probe = conditional(Response(), *parts, modified=modified)
-    if probe.status_code == 304:
-        return probe
-    return conditional(make_response(render()), *parts, modified=modified)
+def _cursor(interview: Interview) -> str:
+    return f"{interview.published_at.strftime(_CURSOR_TIME)}-{interview.id}"
+
+
+def _position(name: str):
+    """The (published_at, id) a `before`/`after` argument names; 400 if it names none."""
+    match = _CURSOR.fullmatch(request.args[name])
+    try:
+        return datetime.strptime(match.group(1), _CURSOR_TIME), int(match.group(2))
+    except (AttributeError, ValueError):
+        abort(400, "That page address is not one we made. Start again from the newest interviews.")
+
+
+def _listing(query) -> Listing:
+    """A page of `query` by keyset: no COUNT and no OFFSET, however deep the page."""
+    query = query.options(selectinload(Interview.items))  # the excerpt falls back on them
+    key = tuple_(Interview.published_at, Interview.id)
+    if "after" in request.args:
+        rows = db.session.scalars(
+            query.where(key > _position("after"))
+            .order_by(None)
+            .order_by(Interview.published_at, Interview.id)
+            .limit(PAGE_SIZE + 1)
+        ).all()
+        page = rows[:PAGE_SIZE][::-1]
+        return Listing(
+            page,
+            newer=_cursor(page[0]) if len(rows) > PAGE_SIZE else None,
+            older=_cursor(page[-1]) if page else None,
+        )
+    if "before" in request.args:
+        query = query.where(key < _position("before"))
+    rows = db.session.scalars(query.limit(PAGE_SIZE + 1)).all()
+    page = rows[:PAGE_SIZE]
+    return Listing(
+        page,
+        newer=_cursor(page[0]) if page and "before" in request.args else None,
+        older=_cursor(page[-1]) if len(rows) > PAGE_SIZE else None,
+    )
 
 
 @bp.route("/")
 def home():
     """The latest published interviews."""
-    count, newest = public_signature()
-
-    def render():
-        interviews, page, has_next = _page(_published())
-        return render_template(
-            "publishing/home.html", interviews=interviews, page=page, has_next=has_next
+    return cached(
+        lambda: make_response(
+            render_template("publishing/home.html", listing=_listing(_published()))
         )
-
-    return _cached(render, "home", count, modified=newest)
+    )
 
 
 @bp.route("/interviews/<slug>")
 def interview(slug: str):
     """One published interview."""
+    return cached(lambda: _interview_page(slug))
+
+
+def _interview_page(slug: str):
     found = db.session.scalar(
         _published()
         .where(Interview.slug == slug)
@@ -84,18 +127,14 @@ def interview(slug: str):
         if moved is None:
             abort(404)
         return redirect(url_for("publishing.interview", slug=moved.slug), 301)
-    count, newest = public_signature()  # related interviews change with the rest
-
-    def render():
-        return render_template(
+    return make_response(
+        render_template(
             "publishing/interview.html",
             interview=found,
             submission=found.submission,
             related=_related(found),
         )
-
-    modified = max(found.updated_at, found.published_at)
-    return _cached(render, "interview", found.id, found.version, count, newest, modified=modified)
+    )
 
 
 def _related(interview: Interview, limit: int = 3) -> list[Interview]:
@@ -115,18 +154,15 @@ def _related(interview: Interview, limit: int = 3) -> list[Interview]:
 @bp.route("/tags/<slug>")
 def tag(slug: str):
     """Interviews with one tag."""
-    found = db.session.scalar(select(Tag).where(Tag.slug == slug))
-    if found is None:
-        abort(404)
-    count, newest = public_signature()
 
     def render():
-        interviews, page, has_next = _page(_published().where(Interview.tags.contains(found)))
-        return render_template(
-            "publishing/tag.html", tag=found, interviews=interviews, page=page, has_next=has_next
-        )
+        found = db.session.scalar(select(Tag).where(Tag.slug == slug))
+        if found is None:
+            abort(404)
+        listing = _listing(_published().where(Interview.tags.contains(found)))
+        return make_response(render_template("publishing/tag.html", tag=found, listing=listing))
 
-    return _cached(render, "tag", found.id, found.name, count, modified=newest)
+    return cached(render)
 
 
 @bp.route("/search")
@@ -151,22 +187,21 @@ FEED_SIZE = 20
 @bp.route("/feed.atom")
 def feed():
     """An Atom feed of the latest interviews, with their full text."""
-    count, newest = public_signature()
 
     def render():
         interviews = db.session.scalars(
             _published().options(selectinload(Interview.items)).limit(FEED_SIZE)
         ).all()
-        body = render_template("publishing/feed.xml", interviews=interviews, updated=newest)
+        updated = max((max(i.published_at, i.updated_at) for i in interviews), default=utcnow())
+        body = render_template("publishing/feed.xml", interviews=interviews, updated=updated)
         return Response(body, mimetype="application/atom+xml")
 
-    return _cached(render, "feed", count, modified=newest)
+    return cached(render)
 
 
 @bp.route("/sitemap.xml")
 def sitemap():
     """Every public interview and tag, for search engines."""
-    count, newest = public_signature()
 
     def render():
         rows = db.session.execute(
@@ -183,10 +218,11 @@ def sitemap():
             .distinct()
             .order_by(Tag.slug)
         ).all()
+        newest = max((max(u, p) for _, u, p in rows), default=None)
         body = render_template("publishing/sitemap.xml", rows=rows, tags=tags, newest=newest)
         return Response(body, mimetype="application/xml")
 
-    return _cached(render, "sitemap", count, modified=newest)
+    return cached(render)
 
 
 @bp.route("/robots.txt")
