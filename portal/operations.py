@@ -29,7 +29,7 @@ from .models import (
     Submission,
     User,
 )
-from .notifications.emails import queue_for_event, status_link_again
+from .notifications.emails import queue_for_event, status_link_again, withdraw_announcement
 from .publishing import search
 from .workflow import Action, Role, State, WorkflowError
 
@@ -319,6 +319,7 @@ def transition(
             share_image.ensure(submission.interview)
         elif action is Action.UNPUBLISH:
             submission.interview.published_at = None
+            withdraw_announcement(submission)  # a scheduled one never went live
         if submission.interview is not None and action in SEARCH_REINDEX:
             db.session.flush()
             search.index(submission.interview)

@@ -429,3 +429,22 @@ def test_a_malformed_address_is_dead_at_once_with_the_reply(app, inbox):
         assert email.status == "dead"
         assert email.attempts == 1
         assert email.last_error  # the server's reply (or the parser's), kept
+
+
+def test_a_scheduled_interview_taken_back_never_announces_itself(app, inbox):
+    tomorrow = utcnow() + timedelta(days=1)
+    with app.app_context():
+        s = submission_in(State.READY)
+        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=tomorrow)
+        operations.transition(
+            s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Not this week."
+        )
+        email = s.email
+    with frozen(tomorrow + timedelta(hours=1)):
+        deliver_all(app)
+    assert [m.subject for m in inbox.to(email) if "is live" in m.subject] == []
+    with app.app_context():
+        s = db.session.get(Submission, s.id)
+        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+    deliver_all(app)
+    assert len([m for m in inbox.to(email) if "is live" in m.subject]) == 1

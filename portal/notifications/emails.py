@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import Event, StatusToken, Submission, User
+from ..models import Event, OutboxEmail, StatusToken, Submission, User
 from ..workflow import Action, State
 from .outbox import public_url, queue
 
@@ -180,6 +180,19 @@ def published(event: Event) -> None:
         if interview.share_image
         else None,
     )
+
+
+def withdraw_announcement(submission: Submission) -> int:
+    """Drop the "you're live" email of `submission` that is still waiting for its
+    publication time: the interview was taken back before it went live."""
+    events = select(Event.id).where(Event.submission_id == submission.id)
+    return db.session.execute(
+        delete(OutboxEmail).where(
+            OutboxEmail.kind == "publish",
+            OutboxEmail.status == "pending",
+            OutboxEmail.event_id.in_(events),
+        )
+    ).rowcount
 
 
 def share_lines(submission: Submission, interview, link: str) -> list[tuple[str, str]]:
