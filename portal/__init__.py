@@ -33,6 +33,12 @@ def create_app(config: dict | None = None) -> Flask:
         path = os.path.join(app.instance_path, "portal.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     settings.check(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Plan every statement with its values: psycopg would otherwise prepare a
+        # statement run five times, and PostgreSQL may then plan it once for any
+        # value; a search for a rare and for a common word need different plans.
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
     if app.config["PROXY_COUNT"]:
         # Behind that many proxies: take the client's address and scheme from them,
         # so rate limits count readers, not the proxy.

@@ -309,8 +309,11 @@ class Interview(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     # Full-text search (portal/publishing/search.py): the plain text, and on
     # PostgreSQL its tsvector (on SQLite an FTS5 table does that job).
-    search_text: Mapped[str] = mapped_column(Text, default="")
-    search_vector: Mapped[str | None] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+    # Deferred: pages never show them, and loading them for every card costs.
+    search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
+    search_vector: Mapped[str | None] = mapped_column(
+        Text().with_variant(TSVECTOR(), "postgresql"), deferred=True
+    )
 
     submission: Mapped[Submission] = relationship(back_populates="interview")
     items: Mapped[list[InterviewItem]] = relationship(

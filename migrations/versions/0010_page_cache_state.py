@@ -9,9 +9,8 @@ Create Date: 2026-11-26 08:37:05.823036
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0010"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 from sqlalchemy import text
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 from ..extensions import db
 from ..models import Interview
@@ -22,7 +22,6 @@ from ..sanitize import strip_tags
 QUERY_MAX = 200
 TERMS_MAX = 12
 _WORD = re.compile(r"\w+", re.UNICODE)
-START, STOP = "\x02", "\x03"
 
 
 def is_search_table(name: str | None) -> bool:
@@ -46,9 +45,14 @@ FTS5_DDL = (
 
 
 def create_structures(connection) -> None:
-    """What the models can't describe: the FTS5 table on SQLite."""
+    """What the models can't describe: the FTS5 table on SQLite; on PostgreSQL,
+    search vectors kept in the row (migration 0011)."""
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(FTS5_DDL)
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "ALTER TABLE interviews ALTER COLUMN search_vector SET STORAGE MAIN"
+        )
 
 
 def drop_structures(connection) -> None:
@@ -87,72 +91,129 @@ class Hit:
     snippet: Markup
 
 
-def _highlight(raw: str) -> Markup:
-    safe = str(escape(raw or ""))
-    return Markup(safe.replace(START, "<mark>").replace(STOP, "</mark>"))  # noqa: S704
+def excerpt(body: str, terms: list[str], length: int = 200) -> Markup:
+    """About `length` characters of `body` from just before the first word a term
+    starts, with every such word marked. Escaped here; the markup is ours alone."""
+    terms = sorted({t.lower() for t in terms if t}, key=len, reverse=True)
+    pattern = (
+        re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\w*", re.IGNORECASE)
+        if terms
+        else None
+    )
+    first = pattern.search(body) if pattern else None
+    start = 0
+    if first and first.start() > 60:
+        start = body.find(" ", first.start() - 60) + 1
+    stop = len(body)
+    if stop - start > length:
+        stop = body.rfind(" ", start, start + length)
+        stop = stop if stop > start else start + length
+    window = body[start:stop]
+    parts = [Markup("…") if start else Markup("")]
+    position = 0
+    for found in pattern.finditer(window) if pattern else ():
+        parts.append(escape(window[position : found.start()]))
+        parts.append(Markup("<mark>%s</mark>") % found.group())
+        position = found.end()
+    parts.append(escape(window[position:]))
+    if stop < len(body):
+        parts.append(Markup("…"))
+    return Markup("").join(parts)
+
+
+# Words nearly every interview contains: they narrow nothing, and BM25 would read
+# the whole index to weigh each one. PostgreSQL's 'english' configuration drops
+# them too. A query of nothing else keeps them.
+# fmt: off
+STOPWORDS = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "do", "does", "for", "from", "had",
+    "has", "have", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so",
+    "that", "the", "their", "them", "they", "this", "to", "was", "we", "were", "what", "when",
+    "where", "which", "who", "with", "you", "your",
+])
+# fmt: on
 
 
 def _fts5_query(q: str) -> str:
     """Plain words, each quoted: no FTS5 syntax from the reader ever reaches SQLite."""
     words = _WORD.findall(q)[:TERMS_MAX]
-    return " ".join(f'"{w}"' for w in words)
+    telling = [w for w in words if w.lower() not in STOPWORDS]
+    return " ".join(f'"{w}"' for w in telling or words)
+
+
+# Ranking looks at this many of the newest matching interviews: a word that
+# appears in most of 100,000 interviews would otherwise be scored 100,000 times.
+POOL = 300
 
 
 def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
-    """Published interviews matching `q`, best first, with highlighted snippets."""
+    """Published interviews matching `q`, best first, with highlighted snippets.
+
+    Both databases find the newest POOL matches through their index, rank those
+    and make snippets for the one page shown, so a search costs about the same
+    whether a word is rare or in every interview.
+    """
     q = (q or "")[:QUERY_MAX]
+    offset = (page - 1) * page_size
+    if offset >= POOL:
+        return [], False
+    params = {"now": now, "limit": page_size + 1, "offset": offset, "pool": POOL}
     if db.engine.dialect.name == "postgresql":
         if not _WORD.search(q):
             return [], False
-        rows = db.session.execute(
+        # The query is written out where it is used (not in a CTE) so the planner
+        # sees the words and can choose between the GIN index and the newest rows.
+        ranked = db.session.scalars(
             text(
-                "SELECT i.id, ts_headline('english', i.search_text, query, "
-                "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=12, MaxFragments=1') "
-                "FROM interviews i JOIN submissions s ON s.id = i.submission_id, "
-                "websearch_to_tsquery('english', :q) query "
-                "WHERE i.search_vector @@ query AND s.state = 'published' "
-                "AND i.published_at IS NOT NULL AND i.published_at <= :now "
-                "ORDER BY ts_rank(i.search_vector, query) DESC, i.published_at DESC "
-                "LIMIT :limit OFFSET :offset"
+                "WITH pool AS (SELECT i.id, i.search_vector, i.published_at FROM interviews i "
+                "WHERE i.search_vector @@ websearch_to_tsquery('english', :q) "
+                "ORDER BY i.id DESC LIMIT :pool) "
+                "SELECT pool.id FROM pool JOIN interviews i ON i.id = pool.id "
+                "JOIN submissions s ON s.id = i.submission_id "
+                "WHERE s.state = 'published' AND i.published_at <= :now "
+                "ORDER BY ts_rank(pool.search_vector, websearch_to_tsquery('english', :q)) DESC, "
+                "pool.published_at DESC LIMIT :limit OFFSET :offset"
             ),
-            {"q": q, "now": now, "limit": page_size + 1, "offset": (page - 1) * page_size},
+            dict(params, q=q),
         ).all()
+        # What the index made of the words ("subscribers" -> "subscrib"), to mark.
+        terms = _WORD.findall(q)[:TERMS_MAX] + list(
+            db.session.scalar(
+                text("SELECT tsvector_to_array(to_tsvector('english', :q))"), {"q": q}
+            )
+            if ranked
+            else []
+        )
     else:
         match = _fts5_query(q)
         if not match:
             return [], False
-        rows = db.session.execute(
+        ranked = db.session.scalars(
             text(
-                "SELECT f.rowid, snippet(interview_search, 3, :start, :stop, '…', 24) "
-                "FROM interview_search f "
-                "JOIN interviews i ON i.id = f.rowid "
+                "WITH pool AS (SELECT rowid AS id, "
+                "bm25(interview_search, 10.0, 5.0, 5.0, 1.0) AS score "
+                "FROM interview_search WHERE interview_search MATCH :match "
+                "ORDER BY rowid DESC LIMIT :pool) "
+                "SELECT pool.id FROM pool JOIN interviews i ON i.id = pool.id "
                 "JOIN submissions s ON s.id = i.submission_id "
-                "WHERE interview_search MATCH :match AND s.state = 'published' "
-                "AND i.published_at IS NOT NULL AND i.published_at <= :now "
-                "ORDER BY bm25(interview_search, 10.0, 5.0, 5.0, 1.0), i.published_at DESC "
-                "LIMIT :limit OFFSET :offset"
+                "WHERE s.state = 'published' AND i.published_at <= :now "
+                "ORDER BY pool.score, i.published_at DESC LIMIT :limit OFFSET :offset"
             ),
-            {
-                "match": match,
-                "start": START,
-                "stop": STOP,
-                "now": now,
-                "limit": page_size + 1,
-                "offset": (page - 1) * page_size,
-            },
+            dict(params, match=match),
         ).all()
-    ids = [row[0] for row in rows[:page_size]]
+        terms = [word.strip('"') for word in match.split()]
+    shown = ranked[:page_size]
     found = (
         {
             i.id: i
             for i in db.session.scalars(
                 db.select(Interview)
-                .where(Interview.id.in_(ids))
-                .options(joinedload(Interview.submission))
+                .where(Interview.id.in_(shown))
+                .options(joinedload(Interview.submission), undefer(Interview.search_text))
             )
         }
-        if ids
+        if shown
         else {}
     )
-    hits = [Hit(found[i], _highlight(snippet)) for i, snippet in rows[:page_size] if i in found]
-    return hits, len(rows) > page_size
+    hits = [Hit(found[i], excerpt(found[i].search_text, terms)) for i in shown if i in found]
+    return hits, len(ranked) > page_size and offset + page_size < POOL
