@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import ROOT, free_port, fresh_database, migrate  # noqa: E402
 from portal.models import OutboxEmail  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
-)
 TEXT_BODY = (
     "Hello Reader,\n\nThank you for applying to be featured. Your application is in.\n\n"
     "An editor will read it and answer within 14 days. Your private status link:\n\n"
@@ -62,12 +58,6 @@ class Sink:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -78,23 +68,6 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        path = workdir / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = create_engine(
-        POSTGRES_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
-    )
-    name = POSTGRES_URL.rsplit("/", 1)[1]
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return POSTGRES_URL
-
-
 def env_for(url: str, port: int) -> dict:
     return dict(
         os.environ,
@@ -103,16 +76,6 @@ def env_for(url: str, port: int) -> dict:
         MAIL_PORT=str(port),
         SECRET_KEY="benchmark",  # noqa: S106 (a throwaway database)
         MAIL_TIMEOUT="10",
-    )
-
-
-def migrate(url: str, port: int) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env_for(url, port),
-        check=True,
-        capture_output=True,
     )
 
 
@@ -148,7 +111,7 @@ def queue_emails(url: str, n: int) -> float:
 
 def run(kind: str, workers: int, n: int, sink: Sink, port: int, workdir: Path) -> dict:
     url = fresh_database(kind, workdir)
-    migrate(url, port)
+    migrate(env_for(url, port))
     queue_seconds = queue_emails(url, n)
     sink.count = 0
     started = time.perf_counter()

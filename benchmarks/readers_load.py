@@ -1,0 +1,514 @@
+"""Readers under load: 100,000 published interviews, served by gunicorn, hit by wrk.
+
+    .venv/bin/python benchmarks/readers_load.py [--interviews 100000] [--seconds 10]
+
+For each database (a SQLite file; PostgreSQL at BENCH_POSTGRES_URL, default the
+local server's `portal_bench` database, re-created) it migrates a fresh schema,
+bulk-inserts the interviews with their applicants, Q&A pairs and tags (answers
+of realistic length, made from sentences about running a small business) and
+builds the search index, then starts gunicorn with the production config
+(`gunicorn.conf.py`, 2 sync workers) and loads, one after the other with wrk on
+loopback: a bare route returning a short string from the same app (the
+ceiling), `/`, interview pages, tag pages, searches and `/feed.atom`. It prints
+requests per second, p50 and p99 latency, and each page's share of the ceiling.
+
+Interview, tag and search requests rotate through many different addresses
+(200 interviews, 20 tags, 30 searches), as readers arriving from many links do.
+Searches are never cached: every one is a full-text query against 100,000
+interviews. wrk needs Debian's `wrk` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import ROOT, free_port, fresh_database, migrate  # noqa: E402
+from portal.models import (  # noqa: E402
+    Interview,
+    InterviewItem,
+    Submission,
+    Tag,
+    interview_tags,
+)
+
+CHUNK = 2000
+WORKERS = 2
+
+FIRST = [
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dev",
+    "Esme",
+    "Femi",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jia",
+    "Kit",
+    "Lena",
+    "Milo",
+    "Nia",
+    "Omar",
+    "Pia",
+    "Quin",
+    "Rosa",
+    "Sami",
+    "Tova",
+    "Uma",
+    "Vik",
+    "Wren",
+    "Yara",
+    "Zed",
+]
+LAST = [
+    "Abbott",
+    "Baker",
+    "Chen",
+    "Daly",
+    "Egan",
+    "Fox",
+    "Gill",
+    "Hale",
+    "Ito",
+    "Jones",
+    "Khan",
+    "Lowe",
+    "Moss",
+    "Nair",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Reyes",
+    "Sato",
+    "Tran",
+    "Usher",
+    "Vance",
+    "Ward",
+    "Young",
+    "Zhou",
+]
+TRADES = [
+    ("bakery", "Bakes"),
+    ("pottery studio", "Clay"),
+    ("bike repair shop", "Cycles"),
+    ("florist", "Blooms"),
+    ("bookshop", "Books"),
+    ("coffee roastery", "Roasters"),
+    ("yoga studio", "Yoga"),
+    ("tailoring service", "Tailors"),
+    ("candle workshop", "Candles"),
+    ("dog grooming salon", "Grooming"),
+    ("kayak hire", "Kayaks"),
+    ("letterpress print shop", "Press"),
+    ("vintage clothing store", "Vintage"),
+    ("plant nursery", "Nursery"),
+    ("cheese shop", "Cheese"),
+    ("barbershop", "Barbers"),
+    ("hot sauce brand", "Sauce"),
+    ("furniture restorer", "Restoration"),
+    ("tattoo studio", "Ink"),
+    ("tea room", "Teas"),
+]
+PLACES = [
+    "Leeds",
+    "Porto",
+    "Lyon",
+    "Cork",
+    "Ghent",
+    "Malmo",
+    "Turin",
+    "Bristol",
+    "Gdansk",
+    "Bilbao",
+    "Utrecht",
+    "Aarhus",
+]
+NETWORKS = ["Instagram", "TikTok", "Facebook", "LinkedIn", "Pinterest", "YouTube", "Threads"]
+TAGS = [
+    "Retail",
+    "Food and drink",
+    "Crafts",
+    "Services",
+    "Wellness",
+    "Outdoors",
+    "Video",
+    "Newsletters",
+    "Local",
+    "Community",
+    "Photography",
+    "Reviews",
+    "Advertising",
+    "Events",
+    "Hiring",
+    "Family business",
+    "Side project",
+    "Sustainability",
+    "Online shop",
+    "Growth",
+]
+SENTENCES = [
+    "We started posting on {net} three times a week and stuck with it for a whole year.",
+    "Most of our customers now find us on {net} before they ever walk through the door.",
+    "The first video that took off was a clip of the {trade} at six in the morning.",
+    "I answer every message myself, usually in the evening when the shop is quiet.",
+    "We tried paid ads for two months, spent about four hundred pounds and stopped.",
+    "Word of mouth still matters more than anything we post, but posting feeds it.",
+    "Our newsletter goes out every other Sunday to a little over {n} subscribers.",
+    "Behind-the-scenes photos always do better than polished product shots.",
+    "Customers tag us when they share what they bought, and we repost the best ones.",
+    "A local journalist found us through {net} and wrote about the {trade} last spring.",
+    "I batch the week's posts on Monday morning so they don't eat into the rest of it.",
+    "We collaborate with two other shops in {place} on a seasonal market.",
+    "Our reviews doubled once we started asking for them on the receipt.",
+    "Reels brought new followers, but the long captions brought the loyal ones.",
+    "Hiring our first employee happened through a post, not a job board.",
+    "We keep a simple spreadsheet of what we posted and what it sold.",
+    "The hardest part was showing my face on camera for the first time.",
+    "A customer in {place} asked for a workshop, so we started running one a month.",
+    "We stopped chasing trends and went back to showing the work as it is.",
+    "Around {n} people follow us now, and most of them have bought something.",
+    "Our best month came after a post about a mistake we made and how we fixed it.",
+    "I set aside an hour every Friday to reply to comments and thank people.",
+    "The online shop grew slowly; most orders still come from people nearby.",
+    "Sustainability matters to our customers, so we show where every material comes from.",
+    "Live sessions on {net} feel like chatting across the counter.",
+    "We learned to write captions as if talking to one regular customer.",
+]
+
+
+def paragraph(rng: random.Random, trade: str, place: str, sentences: int) -> str:
+    words = []
+    for _ in range(sentences):
+        words.append(
+            rng.choice(SENTENCES).format(
+                net=rng.choice(NETWORKS), trade=trade, place=place, n=rng.randrange(300, 40000)
+            )
+        )
+    return " ".join(words)
+
+
+def generate(url: str, n: int, seed: int = 2026) -> float:
+    """Bulk-insert `n` published interviews; return the seconds it took."""
+    rng = random.Random(seed)
+    engine = create_engine(url)
+    questions = [
+        "What does your business do, and who is it for?",
+        "How did it get started?",
+        "What part does social media play in the business today?",
+        "What changed once you took social media seriously?",
+        "How did you build your audience?",
+        "What worked, and what did not?",
+        "What would you do differently if you started again?",
+    ]
+    started = time.perf_counter()
+    newest = datetime(2026, 11, 1, 9, 0)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Tag),
+            [
+                {"id": i + 1, "name": name, "slug": name.lower().replace(" ", "-")}
+                for i, name in enumerate(TAGS)
+            ],
+        )
+        item_id = 0
+        for start in range(0, n, CHUNK):
+            submissions, interviews, items, links, search_rows = [], [], [], [], []
+            for i in range(start + 1, min(start + CHUNK, n) + 1):
+                name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                trade, word = rng.choice(TRADES)
+                place = rng.choice(PLACES)
+                business = f"{rng.choice(LAST)} {word}"
+                when = newest - timedelta(hours=(n - i) * 2, minutes=rng.randrange(60))
+                submissions.append(
+                    {
+                        "id": i,
+                        "state": "published",
+                        "version": 1,
+                        "name": name,
+                        "email": f"owner{i}@bench.example",
+                        "business": business,
+                        "website": f"https://shop{i}.example",
+                        "location": place,
+                        "industry": "Retail",
+                        "pitch": "",
+                        "socials": {"instagram": f"https://www.instagram.com/shop{i}"},
+                        "created_at": when,
+                        "submitted_at": when,
+                        "state_changed_at": when,
+                    }
+                )
+                intro = paragraph(rng, trade, place, 2)
+                pairs = []
+                for position, question in enumerate(questions):
+                    item_id += 1
+                    answer = "".join(
+                        f"<p>{paragraph(rng, trade, place, rng.randrange(2, 5))}</p>"
+                        for _ in range(rng.randrange(1, 4))
+                    )
+                    pairs.append((question, answer))
+                    items.append(
+                        {
+                            "id": item_id,
+                            "interview_id": i,
+                            "position": position,
+                            "question": question,
+                            "answer_html": answer,
+                        }
+                    )
+                body = " ".join([intro] + [f"{q} {re.sub('<[^>]+>', ' ', a)}" for q, a in pairs])
+                title = f"{name} of {business}, a {trade} in {place}"
+                interviews.append(
+                    {
+                        "id": i,
+                        "submission_id": i,
+                        "title": title,
+                        "slug": f"{title.lower().replace(' ', '-').replace(',', '')}-{i}",
+                        "intro_html": f"<p>{intro}</p>",
+                        "pull_quote": "",
+                        "published_at": when,
+                        "updated_at": when,
+                        "version": 1,
+                        "search_text": body,
+                    }
+                )
+                search_rows.append(
+                    {"id": i, "title": title, "name": name, "business": business, "body": body}
+                )
+                for tag_id in rng.sample(range(1, len(TAGS) + 1), rng.randrange(1, 4)):
+                    links.append({"interview_id": i, "tag_id": tag_id})
+            conn.execute(insert(Submission), submissions)
+            conn.execute(insert(Interview), interviews)
+            conn.execute(insert(InterviewItem), items)
+            conn.execute(insert(interview_tags), links)
+            if conn.dialect.name == "sqlite":
+                conn.execute(
+                    text(
+                        "INSERT INTO interview_search (rowid, title, name, business, body) "
+                        "VALUES (:id, :title, :name, :business, :body)"
+                    ),
+                    search_rows,
+                )
+        if conn.dialect.name == "postgresql":
+            # The same weights as portal.publishing.search.index, for all rows at once.
+            conn.execute(
+                text(
+                    "UPDATE interviews i SET search_vector = "
+                    "setweight(to_tsvector('english', i.title), 'A') || "
+                    "setweight(to_tsvector('english', s.name || ' ' || s.business), 'A') || "
+                    "setweight(to_tsvector('english', i.search_text), 'B') "
+                    "FROM submissions s WHERE s.id = i.submission_id"
+                )
+            )
+            for table in ("submissions", "interviews", "interview_items", "tags"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
+
+
+SEARCHES = [
+    "bakery",
+    "instagram",
+    "newsletter subscribers",
+    "paid ads",
+    '"word of mouth"',
+    "workshop",
+    "reviews receipt",
+    "journalist",
+    "kayak",
+    "sustainability",
+    "live sessions",
+    "spreadsheet",
+    "hiring employee",
+    "pottery studio",
+    "Porto",
+    "camera",
+    "tiktok video",
+    "captions",
+    "seasonal market",
+    "mistake",
+    "online shop orders",
+    "behind the scenes",
+    "coffee roastery Lyon",
+    "trends",
+    "Friday comments",
+    "florist",
+    "letterpress",
+    "threads",
+    "barbershop Leeds",
+    "loyal followers",
+]
+
+
+def targets(url: str) -> dict[str, list[str]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        slugs = conn.scalars(
+            select(Interview.slug).order_by(Interview.id).where(Interview.id % 500 == 7)
+        ).all()[:200]
+        tags = conn.scalars(select(Tag.slug)).all()
+    engine.dispose()
+    from urllib.parse import quote
+
+    return {
+        "ceiling": ["/_ceiling"],
+        "home": ["/"],
+        "interview": [f"/interviews/{s}" for s in slugs],
+        "tag": [f"/tags/{t}" for t in tags],
+        "search": [f"/search?q={quote(q)}" for q in SEARCHES],
+        "feed": ["/feed.atom"],
+    }
+
+
+def lua_for(paths: list[str], folder: Path, name: str) -> Path:
+    script = folder / f"{name}.lua"
+    listed = ", ".join(f'"{p}"' for p in paths)
+    script.write_text(
+        f"local paths = {{{listed}}}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i % #paths + 1\n"
+        '  return wrk.format("GET", paths[i])\n'
+        "end\n"
+    )
+    return script
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def load(base: str, script: Path, seconds: int, connections: int) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    out = subprocess.run(command + [base], check=True, capture_output=True, text=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        "p99": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+        "bad": int(errors.group(1)) if errors else 0,
+    }
+
+
+def serve(url: str, port: int, folder: Path) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SECRET_KEY="benchmark-" + "x" * 40,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(WORKERS),
+        GUNICORN_LOGLEVEL="warning",
+        PHOTO_DIR=str(folder / "photos"),
+        PYTHONPATH=str(ROOT),
+    )
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "benchmarks.ceiling_wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    import urllib.request
+
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_ceiling", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"gunicorn did not start: {process.stderr.read()[-2000:]}")
+
+
+def run(kind: str, n: int, seconds: int, connections: int, folder: Path) -> list[dict]:
+    url = fresh_database(kind, folder)
+    migrate(dict(os.environ, DATABASE_URL=url, SECRET_KEY="benchmark"))
+    made = generate(url, n)
+    print(f"{kind}: {n} interviews generated and indexed in {made:.0f} s", flush=True)
+    pages = targets(url)
+    port = free_port()
+    server = serve(url, port, folder)
+    rows = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for name, paths in pages.items():
+            script = lua_for(paths, folder, name)
+            load(base, script, 2, connections)  # warm up: imports, caches, the database
+            row = {"db": kind, "page": name, **load(base, script, seconds, connections)}
+            rows.append(row)
+            print(
+                f"{kind:<10} {name:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
+                f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--interviews", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.databases:
+            rows += run(kind, args.interviews, args.seconds, args.connections, Path(tmp))
+    print()
+    print(
+        f"{args.interviews} interviews, gunicorn with {WORKERS} sync workers, "
+        f"wrk {args.connections} connections, {args.seconds} s per page"
+    )
+    print("| database | page | req/s | p50 ms | p99 ms | share of ceiling | non-2xx |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        ceiling = next(r for r in rows if r["db"] == row["db"] and r["page"] == "ceiling")
+        print(
+            f"| {row['db']} | {row['page']} | {row['rps']:.0f} | {row['p50']:.2f} | "
+            f"{row['p99']:.2f} | {row['rps'] / ceiling['rps']:.0%} | {row['bad']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
