@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import share_image
 from .extensions import db
-from .models import Interview, InterviewItem, SlugRedirect, Submission, Tag
+from .models import TITLE_MAX, Interview, InterviewItem, SlugRedirect, Submission, Tag
 from .publishing import search
 from .sanitize import plain_to_html
 from .workflow import WorkflowError
@@ -49,11 +49,21 @@ def unique_slug(base: str, exclude_id: int | None = None) -> str:
     return slug
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else cut at a word and marked with …"""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
 def draft_from(submission: Submission) -> Interview:
     """The editor's first draft: the latest answers, as they were written."""
     revision = submission.latest_revision
     interview = Interview(
-        title=f"{submission.name} of {submission.business}",
+        title=shorten(f"{submission.name} of {submission.business}", TITLE_MAX),
         slug=unique_slug(slugify(f"{submission.name} {submission.business}")),
         intro_html="",
         photo=submission.photo,

@@ -103,3 +103,18 @@ def test_another_applicants_token_opens_only_their_own_page(app, client):
     assert "Tidewater Kayaks" in client.get(first).get_data(as_text=True)
     assert "Tidewater Kayaks" not in client.get(second).get_data(as_text=True)
     assert client.get(first[:-1] + ("A" if first[-1] != "A" else "B")).status_code == 404
+
+
+def test_the_longest_name_and_business_still_make_a_draft(app):
+    """Found in the browser on PostgreSQL: a 120-character name and a 160-character
+    business made a 284-character draft title, and approving it was a 500."""
+    from portal import operations
+    from portal.models import TITLE_MAX
+    from portal.workflow import Action, State
+    from tests.factories import actor_for, submission_in
+
+    with app.app_context():
+        s = submission_in(State.IN_REVIEW, name="N" * 60 + " " + "a" * 59, business="B " * 80)
+        operations.transition(s, Action.APPROVE, actor_for(Action.APPROVE))
+        title = db.session.get(Submission, s.id).interview.title
+    assert len(title) <= TITLE_MAX and title.endswith("…") and title.startswith("N" * 60)
