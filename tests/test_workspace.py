@@ -223,6 +223,30 @@ def test_per_answer_requests_reach_the_applicant_beside_those_answers(app, clien
     assert "Name the platform, please." in page_text(client, f"/editor/submissions/{sid}")
 
 
+def test_a_refused_request_for_changes_says_where_and_keeps_the_text(app, client, editor):
+    with app.app_context():
+        s = submission_in(State.IN_REVIEW)
+        sid = s.id
+        answer = s.latest_revision.answers[1]
+        qid, question = answer.question_id, answer.question_text
+    login(client)
+    response = act(
+        client,
+        sid,
+        "request_changes",
+        message="Three things, <b>kindly</b>.",
+        **{f"req{qid}": "x" * 1200},
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    escaped = question.replace("'", "&#39;")
+    assert f"{escaped}: keep it under 1,000 characters (this one has 1200)." in html
+    assert "Three things, &lt;b&gt;kindly&lt;/b&gt;.</textarea>" in html  # kept, escaped
+    assert "x" * 1200 + "</textarea>" in html and "<details open>" in html
+    with app.app_context():
+        assert db.session.get(Submission, sid).state == State.IN_REVIEW.value
+
+
 # The draft
 
 

@@ -93,7 +93,14 @@ class ActionForm(FlaskForm):
     message = TextAreaField(
         "Message to the applicant",
         filters=[strip],
-        validators=[Optional(), Length(max=MESSAGE_MAX), PlainText()],
+        validators=[
+            Optional(),
+            Length(
+                max=MESSAGE_MAX,
+                message=f"keep it under {MESSAGE_MAX:,} characters (this one has %(length)d).",
+            ),
+            PlainText(),
+        ],
     )
 
 
@@ -110,7 +117,14 @@ def with_answer_requests(question_ids: list[int]) -> type[ActionForm]:
             TextAreaField(
                 "What to change in this answer",
                 filters=[strip],
-                validators=[Optional(), Length(max=1000), PlainText()],
+                validators=[
+                    Optional(),
+                    Length(
+                        max=1000,
+                        message="keep it under 1,000 characters (this one has %(length)d).",
+                    ),
+                    PlainText(),
+                ],
             ),
         )
     return Form

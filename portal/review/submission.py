@@ -43,7 +43,11 @@ def _revisions_to_compare(s: Submission):
 @editor_required
 def submission(submission_id: int):
     """One submission: answers, history, notes and the actions allowed now."""
-    s = load(submission_id)
+    return _page(load(submission_id))
+
+
+def _page(s: Submission, form=None, failed: str | None = None):
+    """The submission page; after a refused action, with what was typed in its form."""
     actions = sorted(
         workflow.allowed_actions(s.state, current_user.role),
         key=lambda a: a in workflow.DESTRUCTIVE,
@@ -66,7 +70,8 @@ def submission(submission_id: int):
         actions=actions,
         message_rules={a: workflow.message_rule(a).value for a in actions},
         destructive=workflow.DESTRUCTIVE,
-        form=with_answer_requests(question_ids)(version=s.version),
+        form=form or with_answer_requests(question_ids)(version=s.version),
+        failed=failed,
         publish_form=PublishForm(version=s.version),
         note_form=NoteForm(),
         assign_form=assign_form,
@@ -99,9 +104,15 @@ def act(submission_id: int, action: str):
         if publish_form.validate_on_submit() and publish_form.publish_at.data:
             when = site_to_utc(publish_form.publish_at.data)
     if not form.validate_on_submit():
-        errors = [e for field in form for e in field.errors]
+        # Say which field, and give the page back with everything typed in it.
+        asked_about = {f"req{a.question_id}": a.question_text for a in s.latest_revision.answers}
+        errors = [
+            f"{asked_about.get(field.name, field.label.text)}: {error}"
+            for field in form
+            for error in field.errors
+        ]
         flash(" ".join(errors) or "Please try again.", "error")
-        return redirect(url_for("review.submission", submission_id=s.id))
+        return _page(s, form=form, failed=action), 400
     requests = {qid: form[f"req{qid}"].data or "" for qid in question_ids}
     message = form.message.data or ""
     preset = db.session.get(ReplyPreset, request.form.get("preset", 0, type=int) or 0)
