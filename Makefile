@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint worker
+.PHONY: run test lint worker browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,30 @@ run: $(VENV)/.run-installed
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(VENV)/.test-installed
+# The browser suite (tests/browser) drives Chromium: Debian's package, installed
+# here when it is missing and we may (root with apt-get); CHROMIUM=/path names
+# another. axe-core comes from npm, pinned by tests/browser/package-lock.json.
+CHROMIUM ?= $(shell command -v chromium || echo /usr/bin/chromium)
+export CHROMIUM
+
+browser: tests/browser/node_modules/.installed
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	  else \
+	    echo "Chromium is missing: install Debian's chromium package, or set CHROMIUM=/path/to/chrome." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js and npm." >&2; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(VENV)/.test-installed browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
