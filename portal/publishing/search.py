@@ -143,7 +143,7 @@ def _fts5_query(q: str) -> str:
 
 # Ranking looks at this many of the newest matching interviews: a word that
 # appears in most of 100,000 interviews would otherwise be scored 100,000 times.
-POOL = 300
+POOL = 200
 
 
 def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
@@ -165,14 +165,14 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
         # sees the words and can choose between the GIN index and the newest rows.
         ranked = db.session.scalars(
             text(
-                "WITH pool AS (SELECT i.id, i.search_vector, i.published_at FROM interviews i "
-                "WHERE i.search_vector @@ websearch_to_tsquery('english', :q) "
+                "WITH pool AS (SELECT i.id, i.published_at, "
+                "ts_rank(i.search_vector, websearch_to_tsquery('english', :q)) AS score "
+                "FROM interviews i WHERE i.search_vector @@ websearch_to_tsquery('english', :q) "
                 "ORDER BY i.id DESC LIMIT :pool) "
                 "SELECT pool.id FROM pool JOIN interviews i ON i.id = pool.id "
                 "JOIN submissions s ON s.id = i.submission_id "
                 "WHERE s.state = 'published' AND i.published_at <= :now "
-                "ORDER BY ts_rank(pool.search_vector, websearch_to_tsquery('english', :q)) DESC, "
-                "pool.published_at DESC LIMIT :limit OFFSET :offset"
+                "ORDER BY pool.score DESC, pool.published_at DESC LIMIT :limit OFFSET :offset"
             ),
             dict(params, q=q),
         ).all()
