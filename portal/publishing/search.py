@@ -165,14 +165,14 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
         # sees the words and can choose between the GIN index and the newest rows.
         ranked = db.session.scalars(
             text(
-                "WITH pool AS (SELECT i.id, i.published_at, "
-                "ts_rank(i.search_vector, websearch_to_tsquery('english', :q)) AS score "
-                "FROM interviews i WHERE i.search_vector @@ websearch_to_tsquery('english', :q) "
+                "WITH pool AS (SELECT i.id FROM interviews i "
+                "WHERE i.search_vector @@ websearch_to_tsquery('english', :q) "
                 "ORDER BY i.id DESC LIMIT :pool) "
-                "SELECT pool.id FROM pool JOIN interviews i ON i.id = pool.id "
+                "SELECT i.id FROM pool JOIN interviews i ON i.id = pool.id "
                 "JOIN submissions s ON s.id = i.submission_id "
                 "WHERE s.state = 'published' AND i.published_at <= :now "
-                "ORDER BY pool.score DESC, pool.published_at DESC LIMIT :limit OFFSET :offset"
+                "ORDER BY ts_rank(i.search_vector, websearch_to_tsquery('english', :q)) DESC, "
+                "i.published_at DESC LIMIT :limit OFFSET :offset"
             ),
             dict(params, q=q),
         ).all()
