@@ -275,6 +275,20 @@ def test_draft_pairs_can_be_reordered_removed_and_tagged(app, client, editor):
         )  # the original is kept
 
 
+def test_a_refused_answer_is_named_by_its_number_and_kept(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.APPROVED).id
+    ids = item_ids(app, sid)
+    login(client)
+    nested = "<blockquote>" * 12 + "deep" + "</blockquote>" * 12
+    data = draft_data(app, sid, **{f"a{ids[1]}": nested})
+    response = post_form(client, f"/editor/submissions/{sid}/draft", data)
+    assert response.status_code == 200  # the form again, not saved
+    html = response.get_data(as_text=True)
+    assert "Answer 2: The formatting is nested more than 8 levels deep" in html
+    assert "&lt;blockquote&gt;" * 12 + "deep" in html  # what was typed, kept
+
+
 def test_two_editors_saving_one_draft_the_second_keeps_their_text(app, editor):
     make_user(app, email="second@portal.test", name="Sam Second")
     with app.app_context():

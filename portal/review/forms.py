@@ -201,12 +201,13 @@ def with_items(item_ids: list[int]) -> type[DraftForm]:
             Form,
             f"q{item_id}",
             StringField(
-                "Question",
+                f"Question {n + 1}",
                 filters=[strip],
                 validators=[DataRequired(), Length(max=QUESTION_MAX), PlainText(multiline=False)],
             ),
         )
-        setattr(Form, f"a{item_id}", EditorHTML("Answer", validators=[Optional()]))
+        # Numbered, so the error summary says which pair it means.
+        setattr(Form, f"a{item_id}", EditorHTML(f"Answer {n + 1}", validators=[Optional()]))
         setattr(
             Form,
             f"pos{item_id}",
