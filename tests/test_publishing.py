@@ -94,6 +94,25 @@ def test_sitemap_and_robots(app, client):
     assert "Disallow: /editor/" in robots and "Sitemap: http://portal.test/sitemap.xml" in robots
 
 
+def test_a_large_sitemap_becomes_an_index_of_parts(app, client, monkeypatch):
+    from portal.publishing import views
+
+    monkeypatch.setattr(views, "SITEMAP_SIZE", 5)
+    slugs = publish_some(app, 12)
+    index = client.get("/sitemap.xml").get_data(as_text=True)
+    assert index.startswith('<?xml') and "<sitemapindex" in index
+    parts = re.findall(r"<loc>http://portal.test(/sitemap-[^<]+)</loc>", index)
+    assert parts[0] == "/sitemap-pages.xml" and len(parts) == 4  # ids 1-4, 5-9, 10-12
+    listed = []
+    for part in parts[1:]:
+        body = client.get(part).get_data(as_text=True)
+        listed += re.findall(r"<loc>http://portal.test/interviews/([^<]+)</loc>", body)
+    assert sorted(listed) == sorted(slugs)
+    pages = client.get("/sitemap-pages.xml").get_data(as_text=True)
+    assert "<loc>http://portal.test/</loc>" in pages and "/tags/retail" in pages
+    assert client.get("/sitemap-99.xml").status_code == 404
+
+
 def test_conditional_get_gets_304_until_something_changes(app, client):
     slugs = publish_some(app, 2)
     for path in ("/", f"/interviews/{slugs[0]}", "/tags/retail", "/feed.atom", "/sitemap.xml"):

@@ -17,7 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import photos
@@ -199,30 +199,91 @@ def feed():
     return cached(render)
 
 
+# Addresses per sitemap file; the protocol allows 50,000. Past this many public
+# interviews /sitemap.xml becomes an index of files of consecutive ids.
+SITEMAP_SIZE = 10_000
+
+
+def _public_interviews():
+    return select(Interview.slug, Interview.updated_at, Interview.published_at).where(
+        Interview.public_filter(utcnow())
+    )
+
+
+def _urlset(rows, tags, home: bool) -> Response:
+    newest = max((max(u, p) for _, u, p in rows), default=None)
+    body = render_template("publishing/sitemap.xml", rows=rows, tags=tags, newest=newest, home=home)
+    return Response(body, mimetype="application/xml")
+
+
+def _public_tags() -> list[str]:
+    return db.session.scalars(
+        select(Tag.slug)
+        .join(Tag.interviews)
+        .join(Interview.submission)
+        .where(Interview.public_filter(utcnow()))
+        .distinct()
+        .order_by(Tag.slug)
+    ).all()
+
+
 @bp.route("/sitemap.xml")
 def sitemap():
-    """Every public interview and tag, for search engines."""
+    """Every public interview and tag for search engines; an index of parts when
+    there are more than one file may hold."""
 
     def render():
-        rows = db.session.execute(
-            select(Interview.slug, Interview.updated_at, Interview.published_at)
+        chunk = (Interview.id // SITEMAP_SIZE).label("chunk")
+        parts = db.session.execute(
+            select(
+                chunk,
+                func.count(),
+                func.max(Interview.updated_at),
+                func.max(Interview.published_at),
+            )
             .join(Interview.submission)
             .where(Interview.public_filter(utcnow()))
-            .order_by(Interview.published_at.desc())
+            .group_by(chunk)
+            .order_by(chunk)
         ).all()
-        tags = db.session.scalars(
-            select(Tag.slug)
-            .join(Tag.interviews)
-            .join(Interview.submission)
-            .where(Interview.public_filter(utcnow()))
-            .distinct()
-            .order_by(Tag.slug)
-        ).all()
-        newest = max((max(u, p) for _, u, p in rows), default=None)
-        body = render_template("publishing/sitemap.xml", rows=rows, tags=tags, newest=newest)
+        if sum(count for _, count, _, _ in parts) <= SITEMAP_SIZE:
+            rows = db.session.execute(
+                _public_interviews()
+                .join(Interview.submission)
+                .order_by(Interview.published_at.desc())
+            ).all()
+            return _urlset(rows, _public_tags(), home=True)
+        body = render_template(
+            "publishing/sitemap_index.xml",
+            parts=[(n, max(updated, published)) for n, _, updated, published in parts],
+        )
         return Response(body, mimetype="application/xml")
 
     return cached(render)
+
+
+@bp.route("/sitemap-<int:part>.xml")
+def sitemap_part(part: int):
+    """The public interviews whose ids fall in one SITEMAP_SIZE range."""
+
+    def render():
+        rows = db.session.execute(
+            _public_interviews()
+            .join(Interview.submission)
+            .where(Interview.id.between(part * SITEMAP_SIZE, (part + 1) * SITEMAP_SIZE - 1))
+            .order_by(Interview.id)
+        ).all()
+        if not rows:
+            abort(404)
+        return _urlset(rows, [], home=False)
+
+    return cached(render)
+
+
+@bp.route("/sitemap-pages.xml")
+def sitemap_pages():
+    """The home page and the tag pages, for the index."""
+    return cached(lambda: _urlset([], _public_tags(), home=True))
 
 
 @bp.route("/robots.txt")
