@@ -26,20 +26,14 @@ from tests.browser.conftest import (
 @pytest.fixture(scope="module")
 def seeded(portal: Portal) -> Portal:
     """The demo content: published interviews, a queue in every state."""
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "seed"],
-        cwd=ROOT,
-        env=dict(os.environ, DATABASE_URL=portal.database_url, SECRET_KEY="seed"),
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "search", "reindex"],
-        cwd=ROOT,
-        env=dict(os.environ, DATABASE_URL=portal.database_url, SECRET_KEY="seed"),
-        check=True,
-        capture_output=True,
-    )
+    for command in (["demo", "seed"], ["search", "reindex"]):
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+            cwd=ROOT,
+            env=dict(os.environ, DATABASE_URL=portal.database_url, SECRET_KEY="seed"),
+            check=True,
+            capture_output=True,
+        )
     return portal
 
 
