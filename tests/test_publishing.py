@@ -100,7 +100,7 @@ def test_a_large_sitemap_becomes_an_index_of_parts(app, client, monkeypatch):
     monkeypatch.setattr(views, "SITEMAP_SIZE", 5)
     slugs = publish_some(app, 12)
     index = client.get("/sitemap.xml").get_data(as_text=True)
-    assert index.startswith('<?xml') and "<sitemapindex" in index
+    assert index.startswith("<?xml") and "<sitemapindex" in index
     parts = re.findall(r"<loc>http://portal.test(/sitemap-[^<]+)</loc>", index)
     assert parts[0] == "/sitemap-pages.xml" and len(parts) == 4  # ids 1-4, 5-9, 10-12
     listed = []
