@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import text
-from sqlalchemy.orm import joinedload, undefer
+from sqlalchemy import Float, Integer, column, func, literal_column, select, text
+from sqlalchemy.orm import contains_eager, undefer
 
 from ..extensions import db
 from ..models import Interview
@@ -157,63 +157,53 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
     offset = (page - 1) * page_size
     if offset >= POOL:
         return [], False
-    params = {"now": now, "limit": page_size + 1, "offset": offset, "pool": POOL}
     if db.engine.dialect.name == "postgresql":
         if not _WORD.search(q):
             return [], False
-        # The query is written out where it is used (not in a CTE) so the planner
-        # sees the words and can choose between the GIN index and the newest rows.
-        ranked = db.session.scalars(
-            text(
-                "WITH pool AS (SELECT i.id FROM interviews i "
-                "WHERE i.search_vector @@ websearch_to_tsquery('english', :q) "
-                "ORDER BY i.id DESC LIMIT :pool) "
-                "SELECT i.id FROM pool JOIN interviews i ON i.id = pool.id "
-                "JOIN submissions s ON s.id = i.submission_id "
-                "WHERE s.state = 'published' AND i.published_at <= :now "
-                "ORDER BY ts_rank(i.search_vector, websearch_to_tsquery('english', :q)) DESC, "
-                "i.published_at DESC LIMIT :limit OFFSET :offset"
-            ),
-            dict(params, q=q),
-        ).all()
-        # What the index made of the words ("subscribers" -> "subscrib"), to mark.
-        terms = _WORD.findall(q)[:TERMS_MAX] + list(
-            db.session.scalar(
-                text("SELECT tsvector_to_array(to_tsvector('english', :q))"), {"q": q}
-            )
-            if ranked
-            else []
+        english = literal_column("'english'::regconfig")
+        query = func.websearch_to_tsquery(english, q)
+        # The words are bound where they are used, so the planner sees them and
+        # chooses between the GIN index and walking the newest rows.
+        pool = (
+            select(Interview.id)
+            .where(Interview.search_vector.op("@@")(query))
+            .order_by(Interview.id.desc())
+            .limit(POOL)
+            .cte("pool")
         )
+        best_first = func.ts_rank(Interview.search_vector, query).desc()
+        # What the index makes of the words ("subscribers" -> "subscrib"), to mark.
+        extra = func.tsvector_to_array(func.to_tsvector(english, q))
+        terms = _WORD.findall(q)[:TERMS_MAX]
     else:
         match = _fts5_query(q)
         if not match:
             return [], False
-        ranked = db.session.scalars(
+        pool = (
             text(
-                "WITH pool AS (SELECT rowid AS id, "
-                "bm25(interview_search, 10.0, 5.0, 5.0, 1.0) AS score "
+                "SELECT rowid AS id, bm25(interview_search, 10.0, 5.0, 5.0, 1.0) AS score "
                 "FROM interview_search WHERE interview_search MATCH :match "
-                "ORDER BY rowid DESC LIMIT :pool) "
-                "SELECT pool.id FROM pool JOIN interviews i ON i.id = pool.id "
-                "JOIN submissions s ON s.id = i.submission_id "
-                "WHERE s.state = 'published' AND i.published_at <= :now "
-                "ORDER BY pool.score, i.published_at DESC LIMIT :limit OFFSET :offset"
-            ),
-            dict(params, match=match),
-        ).all()
-        terms = [word.strip('"') for word in match.split()]
-    shown = ranked[:page_size]
-    found = (
-        {
-            i.id: i
-            for i in db.session.scalars(
-                db.select(Interview)
-                .where(Interview.id.in_(shown))
-                .options(joinedload(Interview.submission), undefer(Interview.search_text))
+                "ORDER BY rowid DESC LIMIT :pool"
             )
-        }
-        if shown
-        else {}
-    )
-    hits = [Hit(found[i], excerpt(found[i].search_text, terms)) for i in shown if i in found]
-    return hits, len(ranked) > page_size and offset + page_size < POOL
+            .bindparams(match=match, pool=POOL)
+            .columns(column("id", Integer), column("score", Float))
+            .cte("pool")
+        )
+        best_first = pool.c.score  # BM25 is lower for better matches
+        extra = literal_column("NULL")
+        terms = [word.strip('"') for word in match.split()]
+    rows = db.session.execute(
+        select(Interview, extra)
+        .join(pool, pool.c.id == Interview.id)
+        .join(Interview.submission)
+        .where(Interview.public_filter(now))
+        .options(contains_eager(Interview.submission), undefer(Interview.search_text))
+        .order_by(best_first, Interview.published_at.desc())
+        .limit(page_size + 1)
+        .offset(offset)
+    ).all()
+    hits = [
+        Hit(interview, excerpt(interview.search_text, terms + list(stems or [])))
+        for interview, stems in rows[:page_size]
+    ]
+    return hits, len(rows) > page_size and offset + page_size < POOL
