@@ -91,15 +91,18 @@ class Hit:
     snippet: Markup
 
 
-def excerpt(body: str, terms: list[str], length: int = 200) -> Markup:
-    """About `length` characters of `body` from just before the first word a term
-    starts, with every such word marked. Escaped here; the markup is ours alone."""
+def marker(terms: list[str]) -> re.Pattern | None:
+    """A pattern for the words any of `terms` starts, longest first; None for no terms."""
     terms = sorted({t.lower() for t in terms if t}, key=len, reverse=True)
-    pattern = (
-        re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\w*", re.IGNORECASE)
-        if terms
-        else None
-    )
+    if not terms:
+        return None
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\w*", re.IGNORECASE)
+
+
+def excerpt(body: str, pattern: re.Pattern | None, length: int = 200) -> Markup:
+    """About `length` characters of `body` from just before the first word
+    `pattern` finds, with every such word marked. Escaped here; the markup is
+    ours alone."""
     first = pattern.search(body) if pattern else None
     start = 0
     if first and first.start() > 60:
@@ -141,9 +144,10 @@ def _fts5_query(q: str) -> str:
     return " ".join(f'"{w}"' for w in telling or words)
 
 
-# Ranking looks at this many of the newest matching interviews: a word that
+# Ranking looks at this many of the newest matching interviews (at most nine
+# pages of results): a word that
 # appears in most of 100,000 interviews would otherwise be scored 100,000 times.
-POOL = 200
+POOL = 100
 
 
 def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
@@ -202,8 +206,9 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
         .limit(page_size + 1)
         .offset(offset)
     ).all()
+    stems = rows[0][1] if rows else None
+    pattern = marker(terms + list(stems or []))
     hits = [
-        Hit(interview, excerpt(interview.search_text, terms + list(stems or [])))
-        for interview, stems in rows[:page_size]
+        Hit(interview, excerpt(interview.search_text, pattern)) for interview, _ in rows[:page_size]
     ]
     return hits, len(rows) > page_size and offset + page_size < POOL
