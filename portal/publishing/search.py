@@ -10,9 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from markupsafe import Markup, escape
-from sqlalchemy import Float, Integer, column, func, literal_column, select, text
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import contains_eager, undefer
 
 from ..extensions import db
@@ -150,22 +161,13 @@ def _fts5_query(q: str) -> str:
 POOL = 100
 
 
-def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
-    """Published interviews matching `q`, best first, with highlighted snippets.
-
-    Both databases find the newest POOL matches through their index, rank those
-    and make snippets for the one page shown, so a search costs about the same
-    whether a word is rare or in every interview.
-    """
-    q = (q or "")[:QUERY_MAX]
-    offset = (page - 1) * page_size
-    if offset >= POOL:
-        return [], False
-    if db.engine.dialect.name == "postgresql":
-        if not _WORD.search(q):
-            return [], False
+@cache
+def _statement(dialect: str):
+    """The search, built once per database with its values bound at each call:
+    `q` (PostgreSQL) or `match` (SQLite), `now`, `limit`, `offset`."""
+    if dialect == "postgresql":
         english = literal_column("'english'::regconfig")
-        query = func.websearch_to_tsquery(english, q)
+        query = func.websearch_to_tsquery(english, bindparam("q", type_=String))
         # The words are bound where they are used, so the planner sees them and
         # chooses between the GIN index and walking the newest rows.
         pool = (
@@ -177,35 +179,57 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
         )
         best_first = func.ts_rank(Interview.search_vector, query).desc()
         # What the index makes of the words ("subscribers" -> "subscrib"), to mark.
-        extra = func.tsvector_to_array(func.to_tsvector(english, q))
-        terms = _WORD.findall(q)[:TERMS_MAX]
+        extra = func.tsvector_to_array(func.to_tsvector(english, bindparam("q", type_=String)))
     else:
-        match = _fts5_query(q)
-        if not match:
-            return [], False
         pool = (
             text(
                 "SELECT rowid AS id, bm25(interview_search, 10.0, 5.0, 5.0, 1.0) AS score "
                 "FROM interview_search WHERE interview_search MATCH :match "
                 "ORDER BY rowid DESC LIMIT :pool"
             )
-            .bindparams(match=match, pool=POOL)
+            .bindparams(pool=POOL)
             .columns(column("id", Integer), column("score", Float))
             .cte("pool")
         )
         best_first = pool.c.score  # BM25 is lower for better matches
         extra = literal_column("NULL")
-        terms = [word.strip('"') for word in match.split()]
-    rows = db.session.execute(
+    return (
         select(Interview, extra)
         .join(pool, pool.c.id == Interview.id)
         .join(Interview.submission)
-        .where(Interview.public_filter(now))
+        .where(Interview.public_filter(bindparam("now")))
         .options(contains_eager(Interview.submission), undefer(Interview.search_text))
         .order_by(best_first, Interview.published_at.desc())
-        .limit(page_size + 1)
-        .offset(offset)
-    ).all()
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
+    """Published interviews matching `q`, best first, with highlighted snippets.
+
+    Both databases find the newest POOL matches through their index, rank those
+    and make snippets for the one page shown, so a search costs about the same
+    whether a word is rare or in every interview.
+    """
+    q = (q or "")[:QUERY_MAX]
+    offset = (page - 1) * page_size
+    if offset >= POOL:
+        return [], False
+    dialect = db.engine.dialect.name
+    values = {"now": now, "limit": page_size + 1, "offset": offset}
+    if dialect == "postgresql":
+        if not _WORD.search(q):
+            return [], False
+        values["q"] = q
+        terms = _WORD.findall(q)[:TERMS_MAX]
+    else:
+        match = _fts5_query(q)
+        if not match:
+            return [], False
+        values["match"] = match
+        terms = [word.strip('"') for word in match.split()]
+    rows = db.session.execute(_statement(dialect), values).all()
     stems = rows[0][1] if rows else None
     pattern = marker(terms + list(stems or []))
     hits = [
