@@ -15,7 +15,8 @@ requests per second, p50 and p99 latency, and each page's share of the ceiling.
 Interview, tag and search requests rotate through many different addresses
 (200 interviews, 20 tags, 30 searches), as readers arriving from many links do.
 Searches are never cached: every one is a full-text query against 100,000
-interviews. wrk needs Debian's `wrk` package.
+interviews. A last run, `search-1c`, sends the searches one at a time: what a
+search costs when it waits behind no other. wrk needs Debian's `wrk` package.
 """
 
 from __future__ import annotations
@@ -406,7 +407,16 @@ def _ms(value: str) -> float:
 
 
 def load(base: str, script: Path, seconds: int, connections: int) -> dict:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    threads = min(2, connections)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+    ]
     out = subprocess.run(command + [base], check=True, capture_output=True, text=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -465,10 +475,14 @@ def run(kind: str, n: int, seconds: int, connections: int, folder: Path) -> list
     rows = []
     try:
         base = f"http://127.0.0.1:{port}"
-        for name, paths in pages.items():
+        # Each page under load, then searches one at a time: what a search costs
+        # when it waits behind no other.
+        runs = [(name, paths, connections) for name, paths in pages.items()]
+        runs.append(("search-1c", pages["search"], 1))
+        for name, paths, clients in runs:
             script = lua_for(paths, folder, name)
-            load(base, script, 2, connections)  # warm up: imports, caches, the database
-            row = {"db": kind, "page": name, **load(base, script, seconds, connections)}
+            load(base, script, 2, clients)  # warm up: imports, caches, the database
+            row = {"db": kind, "page": name, **load(base, script, seconds, clients)}
             rows.append(row)
             print(
                 f"{kind:<10} {name:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
