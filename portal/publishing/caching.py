@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from time import monotonic
 
-from flask import Response, current_app, has_app_context, request, session
+from flask import Response, current_app, has_app_context, make_response, request, session
 from flask_login import current_user
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -181,7 +181,7 @@ def _shared() -> bool:
     return not current_user.is_authenticated and "_flashes" not in session
 
 
-def cached(render: Callable[[], Response]) -> Response:
+def cached(render: Callable[[], Response | str]) -> Response:
     """Answer from the reader's copy (304), the stored page, or `render()`."""
     state = public_state()
     shared = _shared()
@@ -194,7 +194,7 @@ def cached(render: Callable[[], Response]) -> Response:
     page = page_cache().get(key) if shared else None
     if page is not None:
         return _finish(Response(page.body, mimetype=page.mimetype), etag, state, shared)
-    response = render()
+    response = make_response(render())
     if response.status_code == 200 and shared:
         page_cache().put(key, Page(response.get_data(), response.mimetype))
     return _finish(response, etag, state, shared)

@@ -10,7 +10,6 @@ from datetime import datetime
 from flask import (
     Response,
     abort,
-    make_response,
     redirect,
     render_template,
     request,
@@ -97,11 +96,7 @@ def _listing(query) -> Listing:
 @bp.route("/")
 def home():
     """The latest published interviews."""
-    return cached(
-        lambda: make_response(
-            render_template("publishing/home.html", listing=_listing(_published()))
-        )
-    )
+    return cached(lambda: render_template("publishing/home.html", listing=_listing(_published())))
 
 
 @bp.route("/interviews/<slug>")
@@ -127,13 +122,11 @@ def _interview_page(slug: str):
         if moved is None:
             abort(404)
         return redirect(url_for("publishing.interview", slug=moved.slug), 301)
-    return make_response(
-        render_template(
-            "publishing/interview.html",
-            interview=found,
-            submission=found.submission,
-            related=_related(found),
-        )
+    return render_template(
+        "publishing/interview.html",
+        interview=found,
+        submission=found.submission,
+        related=_related(found),
     )
 
 
@@ -160,7 +153,7 @@ def tag(slug: str):
         if found is None:
             abort(404)
         listing = _listing(_published().where(Interview.tags.contains(found)))
-        return make_response(render_template("publishing/tag.html", tag=found, listing=listing))
+        return render_template("publishing/tag.html", tag=found, listing=listing)
 
     return cached(render)
 
@@ -205,8 +198,10 @@ SITEMAP_SIZE = 10_000
 
 
 def _public_interviews():
-    return select(Interview.slug, Interview.updated_at, Interview.published_at).where(
-        Interview.public_filter(utcnow())
+    return (
+        select(Interview.slug, Interview.updated_at, Interview.published_at)
+        .join(Interview.submission)
+        .where(Interview.public_filter(utcnow()))
     )
 
 
@@ -248,9 +243,7 @@ def sitemap():
         ).all()
         if sum(count for _, count, _, _ in parts) <= SITEMAP_SIZE:
             rows = db.session.execute(
-                _public_interviews()
-                .join(Interview.submission)
-                .order_by(Interview.published_at.desc())
+                _public_interviews().order_by(Interview.published_at.desc())
             ).all()
             return _urlset(rows, _public_tags(), home=True)
         body = render_template(
@@ -269,7 +262,6 @@ def sitemap_part(part: int):
     def render():
         rows = db.session.execute(
             _public_interviews()
-            .join(Interview.submission)
             .where(Interview.id.between(part * SITEMAP_SIZE, (part + 1) * SITEMAP_SIZE - 1))
             .order_by(Interview.id)
         ).all()
