@@ -305,7 +305,7 @@ def generate(url: str, n: int, seed: int = 2026) -> float:
                     search_rows,
                 )
         if conn.dialect.name == "postgresql":
-            # The same weights as portal.publishing.search.index, for all rows at once.
+            # The same weights as portal.search.index, for all rows at once.
             conn.execute(
                 text(
                     "UPDATE interviews i SET search_vector = "

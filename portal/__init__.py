@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .forms import KeptMessageForm
 from .workflow import WorkflowError
 
 _read_only = ("GET", "HEAD", "OPTIONS")
@@ -63,9 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
         _tune_sqlite(app, db.engine)
 
     from . import auth, cli, filters, security
-    from .notifications import bp as notifications_bp
+    from .caching import watch_changes
     from .publishing import bp as publishing_bp
-    from .publishing.caching import watch_changes
     from .review import bp as review_bp
     from .submissions import bp as submissions_bp
 
@@ -75,7 +75,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(publishing_bp)
     app.register_blueprint(submissions_bp)
     app.register_blueprint(review_bp)
-    app.register_blueprint(notifications_bp)
     cli.init_app(app)
     _register_errors(app)
     security.init_app(app)
@@ -84,7 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _described_by_models(obj, name, type_, reflected, compare_to) -> bool:
     """Migrations compare everything but the FTS5 search table and its shadows."""
-    from .publishing.search import is_search_table
+    from .search import is_search_table
 
     return not (type_ == "table" and is_search_table(name))
 
@@ -139,7 +138,6 @@ def _retry(error) -> dict | None:
         "version": submission.version,
         "state": submission.state,
         "fields": fields,
-        "message": request.form.get("message", ""),
     }
 
 
@@ -147,7 +145,9 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
     def workflow_error(error):
         db.session.rollback()
-        return render_template("errors/409.html", error=error, retry=_retry(error)), 409
+        retry = _retry(error)
+        kept = KeptMessageForm(formdata=None, message=request.form.get("message", ""))
+        return render_template("errors/409.html", error=error, retry=retry, kept=kept), 409
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

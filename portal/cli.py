@@ -130,8 +130,8 @@ search_cli = AppGroup("search", help="Full-text search.")
 @search_cli.command("reindex")
 def reindex() -> None:
     """Rebuild the search index of every interview."""
+    from . import search
     from .models import Interview
-    from .publishing import search
 
     count = 0
     for interview in db.session.scalars(select(Interview)):

@@ -256,8 +256,8 @@ def _revised(actor: Actor, questions: list[Question]) -> None:
     with frozen(utcnow() - timedelta(days=9)):
         submission, _token = operations.apply(profile, answers)
     with frozen(utcnow() - timedelta(days=8)):
-        operations.transition(submission, Action.START_REVIEW, actor)
-        operations.transition(
+        operations.perform(submission, Action.START_REVIEW, actor)
+        operations.perform(
             submission,
             Action.REQUEST_CHANGES,
             actor,
@@ -284,7 +284,7 @@ def _advance(submission: Submission, until: Action, actor: Actor, tags, days_ago
         with frozen(utcnow() - timedelta(days=days_ago) + timedelta(days=i + 1)):
             if action is Action.SEND_PROOF:
                 _polish(submission, tags)
-            operations.transition(submission, action, who)
+            operations.perform(submission, action, who)
 
 
 def _polish(submission: Submission, tag_names: list[str]) -> None:

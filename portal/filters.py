@@ -6,7 +6,7 @@ from datetime import datetime
 
 from .clock import utcnow
 from .sanitize import plain_to_html, strip_tags
-from .workflow import ACTION_LABELS, LABELS, Action, State
+from .workflow import ACTION_LABELS, LABELS, Action, Message, State
 
 
 def state_label(state: str | None) -> str:
@@ -55,8 +55,14 @@ def init_app(app) -> None:
         excerpt=excerpt,
         isodate=isodate,
     )
-    from .notifications.outbox import public_url
+    from .links import public_url
 
     app.jinja_env.globals.update(
-        site_name=lambda: app.config["SITE_NAME"], now=utcnow, public_url=public_url
+        site_name=lambda: app.config["SITE_NAME"],
+        now=utcnow,
+        public_url=public_url,
+        # Templates compare with the workflow's names, never with string literals.
+        State=State,
+        Action=Action,
+        Message=Message,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from wtforms import Form, TextAreaField
 from wtforms.validators import ValidationError
 
 # C0 controls other than tab, newline and carriage return, DEL, lone surrogates.
@@ -45,3 +46,9 @@ class PlainText:
                 "This contains invisible characters that change the text's direction; "
                 "please retype it."
             )
+
+
+class KeptMessageForm(Form):
+    """A message typed into a form that did not go through, given back to resend."""
+
+    message = TextAreaField("Your message")

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import share_image
+from . import search, share_image
 from .extensions import db
 from .models import TITLE_MAX, Interview, InterviewItem, SlugRedirect, Submission, Tag
-from .publishing import search
 from .sanitize import plain_to_html
 from .workflow import WorkflowError
 

@@ -7,6 +7,7 @@ tests all come through here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import interviews, share_image, workflow
+from . import interviews, personal_data, search, share_image, workflow
 from .clock import utcnow
 from .extensions import db
 from .models import (
@@ -29,8 +30,13 @@ from .models import (
     Submission,
     User,
 )
-from .notifications.emails import queue_for_event, status_link_again, withdraw_announcement
-from .publishing import search
+from .notifications.emails import (
+    after_request_received,
+    draft_reminder,
+    queue_for_event,
+    resend_status_links,  # noqa: F401 (views ask for status links here)
+    withdraw_announcement,
+)
 from .workflow import Action, Role, State, WorkflowError
 
 
@@ -87,6 +93,12 @@ def _last_event(submission_id: int) -> Event | None:
     )
 
 
+def _check_version(submission: Submission, expected_version: int | None) -> None:
+    """The form was made from this version of the submission, or it's a Conflict."""
+    if expected_version is not None and submission.version != expected_version:
+        raise Conflict(submission.id, _last_event(submission.id))
+
+
 def _move(
     submission: Submission,
     action: Action,
@@ -96,8 +108,7 @@ def _move(
     details: dict | None = None,
 ) -> Event:
     """Check and apply one transition in the session; the caller commits."""
-    if expected_version is not None and submission.version != expected_version:
-        raise Conflict(submission.id, _last_event(submission.id))
+    _check_version(submission, expected_version)
     source = submission.state
     target = workflow.check(action, source, actor.role, message)
     now = utcnow()
@@ -187,8 +198,8 @@ def apply(
     Returns the submission and a status token in clear, for the receipt page.
     """
     action = Action.SUBMIT if submit else Action.SAVE
-    workflow.check(action, workflow.NEW, Role.APPLICANT)
-    submission = Submission(state=State.DRAFT.value)
+    submission = Submission()  # no state yet: the event records a move from "(new)"
+    event = _move(submission, action, APPLICANT)
     _write_profile(submission, profile)
     revision = Revision(number=1)
     submission.revisions.append(revision)
@@ -196,9 +207,6 @@ def apply(
     with _atomic(None):
         db.session.add(submission)
         token = StatusToken.issue(submission)
-        # The event records a move from "(new)", so the state is set by _move.
-        submission.state = None
-        event = _move(submission, action, APPLICANT)
         if submit:
             submission.submitted_at = event.created_at
         if submit and spam_reasons:
@@ -253,8 +261,6 @@ DRAFT_REMINDER_DAYS = 25
 def purge_drafts(now: datetime | None = None) -> tuple[int, int]:
     """Remind the owners of drafts untouched for 25 days; delete those untouched
     for 30 (their personal data with them). Returns (reminded, deleted)."""
-    from .notifications.emails import draft_reminder
-
     now = now or utcnow()
     drafts = db.session.scalars(
         select(Submission).where(
@@ -263,98 +269,214 @@ def purge_drafts(now: datetime | None = None) -> tuple[int, int]:
         )
     ).all()
     reminded = deleted = 0
-    for draft in drafts:
-        if draft.state_changed_at < now - timedelta(days=DRAFT_KEPT_DAYS):
-            db.session.delete(draft)
-            deleted += 1
-        else:
-            reminded += draft_reminder(
-                draft, deletes_on=draft.state_changed_at + timedelta(days=DRAFT_KEPT_DAYS)
-            )
-    db.session.commit()
+    with _atomic(None):
+        for draft in drafts:
+            if draft.state_changed_at < now - timedelta(days=DRAFT_KEPT_DAYS):
+                db.session.delete(draft)
+                deleted += 1
+            else:
+                reminded += draft_reminder(
+                    draft, deletes_on=draft.state_changed_at + timedelta(days=DRAFT_KEPT_DAYS)
+                )
+        db.session.commit()
     return reminded, deleted
 
 
-SEARCH_REINDEX = (Action.APPROVE, Action.PUBLISH, Action.UNPUBLISH)
+def _act(
+    submission: Submission,
+    action: Action,
+    actor: Actor,
+    message: str = "",
+    expected_version: int | None = None,
+    details: dict | None = None,
+    then: Callable[[Event], None] | None = None,
+) -> Event:
+    """The steps every action shares: check and record the move, run the
+    action's own step (`then`), queue the emails, commit; all or nothing."""
+    with _atomic(submission.id):
+        event = _move(submission, action, actor, message, expected_version, details)
+        if then is not None:
+            then(event)
+        return _commit(event)
 
 
-def transition(
+def _reindex(submission: Submission) -> None:
+    db.session.flush()
+    search.index(submission.interview)
+
+
+def mark_spam(submission, actor, message="", *, expected_version=None) -> Event:
+    """Hold a submission as spam; it waits in the Spam tab to be released."""
+    return _act(submission, Action.MARK_SPAM, actor, message, expected_version)
+
+
+def release(submission, actor, message="", *, expected_version=None) -> Event:
+    """Release a submission held as spam back into the queue."""
+    return _act(submission, Action.RELEASE, actor, message, expected_version)
+
+
+def start_review(submission, actor, message="", *, expected_version=None) -> Event:
+    """Start reviewing; the reviewer takes it when nobody has it yet."""
+
+    def take(_event):
+        if submission.assigned_to is None:
+            submission.assigned_to = actor.user
+
+    return _act(submission, Action.START_REVIEW, actor, message, expected_version, then=take)
+
+
+def request_changes(
+    submission, actor, message="", *, expected_version=None, answer_requests=None
+) -> Event:
+    """Ask the applicant for changes, optionally tied to answers (by question id)."""
+    requests = _cleaned(answer_requests)
+    details = {"answers": requests} if requests else None
+    return _act(submission, Action.REQUEST_CHANGES, actor, message, expected_version, details)
+
+
+def reject(submission, actor, message="", *, expected_version=None) -> Event:
+    """Turn the application down, with the reason the applicant will read."""
+    return _act(submission, Action.REJECT, actor, message, expected_version)
+
+
+def reopen(submission, actor, message="", *, expected_version=None) -> Event:
+    """Take a rejected application back into review."""
+    return _act(submission, Action.REOPEN, actor, message, expected_version)
+
+
+def approve(submission, actor, message="", *, expected_version=None) -> Event:
+    """Approve: the answers become the draft interview the editors work on."""
+
+    def make_draft(_event):
+        if submission.interview is None:
+            submission.interview = interviews.draft_from(submission)
+        _reindex(submission)
+
+    return _act(submission, Action.APPROVE, actor, message, expected_version, then=make_draft)
+
+
+def send_proof(submission, actor, message="", *, expected_version=None) -> Event:
+    """Send the edited interview to the interviewee for sign-off."""
+    return _act(submission, Action.SEND_PROOF, actor, message, expected_version)
+
+
+def sign_off(submission, actor=None, message="", *, expected_version=None) -> Event:
+    """The interviewee signs the proof off."""
+    return _act(submission, Action.SIGN_OFF, actor or APPLICANT, message, expected_version)
+
+
+def ask_fix(
+    submission, actor=None, message="", *, expected_version=None, item_requests=None
+) -> Event:
+    """The interviewee asks for fixes to the proof, optionally per item (by item id)."""
+    fixes = _cleaned(item_requests)
+    details = {"items": fixes} if fixes else None
+    return _act(submission, Action.ASK_FIX, actor or APPLICANT, message, expected_version, details)
+
+
+def skip_signoff(submission, actor, message="", *, expected_version=None) -> Event:
+    """An admin marks the interview ready without the interviewee's sign-off."""
+    return _act(submission, Action.SKIP_SIGNOFF, actor, message, expected_version)
+
+
+def publish(
+    submission, actor, message="", *, expected_version=None, when: datetime | None = None
+) -> Event:
+    """Publish now, or at `when` (UTC); the share image is made here."""
+
+    def go_live(event):
+        submission.interview.published_at = when or event.created_at
+        share_image.ensure(submission.interview)
+        _reindex(submission)
+
+    return _act(submission, Action.PUBLISH, actor, message, expected_version, then=go_live)
+
+
+def unpublish(submission, actor, message="", *, expected_version=None) -> Event:
+    """Take the interview offline; a "you're live" email not yet sent is dropped."""
+
+    def go_offline(_event):
+        submission.interview.published_at = None
+        withdraw_announcement(submission)  # a scheduled one never went live
+        _reindex(submission)
+
+    return _act(submission, Action.UNPUBLISH, actor, message, expected_version, then=go_offline)
+
+
+def withdraw(submission, actor=None, message="", *, expected_version=None) -> Event:
+    """The applicant withdraws an application that is not published."""
+    return _act(submission, Action.WITHDRAW, actor or APPLICANT, message, expected_version)
+
+
+def erase(submission: Submission, *, expected_version: int | None = None) -> Event | None:
+    """The applicant erases an unpublished application: withdrawn if still open,
+    personal data and answers gone, the events kept without them. The editors
+    hear of it (without the data). Returns the withdrawal, if there was one."""
+    if submission.state == State.PUBLISHED.value:
+        raise personal_data.CannotErase(
+            "A published interview can't be erased from here: ask us to take it down first."
+        )
+    with _atomic(submission.id):
+        _check_version(submission, expected_version)
+        photos = personal_data.scrub(submission)
+        event = None
+        if Action.WITHDRAW in workflow.allowed_actions(submission.state, Role.APPLICANT):
+            event = _move(submission, Action.WITHDRAW, APPLICANT, details={"erased": True})
+            _commit(event)
+        else:
+            db.session.commit()
+    personal_data.remove_photos(photos)
+    return event
+
+
+def _cleaned(requests: dict | None) -> dict[str, str]:
+    return {str(k): v.strip() for k, v in (requests or {}).items() if v and v.strip()}
+
+
+# The actions an editor's or applicant's form names; the application form's own
+# (save, submit, revise) come through apply, continue_draft and revise.
+ACTIONS: dict[Action, Callable[..., Event]] = {
+    Action.MARK_SPAM: mark_spam,
+    Action.RELEASE: release,
+    Action.START_REVIEW: start_review,
+    Action.REQUEST_CHANGES: request_changes,
+    Action.REJECT: reject,
+    Action.REOPEN: reopen,
+    Action.APPROVE: approve,
+    Action.SEND_PROOF: send_proof,
+    Action.SIGN_OFF: sign_off,
+    Action.ASK_FIX: ask_fix,
+    Action.SKIP_SIGNOFF: skip_signoff,
+    Action.PUBLISH: publish,
+    Action.UNPUBLISH: unpublish,
+    Action.WITHDRAW: withdraw,
+}
+
+
+def perform(
     submission: Submission,
     action: Action | str,
     actor: Actor,
     message: str = "",
     expected_version: int | None = None,
-    when: datetime | None = None,
-    answer_requests: dict[int, str] | None = None,
-    item_requests: dict[int, str] | None = None,
+    **options,
 ) -> Event:
-    """Apply an action that changes state only (and its side effects).
-
-    `when` schedules a publication; `answer_requests` ties a request for changes
-    (or an applicant's request for a fix) to specific answers, by question id.
-    """
+    """Apply the action a form names: its function, with that action's options."""
     try:
         action = Action(action)
     except ValueError:
         raise workflow.IllegalTransition(f"There is no action called {action!r}.") from None
-    if action in (Action.SAVE, Action.SUBMIT, Action.REVISE):
+    if action not in ACTIONS:
         raise workflow.IllegalTransition(
             f"“{workflow.ACTION_LABELS[action]}” comes with the application form."
         )
-    with _atomic(submission.id):
-        requests = {str(k): v.strip() for k, v in (answer_requests or {}).items() if v.strip()}
-        fixes = {str(k): v.strip() for k, v in (item_requests or {}).items() if v.strip()}
-        details = {}
-        if requests:
-            details["answers"] = requests  # by question id: what to change
-        if fixes:
-            details["items"] = fixes  # by interview item id: what the applicant wants fixed
-        event = _move(submission, action, actor, message, expected_version, details or None)
-        if action is Action.START_REVIEW and submission.assigned_to is None:
-            submission.assigned_to = actor.user
-        elif action is Action.APPROVE and submission.interview is None:
-            submission.interview = interviews.draft_from(submission)
-        elif action is Action.PUBLISH:
-            submission.interview.published_at = when or event.created_at
-            share_image.ensure(submission.interview)
-        elif action is Action.UNPUBLISH:
-            submission.interview.published_at = None
-            withdraw_announcement(submission)  # a scheduled one never went live
-        if submission.interview is not None and action in SEARCH_REINDEX:
-            db.session.flush()
-            search.index(submission.interview)
-        return _commit(event)
+    return ACTIONS[action](submission, actor, message, expected_version=expected_version, **options)
 
 
 def request_status_links(email: str) -> None:
     """Note a request to email the status links again (answered by the mail worker)."""
     db.session.add(ResendRequest(email=email.strip().lower()[:254]))
     db.session.commit()
-
-
-def answer_resend_requests(limit: int = 100) -> int:
-    """Queue the status links asked for; each request row is deleted once answered."""
-    requests = db.session.scalars(
-        select(ResendRequest).order_by(ResendRequest.id).limit(limit)
-    ).all()
-    for row in requests:
-        resend_status_links(row.email, commit=False)
-        db.session.delete(row)
-    db.session.commit()
-    return len(requests)
-
-
-def resend_status_links(email: str, commit: bool = True) -> int:
-    """Queue a fresh status link for every application from `email`."""
-    submissions = db.session.scalars(
-        select(Submission).where(db.func.lower(Submission.email) == email.strip().lower())
-    ).all()
-    stamp = utcnow().isoformat()
-    for submission in submissions:
-        status_link_again(submission, f"resend:{submission.id}:{stamp}")
-    if commit:
-        db.session.commit()
-    return len(submissions)
 
 
 def assign(
@@ -365,8 +487,7 @@ def assign(
 ) -> None:
     """Give the submission to an editor (or to nobody); noted in the internal thread."""
     with _atomic(submission.id):
-        if expected_version is not None and submission.version != expected_version:
-            raise Conflict(submission.id, _last_event(submission.id))
+        _check_version(submission, expected_version)
         if assignee is not None and not assignee.active:
             raise workflow.NotPermitted(f"{assignee.name} is deactivated.")
         submission.assigned_to = assignee
@@ -377,9 +498,10 @@ def assign(
 
 def add_note(submission: Submission, author: User, body: str) -> Note:
     """An internal note: editors only, never shown or mailed to the applicant."""
-    note = Note(author=author, kind="note", body=body.strip())
-    submission.notes.append(note)
-    db.session.commit()
+    with _atomic(submission.id):
+        note = Note(author=author, kind="note", body=body.strip())
+        submission.notes.append(note)
+        db.session.commit()
     return note
 
 
@@ -403,7 +525,7 @@ def bulk(
             if action == "assign":
                 assign(submission, assignee, actor.user)
             else:
-                transition(submission, action, actor)
+                perform(submission, action, actor)
             result.done.append(submission_id)
         except WorkflowError as error:
             result.skipped.append((submission_id, str(error)))
@@ -412,22 +534,22 @@ def bulk(
 
 def ask_after_publication(submission: Submission, kind: str, message: str) -> AfterRequest:
     """The interviewee asks for a correction or a takedown; the editors hear of it."""
-    from .notifications.emails import after_request_received
-
     if submission.state != State.PUBLISHED.value:
         raise workflow.IllegalTransition("Corrections and takedowns are for published interviews.")
     if kind not in ("correction", "takedown") or not message.strip():
         raise workflow.MessageRequired("Tell us what you would like us to change or remove.")
-    request = AfterRequest(kind=kind, message=message.strip())
-    submission.after_requests.append(request)
-    db.session.flush()
-    after_request_received(request)
-    db.session.commit()
+    with _atomic(submission.id):
+        request = AfterRequest(kind=kind, message=message.strip())
+        submission.after_requests.append(request)
+        db.session.flush()
+        after_request_received(request)
+        db.session.commit()
     return request
 
 
 def handle_after_request(request: AfterRequest, by: User) -> None:
     """An editor marks a correction or takedown request as dealt with."""
     if request.handled_at is None:
-        request.handled_at, request.handled_by = utcnow(), by
-        db.session.commit()
+        with _atomic(request.submission_id):
+            request.handled_at, request.handled_by = utcnow(), by
+            db.session.commit()

@@ -1,12 +1,16 @@
-"""The default questionnaire, installed once by a migration.
+"""The questionnaire: the default questions a new site starts with, and the
+admins' changes to it (add, re-word, reorder, retire, restore; never delete).
 
-Admins change the questionnaire in the portal afterwards; this list is the
-starting point and is not edited once released (a migration depends on it).
+Migration 0002 installs its own frozen copy of the defaults; the demo uses this one.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
+
+from .clock import utcnow
+from .extensions import db
+from .models import Question
 
 # (wording, help text, required)
 DEFAULT_QUESTIONS: list[tuple[str, str, bool]] = [
@@ -82,3 +86,55 @@ def install_defaults(session, question_model) -> int:
             question_model(position=position, text=text, help_text=help_text, required=required)
         )
     return len(DEFAULT_QUESTIONS)
+
+
+def _active() -> list[Question]:
+    return list(db.session.scalars(Question.active_query()))
+
+
+def _next_position() -> int:
+    last = db.session.scalar(select(func.max(Question.position)))
+    return (last if last is not None else -1) + 1
+
+
+def add_question(text: str, help_text: str, required: bool) -> Question:
+    """Ask a new question, at the end of the questionnaire."""
+    question = Question(
+        text=text, help_text=help_text or "", required=required, position=_next_position()
+    )
+    db.session.add(question)
+    db.session.commit()
+    return question
+
+
+def edit_question(question: Question, text: str, help_text: str, required: bool) -> None:
+    """Re-word a question; answers already given keep the wording they were asked under."""
+    question.text, question.help_text, question.required = text, help_text or "", required
+    db.session.commit()
+
+
+def move_question(question: Question, direction: str) -> None:
+    """Swap an active question with its neighbour above ("up") or below ("down")."""
+    order = _active()
+    if question not in order:
+        return
+    i = order.index(question)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(order):
+        order[i], order[j] = order[j], order[i]
+    for position, q in enumerate(order):
+        q.position = position
+    db.session.commit()
+
+
+def retire_question(question: Question) -> None:
+    """Stop asking a question; interviews that used it keep it."""
+    question.retired_at = utcnow()
+    db.session.commit()
+
+
+def restore_question(question: Question) -> None:
+    """Ask a retired question again, at the end."""
+    question.retired_at = None
+    question.position = _next_position()
+    db.session.commit()

@@ -19,10 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 
-from portal import create_app
+from portal import create_app, search
 from portal.extensions import db
 from portal.models import Question, User
-from portal.publishing import search
 from portal.questionnaire import install_defaults
 
 PUBLIC_URL = "http://portal.test"

@@ -89,6 +89,6 @@ def submission_in(state: State | str, **profile_overrides) -> Submission:
         message = (
             "A message for the record." if action in (Action.REQUEST_CHANGES, Action.REJECT) else ""
         )
-        operations.transition(submission, action, actor_for(action), message=message)
+        operations.perform(submission, action, actor_for(action), message=message)
     assert submission.state == State(state).value
     return submission

@@ -51,7 +51,7 @@ def test_concurrent_writers_wait_instead_of_failing(app):
                 start.wait()
                 submission = db.session.get(Submission, submission_id)  # read ...
                 actor = operations.Actor.of(db.session.get(User, editor_id))
-                operations.transition(submission, "start_review", actor)  # ... then write
+                operations.perform(submission, "start_review", actor)  # ... then write
                 db.session.remove()
         except BaseException as error:  # collected and asserted below
             errors.append(error)

@@ -8,10 +8,9 @@ from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from portal import _described_by_models
+from portal import _described_by_models, search
 from portal.extensions import db
 from portal.models import Question
-from portal.publishing import search
 from portal.questionnaire import DEFAULT_QUESTIONS
 
 

@@ -61,7 +61,7 @@ def test_each_event_mails_the_right_person_with_working_links(app, client, inbox
         deliver_due()
         inbox.clear()
         message = "Please look at <answer 3> & the title."
-        operations.transition(submission, action, actor_for(action), message=message)
+        operations.perform(submission, action, actor_for(action), message=message)
         interview_slug = submission.interview.slug if submission.interview else None
     deliver_all(app)
     address = "noor@lantern.example" if who == "applicant" else "editor@factory.example"
@@ -123,7 +123,7 @@ def test_a_scheduled_publication_announces_itself_when_it_goes_live(app, inbox):
         submission = submission_in(State.READY, email="soon@shop.example")
         deliver_due()
         inbox.clear()
-        operations.transition(submission, Action.PUBLISH, actor_for(Action.PUBLISH), when=later)
+        operations.perform(submission, Action.PUBLISH, actor_for(Action.PUBLISH), when=later)
         deliver_due()
         assert inbox.to("soon@shop.example") == []
         with frozen(later + timedelta(minutes=1)):
@@ -401,7 +401,7 @@ def test_a_very_long_line_is_wrapped_so_the_server_accepts_it(app, inbox):
         submission = submission_in(State.IN_REVIEW, email="long@shop.example")
         deliver_due()
         inbox.clear()
-        operations.transition(
+        operations.perform(
             submission, Action.REQUEST_CHANGES, actor_for(Action.REQUEST_CHANGES), message=long_line
         )
         assert deliver_due().sent == 1
@@ -435,8 +435,8 @@ def test_a_scheduled_interview_taken_back_never_announces_itself(app, inbox):
     tomorrow = utcnow() + timedelta(days=1)
     with app.app_context():
         s = submission_in(State.READY)
-        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=tomorrow)
-        operations.transition(
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=tomorrow)
+        operations.perform(
             s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Not this week."
         )
         email = s.email
@@ -445,6 +445,6 @@ def test_a_scheduled_interview_taken_back_never_announces_itself(app, inbox):
     assert [m.subject for m in inbox.to(email) if "is live" in m.subject] == []
     with app.app_context():
         s = db.session.get(Submission, s.id)
-        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
     deliver_all(app)
     assert len([m for m in inbox.to(email) if "is live" in m.subject]) == 1

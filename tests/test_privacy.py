@@ -47,6 +47,36 @@ def test_an_applicant_erases_an_unpublished_application(app, client, editor):
     assert client.get(status).status_code == 404
 
 
+def test_erasing_goes_through_the_workflow_and_tells_the_editors_without_the_data(
+    app, client, editor
+):
+    from tests.factories import submission_in
+
+    with app.app_context():
+        s = submission_in(State.IN_REVIEW)
+        business, version = s.business, s.version
+        token = StatusToken.issue(s)
+        db.session.commit()
+    # A page opened before the last change: the erasure is refused, nothing is lost.
+    stale = post_form(client, f"/status/{token}/erase", {"confirm": "yes", "version": "0"})
+    assert stale.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(select(Submission.business)) == business
+    response = post_form(
+        client, f"/status/{token}/erase", {"confirm": "yes", "version": str(version)}
+    )
+    assert "Your application is erased" in response.get_data(as_text=True)
+    with app.app_context():
+        withdrawal = db.session.scalars(select(Event).order_by(Event.id.desc())).first()
+        assert (withdrawal.action, withdrawal.from_state) == ("withdraw", "in_review")
+        alerts = db.session.scalars(
+            select(OutboxEmail).where(OutboxEmail.event_id == withdrawal.id)
+        ).all()
+        assert [a.to_address for a in alerts] == ["editor@portal.test"]
+        assert alerts[0].subject.startswith("An application was erased")
+        assert business not in alerts[0].text_body + alerts[0].html_body
+
+
 def test_a_published_interview_cannot_be_erased_from_the_status_page(app, client):
     from portal.models import StatusToken as Token
     from tests.factories import submission_in

@@ -12,11 +12,10 @@ import feedparser
 import pytest
 from sqlalchemy import event, select, text
 
-from portal import interviews, operations
+from portal import caching, interviews, operations
 from portal.clock import frozen, utcnow
 from portal.extensions import db
 from portal.models import Interview, SiteState
-from portal.publishing import caching
 from portal.workflow import Action, State
 from tests.conftest import login
 from tests.factories import actor_for, submission_in
@@ -31,7 +30,7 @@ def publish_some(app, n: int, tags=("Retail",)) -> list[str]:
             s.interview.intro_html = f"<p>Intro {i} with <em>style</em>.</p>"
             db.session.commit()
             with frozen(utcnow() - timedelta(hours=n - i)):
-                operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+                operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
             slugs.append(s.interview.slug)
     return slugs
 
@@ -137,7 +136,7 @@ def test_a_scheduled_interview_turns_cached_listings_stale_when_it_goes_live(app
     later = utcnow() + timedelta(days=1)
     with app.app_context():
         s = submission_in(State.READY, business="Tomorrow Teas")
-        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=later)
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=later)
     first = client.get("/")
     assert "Tomorrow Teas" not in first.get_data(as_text=True)
     with frozen(later + timedelta(minutes=1)):
@@ -205,7 +204,7 @@ def test_a_stored_page_costs_no_query_then_one_and_turns_stale_with_any_change(
     )
     with app.app_context():
         s = db.session.scalar(select(Interview).where(Interview.slug == slugs[2])).submission
-        operations.transition(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Paused")
+        operations.perform(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Paused")
     home = client.get("/").get_data(as_text=True)
     assert home.count('class="card"') == 2 and "Shop 2 " not in home
     assert client.get(f"/interviews/{slugs[2]}").status_code == 404

@@ -223,7 +223,7 @@ def test_a_lost_race_in_the_database_becomes_a_conflict(app):
                 .values(version=Submission.version + 1)
             )
         with pytest.raises(Conflict):
-            operations.transition(s, "approve", Actor.of(editor))
+            operations.perform(s, "approve", Actor.of(editor))
         assert db.session.get(Submission, s.id).state == "in_review"
 
 

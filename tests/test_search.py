@@ -19,7 +19,7 @@ def publish(app, business: str, intro: str, when=None) -> str:
         s = submission_in(State.READY, business=business)
         s.interview.intro_html = f"<p>{intro}</p>"
         db.session.commit()
-        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=when)
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=when)
         return s.interview.slug
 
 
@@ -89,5 +89,5 @@ def test_edits_and_unpublishing_update_the_index(app, client):
 
     with app.app_context():
         s = db.session.scalar(db.select(Submission).join(Interview).where(Interview.slug == slug))
-        operations.transition(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Typo")
+        operations.perform(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Typo")
     assert "Lighthouse" not in client.get("/search?q=harbour").get_data(as_text=True)

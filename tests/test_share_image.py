@@ -22,7 +22,7 @@ def test_published_interviews_get_a_share_image_used_everywhere(app, client, inb
         s = submission_in(State.READY, email="live@shop.example")
         deliver_due()
         inbox.clear()
-        operations.transition(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
         name, slug = s.interview.share_image, s.interview.slug
         deliver_due()
     assert name and name.endswith(".png")

@@ -41,7 +41,7 @@ def test_timeline_shows_our_emails_but_never_internal_notes_or_spam_reasons(app,
             profile(email="t@shop.example"), answers(), spam_reasons=["blocked words: casino"]
         )
         deliver_due()
-        operations.transition(submission, Action.RELEASE, actor_for(Action.RELEASE))
+        operations.perform(submission, Action.RELEASE, actor_for(Action.RELEASE))
         operations.add_note(submission, staff(), "Internal: check their pricing")
     html = client.get(f"/status/{token}").get_data(as_text=True)
     assert "We emailed you: “We received your application | Social Owners”" in html
@@ -56,7 +56,7 @@ def test_proof_shows_each_answer_beside_the_original_and_takes_fixes_per_answer(
         item.answer_html = "<p>Our edited <strong>wording</strong> of the answer.</p>"
         item_id, question = item.id, item.question
         db.session.commit()
-        operations.transition(submission, Action.SEND_PROOF, actor_for(Action.SEND_PROOF))
+        operations.perform(submission, Action.SEND_PROOF, actor_for(Action.SEND_PROOF))
         sid = submission.id
         deliver_due()
     inbox.clear()

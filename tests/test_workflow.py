@@ -123,14 +123,14 @@ def test_operations_follow_the_table_in_the_database(app, state):
             before = _counts()
             expected = EXPECTED.get((state, action))
             if expected is not None and role in expected[1]:
-                event = operations.transition(submission, action, _actor(role), message="why")
+                event = operations.perform(submission, action, _actor(role), message="why")
                 assert submission.state == expected[0].value
                 assert (event.from_state, event.to_state) == (state.value, expected[0].value)
                 assert event.actor_role == role.value
                 assert _counts()[0] == before[0] + 1
             else:
                 with pytest.raises(workflow.WorkflowError):
-                    operations.transition(submission, action, _actor(role), message="why")
+                    operations.perform(submission, action, _actor(role), message="why")
                 db.session.rollback()
                 db.session.refresh(submission)
                 assert submission.state == state.value
@@ -168,4 +168,4 @@ def test_form_actions_cannot_be_forced_through_transition(app):
     with app.app_context():
         submission = submission_in(S.CHANGES_REQUESTED)
         with pytest.raises(workflow.IllegalTransition):
-            operations.transition(submission, Action.REVISE, APPLICANT)
+            operations.perform(submission, Action.REVISE, APPLICANT)

@@ -388,7 +388,7 @@ def test_invite_set_password_once_and_log_in(app, client, admin, inbox):
 
 def test_an_expired_set_password_link_is_refused(app, admin):
     with app.app_context():
-        from portal import team
+        from portal import accounts as team
 
         user = team.invite("late@team.example", "Lee Late", "editor")
         db.session.execute(update(PasswordToken).values(expires_at=utcnow() - timedelta(minutes=1)))
@@ -541,7 +541,7 @@ def test_dashboard_counts_weeks_medians_and_the_oldest(app, client, editor):
         with frozen(now - timedelta(days=20)):
             s = submission_in(State.IN_REVIEW, business="Decided Bakery")
         with frozen(now - timedelta(days=16)):
-            operations.transition(s, Action.APPROVE, actor_for(Action.APPROVE))
+            operations.perform(s, Action.APPROVE, actor_for(Action.APPROVE))
     login(client)
     html = page_text(client, "/editor/dashboard")
     assert "<svg" in html and "Applications per week" in html

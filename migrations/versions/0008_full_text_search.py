@@ -10,12 +10,16 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from portal.publishing.search import FTS5_DDL
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+
+# Frozen copy of the search table as this revision made it.
+FTS5_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS interview_search USING fts5("
+    "title, name, business, body, tokenize = 'unicode61 remove_diacritics 2')"
+)
 
 
 def upgrade():

@@ -1,7 +1,4 @@
-"""Email: what each event mails to whom, the outbox, its delivery, its page."""
-
-from flask import Blueprint
-
-bp = Blueprint("notifications", __name__, url_prefix="/editor/outbox")
-
-from . import views  # noqa: E402,F401
+"""Email, the domain side: what each event mails to whom (`emails`), the outbox
+rows written in the cause's transaction (`outbox`) and their delivery by the
+worker (`delivery`). No views here: the outbox page is an editor's screen in
+`review.outbox`."""

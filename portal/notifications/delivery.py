@@ -29,6 +29,7 @@ from ..clock import utcnow
 from ..extensions import db, mail
 from ..models import OutboxEmail
 from ..workflow import WorkflowError
+from .emails import answer_resend_requests
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +220,6 @@ def deliver_due(
     yet sent are handed back and the pass ends after the email in hand.
     """
     report = Report()
-    from ..operations import answer_resend_requests  # operations imports this package
-
     answer_resend_requests()
     if not current_app.config["MAIL_SERVER"]:
         return report  # kept in the outbox; each was logged when queued
@@ -280,3 +279,4 @@ def retry(email: OutboxEmail) -> None:
     email.attempts = 0
     email.deliver_after = utcnow()
     email.claimed_at = None
+    db.session.commit()

@@ -8,10 +8,12 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
+from ..clock import utcnow
 from ..extensions import db
-from ..models import Event, OutboxEmail, StatusToken, Submission, User
+from ..links import public_url
+from ..models import Event, OutboxEmail, ResendRequest, StatusToken, Submission, User
 from ..workflow import Action, State
-from .outbox import public_url, queue
+from .outbox import queue
 
 Handler = Callable[[Event], None]
 _HANDLERS: dict[Action, Handler] = {}
@@ -60,32 +62,32 @@ def _key(event: Event) -> str:
 
 @on(Action.SAVE)
 def saved(event: Event) -> None:
-    s = event.submission
+    submission = event.submission
     queue(
         "saved",
-        _applicant(s),
+        _applicant(submission),
         "Your application is saved",
         event=event,
         key=_key(event),
-        submission=s,
-        status_link=_status_link(s),
+        submission=submission,
+        status_link=_status_link(submission),
     )
 
 
 @on(Action.SUBMIT)
 def submitted(event: Event) -> None:
-    s = event.submission
+    submission = event.submission
     queue(
         "received",
-        _applicant(s),
+        _applicant(submission),
         "We received your application",
         event=event,
         key=_key(event),
-        submission=s,
-        status_link=_status_link(s),
+        submission=submission,
+        status_link=_status_link(submission),
         response_days=current_app.config["RESPONSE_DAYS"],
     )
-    if s.state == State.SPAM.value:
+    if submission.state == State.SPAM.value:
         return  # caught by the spam rules: no alert; it waits in the Spam tab
     editors = db.session.scalars(
         select(User).where(User.active.is_(True), User.notify_new == "each").order_by(User.id)
@@ -93,39 +95,42 @@ def submitted(event: Event) -> None:
     queue(
         "new_application",
         [(u.name, u.email) for u in editors],
-        f"New application: {s.business}",
+        f"New application: {submission.business}",
         event=event,
         key=_key(event),
-        submission=s,
-        editor_link=_editor_link(s),
+        submission=submission,
+        editor_link=_editor_link(submission),
     )
 
 
 @on(Action.REVISE, Action.SIGN_OFF, Action.ASK_FIX, Action.WITHDRAW)
 def applicant_acted(event: Event) -> None:
-    s = event.submission
+    submission = event.submission
     subjects = {
-        Action.REVISE: f"Revised application: {s.business}",
-        Action.SIGN_OFF: f"Proof signed off: {s.business}",
-        Action.ASK_FIX: f"Fix requested on the proof: {s.business}",
-        Action.WITHDRAW: f"Application withdrawn: {s.business}",
+        Action.REVISE: f"Revised application: {submission.business}",
+        Action.SIGN_OFF: f"Proof signed off: {submission.business}",
+        Action.ASK_FIX: f"Fix requested on the proof: {submission.business}",
+        Action.WITHDRAW: f"Application withdrawn: {submission.business}",
     }
+    erased = bool((event.details or {}).get("erased"))
+    subject = "An application was erased" if erased else subjects[Action(event.action)]
     queue(
         "applicant_update",
-        _editors_for(s),
-        subjects[Action(event.action)],
+        _editors_for(submission),
+        subject,
         event=event,
         key=_key(event),
-        submission=s,
+        submission=submission,
         action=event.action,
+        erased=erased,
         message=event.message,
-        editor_link=_editor_link(s),
+        editor_link=_editor_link(submission),
     )
 
 
 @on(Action.REQUEST_CHANGES, Action.REJECT, Action.UNPUBLISH, Action.APPROVE)
 def decided(event: Event) -> None:
-    s = event.submission
+    submission = event.submission
     subjects = {
         Action.REQUEST_CHANGES: "A few changes to your application",
         Action.REJECT: "About your application",
@@ -134,48 +139,48 @@ def decided(event: Event) -> None:
     }
     queue(
         event.action,
-        _applicant(s),
+        _applicant(submission),
         subjects[Action(event.action)],
         event=event,
         key=_key(event),
-        submission=s,
+        submission=submission,
         message=event.message,
-        status_link=_status_link(s),
+        status_link=_status_link(submission),
     )
 
 
 @on(Action.SEND_PROOF)
 def proof_sent(event: Event) -> None:
-    s = event.submission
+    submission = event.submission
     queue(
         "send_proof",
-        _applicant(s),
+        _applicant(submission),
         "Your interview is ready for your sign-off",
         event=event,
         key=_key(event),
-        submission=s,
+        submission=submission,
         message=event.message,
-        status_link=_status_link(s),
+        status_link=_status_link(submission),
     )
 
 
 @on(Action.PUBLISH)
 def published(event: Event) -> None:
-    s = event.submission
-    interview = s.interview
+    submission = event.submission
+    interview = submission.interview
     link = public_url("publishing.interview", slug=interview.slug)
     # Announced when it goes live, not before: a scheduled interview waits.
     queue(
         "publish",
-        _applicant(s),
+        _applicant(submission),
         "Your interview is live",
         event=event,
         key=_key(event),
         deliver_after=interview.published_at,
-        submission=s,
+        submission=submission,
         interview=interview,
         link=link,
-        share_lines=share_lines(s, interview, link),
+        share_lines=share_lines(submission, interview, link),
         share_image=public_url("publishing.photo", name=interview.share_image)
         if interview.share_image
         else None,
@@ -230,7 +235,7 @@ def queue_digests(day: date) -> int:
     ).all()
     if not submissions:
         return 0
-    items = [(s, _editor_link(s)) for s in submissions]
+    items = [(submission, _editor_link(submission)) for submission in submissions]
     readers = db.session.scalars(
         select(User).where(User.active.is_(True), User.notify_new == "digest").order_by(User.id)
     )
@@ -264,13 +269,38 @@ def draft_reminder(submission: Submission, deletes_on) -> int:
 
 def after_request_received(request) -> None:
     """A correction or takedown request: to the assigned editor (all if none)."""
-    s = request.submission
+    submission = request.submission
     queue(
         "after_request",
-        _editors_for(s),
-        f"{request.kind.title()} requested: {s.business}",
+        _editors_for(submission),
+        f"{request.kind.title()} requested: {submission.business}",
         key=f"after-request:{request.id}",
-        submission=s,
+        submission=submission,
         request=request,
-        editor_link=_editor_link(s),
+        editor_link=_editor_link(submission),
     )
+
+
+def answer_resend_requests(limit: int = 100) -> int:
+    """Queue the status links asked for; each request row is deleted once answered."""
+    requests = db.session.scalars(
+        select(ResendRequest).order_by(ResendRequest.id).limit(limit)
+    ).all()
+    for row in requests:
+        resend_status_links(row.email, commit=False)
+        db.session.delete(row)
+    db.session.commit()
+    return len(requests)
+
+
+def resend_status_links(email: str, commit: bool = True) -> int:
+    """Queue a fresh status link for every application from `email`."""
+    submissions = db.session.scalars(
+        select(Submission).where(db.func.lower(Submission.email) == email.strip().lower())
+    ).all()
+    stamp = utcnow().isoformat()
+    for submission in submissions:
+        status_link_again(submission, f"resend:{submission.id}:{stamp}")
+    if commit:
+        db.session.commit()
+    return len(submissions)

@@ -17,13 +17,6 @@ log = logging.getLogger(__name__)
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 
 
-def public_url(endpoint: str, **values) -> str:
-    """An absolute link built from PUBLIC_URL, never from a request's Host header."""
-    adapter = current_app.url_map.bind("localhost", script_name="/")
-    path = adapter.build(endpoint, values, force_external=False)
-    return current_app.config["PUBLIC_URL"] + path
-
-
 def header_safe(text: str, limit: int = 250) -> str:
     """One line of text, fit for a Subject header."""
     return _LINE_BREAKS.sub(" ", text or "").strip()[:limit]

@@ -19,13 +19,14 @@ from flask import (
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import photos
+from .. import photos, search
+from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
+from ..links import public_url
 from ..models import Interview, InterviewItem, SlugRedirect, Tag
-from ..notifications.outbox import public_url
-from . import bp, search
-from .caching import cached
+from . import bp
+from .forms import SearchForm
 
 PAGE_SIZE = 12
 # A listing's place: the publication time and id of the card it continues from.
@@ -171,6 +172,7 @@ def search_page():
         page=page,
         has_next=has_next,
         truncated=len(q) > search.QUERY_MAX,
+        form=SearchForm(formdata=None, q=q[: search.QUERY_MAX]),
     )
 
 

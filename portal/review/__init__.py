@@ -1,7 +1,18 @@
-"""Editors: login, the review queue, one submission, the draft, team, dashboard."""
+"""Editors: login, the review queue, one submission, the draft, team, dashboard,
+the outbox."""
 
 from flask import Blueprint
 
 bp = Blueprint("review", __name__, url_prefix="/editor")
 
-from . import dashboard, draft, privacy, questions, queue, session, submission, team  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    dashboard,
+    draft,
+    outbox,
+    privacy,
+    questions,
+    queue,
+    session,
+    submission,
+    team,
+)

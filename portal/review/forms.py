@@ -10,10 +10,12 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    Form,
     HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
+    SearchField,
     SelectChoice,
     SelectField,
     StringField,
@@ -30,10 +32,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..accounts import PASSWORD_MIN
 from ..forms import PlainText, strip
 from ..models import EMAIL_MAX, MESSAGE_MAX, NAME_MAX, QUESTION_MAX, SLUG_MAX, TITLE_MAX
 from ..sanitize import TooLong, clean_html
-from ..team import PASSWORD_MIN
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -90,6 +92,12 @@ class NotifyForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     version = HiddenField()
+    preset = SelectField(
+        "Start from a saved message",
+        coerce=lambda value: _id_or_zero(value),
+        choices=[SelectChoice(0, "(none: write below)")],
+        validate_choice=False,
+    )
     message = TextAreaField(
         "Message to the applicant",
         filters=[strip],
@@ -282,3 +290,28 @@ class BulkForm(FlaskForm):
     action = SelectField("With the selected", choices=choices(BULK_ACTIONS))
     assignee = SelectField("Assign to", coerce=_id_or_zero, validate_choice=False)
     confirm = HiddenField()
+
+
+class CompareForm(Form):
+    """Which two revisions the submission page compares (a GET form)."""
+
+    to = SelectField("To revision", coerce=int, validate_choice=False)
+
+
+# "from" is a keyword in Python: the field is attached under its form name.
+CompareForm.from_ = SelectField("From revision", coerce=int, validate_choice=False, name="from")
+
+
+# Filters and look-ups: GET forms, so no CSRF token; the view fills in their values.
+class QueueFilterForm(Form):
+    q = SearchField("Search name, business or email")
+    who = SelectField("Show")
+    sort = SelectField("Sort")
+
+
+class RecipientFilterForm(Form):
+    recipient = EmailField("Recipient's email")
+
+
+class LookupForm(Form):
+    email = EmailField("Email address")

@@ -6,9 +6,10 @@ import json
 
 from flask import Response, render_template, request
 
-from .. import privacy as privacy_data
+from .. import personal_data
 from ..auth import admin_required
 from . import bp
+from .forms import LookupForm
 
 
 @bp.route("/privacy")
@@ -17,7 +18,7 @@ def privacy():
     """Export everything held about an email address as JSON."""
     address = (request.args.get("email") or "").strip()[:254]
     if address and request.args.get("download"):
-        data = privacy_data.export(address)
+        data = personal_data.export(address)
         body = json.dumps(data, ensure_ascii=False, indent=2)
         filename = "export-" + "".join(c for c in address if c.isalnum() or c in "@.-_") + ".json"
         return Response(
@@ -25,5 +26,10 @@ def privacy():
             mimetype="application/json",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    found = privacy_data.export(address) if address else None
-    return render_template("review/privacy.html", address=address, found=found)
+    found = personal_data.export(address) if address else None
+    return render_template(
+        "review/privacy.html",
+        address=address,
+        found=found,
+        form=LookupForm(formdata=None, email=address),
+    )

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import AfterRequest, Submission, User, count_by
 from ..workflow import State
 from . import bp
-from .forms import BulkForm, choices
+from .forms import BulkForm, QueueFilterForm, choices
 from .session import safe_next
 
 PAGE_SIZE = 50
@@ -73,8 +73,12 @@ def queue():
     open_requests = db.session.scalars(
         select(AfterRequest).where(AfterRequest.handled_at.is_(None)).order_by(AfterRequest.id)
     ).all()
+    filter_form = QueueFilterForm(formdata=None, q=q, who=who, sort=sort)
+    filter_form.who.choices = choices(list(FILTERS.items()))
+    filter_form.sort.choices = choices(list(SORTS.items()))
     return render_template(
         "review/queue.html",
+        filter_form=filter_form,
         open_requests=open_requests,
         tabs=QUEUE_TABS,
         counts=count_by(Submission.state, Submission.state != State.DRAFT.value),

@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
-from .. import team
+from .. import accounts
 from ..auth import editor_required
 from ..extensions import db, limiter
 from ..models import User
@@ -70,12 +70,12 @@ def logout():
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 def set_password(token: str):
     """Set a password from an emailed link (valid once, expiring)."""
-    row, problem = team.token_user(token)
+    row, problem = accounts.token_user(token)
     if row is None:
         return render_template("review/set_password.html", problem=problem, form=None), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
-        user = team.set_password_with(row, form.password.data)
+        user = accounts.set_password_with(row, form.password.data)
         flash(f"Your password is set, {user.name}. Log in with it now.", "success")
         return redirect(url_for("review.login"))
     return render_template("review/set_password.html", form=form, user=row.user, problem="")
@@ -89,15 +89,17 @@ def account():
     notify_form = NotifyForm(prefix="notify", notify_new=current_user.notify_new)
     if password_form.submit.data and password_form.validate_on_submit():
         try:
-            team.change_password(current_user, password_form.current.data, password_form.new.data)
-        except team.TeamError as error:
+            accounts.change_password(
+                current_user, password_form.current.data, password_form.new.data
+            )
+        except accounts.TeamError as error:
             password_form.current.errors.append(str(error))
         else:
             login_user(current_user)  # this device stays logged in
             flash("Password changed. Other devices will need to log in again.", "success")
             return redirect(url_for("review.account"))
     elif notify_form.save.data and notify_form.validate_on_submit():
-        team.set_notify(current_user, notify_form.notify_new.data)
+        accounts.set_notify(current_user, notify_form.notify_new.data)
         flash("Email choices saved.", "success")
         return redirect(url_for("review.account"))
     return render_template(

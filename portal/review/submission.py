@@ -15,7 +15,14 @@ from ..forms import expected_version
 from ..models import ReplyPreset, Submission, User
 from ..workflow import Action, State
 from . import bp
-from .forms import AssignForm, NoteForm, PublishForm, choices, with_answer_requests
+from .forms import (
+    AssignForm,
+    CompareForm,
+    NoteForm,
+    PublishForm,
+    choices,
+    with_answer_requests,
+)
 from .queue import active_editors
 from .times import site_to_utc
 
@@ -27,16 +34,24 @@ def load(submission_id: int) -> Submission:
     return submission
 
 
-def _revisions_to_compare(s: Submission):
-    numbers = [r.number for r in s.revisions]
+def _revisions_to_compare(submission: Submission, form: CompareForm):
+    numbers = [r.number for r in submission.revisions]
     if len(numbers) < 2:
         return None
+    revisions = [(r.number, f"{r.number} ({r.created_at:%-d %b})") for r in submission.revisions]
+    form.from_.choices = form.to.choices = choices(revisions)
     old = request.args.get("from", type=int) or numbers[-2]
     new = request.args.get("to", type=int) or numbers[-1]
-    by_number = {r.number: r for r in s.revisions}
+    by_number = {r.number: r for r in submission.revisions}
     if old not in by_number or new not in by_number:
         abort(404)
+    form.from_.data, form.to.data = old, new
     return by_number[old], by_number[new]
+
+
+def _question_ids(submission: Submission) -> list[int]:
+    revision = submission.latest_revision
+    return [a.question_id for a in revision.answers if a.question_id] if revision else []
 
 
 @bp.route("/submissions/<int:submission_id>")
@@ -46,42 +61,57 @@ def submission(submission_id: int):
     return _page(load(submission_id))
 
 
-def _page(s: Submission, form=None, failed: str | None = None):
+def _action_forms(submission: Submission, actions, failed_form=None, failed=None) -> dict:
+    """One form per action allowed now; the refused one keeps what was typed."""
+    form_class = with_answer_requests(_question_ids(submission))
+    presets = db.session.scalars(select(ReplyPreset).order_by(ReplyPreset.title)).all()
+    forms = {}
+    for action in actions:
+        if failed_form is not None and failed == action:
+            form = failed_form
+        else:
+            form = form_class(formdata=None, version=submission.version)
+        form.preset.choices = choices(
+            [(0, "(none: write below)")] + [(p.id, p.title) for p in presets if p.action == action]
+        )
+        forms[action] = form
+    return forms
+
+
+def _page(submission: Submission, form=None, failed: str | None = None):
     """The submission page; after a refused action, with what was typed in its form."""
     actions = sorted(
-        workflow.allowed_actions(s.state, current_user.role),
+        workflow.allowed_actions(submission.state, current_user.role),
         key=lambda a: a in workflow.DESTRUCTIVE,
     )
-    compared = _revisions_to_compare(s)
-    assign_form = AssignForm(version=s.version)
+    compare_form = CompareForm()
+    compared = _revisions_to_compare(submission, compare_form)
+    assign_form = AssignForm(formdata=None, version=submission.version)
     assign_form.assignee.choices = choices(
         [(0, "Nobody")] + [(u.id, u.name) for u in active_editors()]
     )
-    assign_form.assignee.data = s.assigned_to_id or 0
-    presets = db.session.scalars(select(ReplyPreset).order_by(ReplyPreset.title)).all()
-    question_ids = (
-        [a.question_id for a in s.latest_revision.answers if a.question_id]
-        if s.latest_revision
-        else []
-    )
+    assign_form.assignee.data = submission.assigned_to_id or 0
+    interview = submission.interview
     return render_template(
         "review/submission.html",
-        submission=s,
-        actions=actions,
-        message_rules={a: workflow.message_rule(a).value for a in actions},
+        submission=submission,
+        action_forms=_action_forms(submission, actions, form, failed),
+        message_rules={a: workflow.message_rule(a) for a in actions},
         destructive=workflow.DESTRUCTIVE,
-        form=form or with_answer_requests(question_ids)(version=s.version),
         failed=failed,
-        publish_form=PublishForm(version=s.version),
-        note_form=NoteForm(),
+        publish_form=PublishForm(formdata=None),
+        note_form=NoteForm(formdata=None),
         assign_form=assign_form,
-        presets=presets,
+        compare_form=compare_form,
         compared=compared,
         changes=compare_answers(compared[0].answers, compared[1].answers) if compared else [],
-        draft_editable=State(s.state) in workflow.DRAFT_EDITABLE and s.interview is not None,
-        item_questions={i.id: i.question for i in s.interview.items} if s.interview else {},
+        draft_editable=State(submission.state) in workflow.DRAFT_EDITABLE and interview is not None,
+        item_questions={i.id: i.question for i in interview.items} if interview else {},
         question_texts={
-            a.question_id: a.question_text for r in s.revisions for a in r.answers if a.question_id
+            a.question_id: a.question_text
+            for r in submission.revisions
+            for a in r.answers
+            if a.question_id
         },
         site_timezone=current_app.config["SITE_TIMEZONE"],
     )
@@ -91,86 +121,84 @@ def _page(s: Submission, form=None, failed: str | None = None):
 @editor_required
 def act(submission_id: int, action: str):
     """Apply one workflow action to a submission."""
-    s = load(submission_id)
-    question_ids = (
-        [a.question_id for a in s.latest_revision.answers if a.question_id]
-        if s.latest_revision
-        else []
-    )
+    submission = load(submission_id)
+    question_ids = _question_ids(submission)
     form = with_answer_requests(question_ids)()
-    when = None
+    options = {}
     if action == Action.PUBLISH.value:
         publish_form = PublishForm()
         if publish_form.validate_on_submit() and publish_form.publish_at.data:
-            when = site_to_utc(publish_form.publish_at.data)
+            options["when"] = site_to_utc(publish_form.publish_at.data)
     if not form.validate_on_submit():
         # Say which field, and give the page back with everything typed in it.
-        asked_about = {f"req{a.question_id}": a.question_text for a in s.latest_revision.answers}
+        asked_about = {
+            f"req{a.question_id}": a.question_text for a in submission.latest_revision.answers
+        }
         errors = [
             f"{asked_about.get(field.name, field.label.text)}: {error}"
             for field in form
             for error in field.errors
         ]
         flash(" ".join(errors) or "Please try again.", "error")
-        return _page(s, form=form, failed=action), 400
-    requests = {qid: form[f"req{qid}"].data or "" for qid in question_ids}
+        return _page(submission, form=form, failed=action), 400
+    if action == Action.REQUEST_CHANGES.value:
+        options["answer_requests"] = {qid: form[f"req{qid}"].data or "" for qid in question_ids}
     message = form.message.data or ""
-    preset = db.session.get(ReplyPreset, request.form.get("preset", 0, type=int) or 0)
+    preset = db.session.get(ReplyPreset, form.preset.data or 0)
     if not message.strip() and preset is not None and preset.action == action:
         message = preset.body
-    operations.transition(
-        s,
+    operations.perform(
+        submission,
         action,
         operations.Actor.of(current_user),
         message=message,
         expected_version=expected_version(form),
-        when=when,
-        answer_requests=requests if action == Action.REQUEST_CHANGES.value else None,
+        **options,
     )
-    flash(f"Done: {workflow.LABELS[State(s.state)].lower()}.", "success")
-    return redirect(url_for("review.submission", submission_id=s.id))
+    flash(f"Done: {workflow.LABELS[State(submission.state)].lower()}.", "success")
+    return redirect(url_for("review.submission", submission_id=submission.id))
 
 
 @bp.route("/submissions/<int:submission_id>/assign", methods=["POST"])
 @editor_required
 def assign(submission_id: int):
     """Assign the submission to an editor (or to nobody)."""
-    s = load(submission_id)
+    submission = load(submission_id)
     form = AssignForm()
     form.assignee.choices = choices([(0, "Nobody")] + [(u.id, u.name) for u in active_editors()])
     if request.form.get("me"):
         form.assignee.data = current_user.id
     if not form.validate_on_submit() and not request.form.get("me"):
         flash("Choose an active editor.", "error")
-        return redirect(url_for("review.submission", submission_id=s.id))
+        return redirect(url_for("review.submission", submission_id=submission.id))
     assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
-    operations.assign(s, assignee, current_user, expected_version=expected_version(form))
+    operations.assign(submission, assignee, current_user, expected_version=expected_version(form))
     flash(f"Assigned to {assignee.name}." if assignee else "Unassigned.", "success")
-    return redirect(url_for("review.submission", submission_id=s.id))
+    return redirect(url_for("review.submission", submission_id=submission.id))
 
 
 @bp.route("/submissions/<int:submission_id>/requests/<int:request_id>/handled", methods=["POST"])
 @editor_required
 def request_handled(submission_id: int, request_id: int):
     """Mark a correction or takedown request as dealt with."""
-    s = load(submission_id)
-    found = next((r for r in s.after_requests if r.id == request_id), None)
+    submission = load(submission_id)
+    found = next((r for r in submission.after_requests if r.id == request_id), None)
     if found is None:
         abort(404)
     operations.handle_after_request(found, current_user)  # CSRF checked by CSRFProtect
     flash("Marked as handled.", "success")
-    return redirect(url_for("review.submission", submission_id=s.id))
+    return redirect(url_for("review.submission", submission_id=submission.id))
 
 
 @bp.route("/submissions/<int:submission_id>/notes", methods=["POST"])
 @editor_required
 def note(submission_id: int):
     """Add an internal note (editors only)."""
-    s = load(submission_id)
+    submission = load(submission_id)
     form = NoteForm()
     if form.validate_on_submit():
-        operations.add_note(s, current_user, form.body.data)
+        operations.add_note(submission, current_user, form.body.data)
         flash("Note added.", "success")
     else:
         flash(" ".join(form.body.errors), "error")
-    return redirect(url_for("review.submission", submission_id=s.id) + "#notes")
+    return redirect(url_for("review.submission", submission_id=submission.id) + "#notes")

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import team as team_ops
+from .. import accounts
 from ..auth import admin_required
 from ..extensions import db
 from ..models import ReplyPreset, User
 from . import bp
 from .forms import InviteForm, MemberForm, PresetForm
-
-
-def _member(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
 
 
 @bp.route("/team", methods=["GET", "POST"])
@@ -29,8 +22,8 @@ def team():
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            user = team_ops.invite(form.email.data, form.name.data, form.role.data)
-        except team_ops.TeamError as error:
+            user = accounts.invite(form.email.data, form.name.data, form.role.data)
+        except accounts.TeamError as error:
             form.email.errors.append(str(error))
         else:
             flash(f"{user.name} is invited: a link to set their password is on its way.", "success")
@@ -43,10 +36,10 @@ def team():
 @admin_required
 def member_role(user_id: int):
     """Make a team member an editor or an admin."""
-    user = _member(user_id)
+    user = db.get_or_404(User, user_id)
     form = MemberForm()
     if form.validate_on_submit():
-        team_ops.change_role(user, form.role.data, current_user)
+        accounts.change_role(user, form.role.data, current_user)
         flash(f"{user.name} is now an {user.role}.", "success")
     return redirect(url_for("review.team"))
 
@@ -55,9 +48,9 @@ def member_role(user_id: int):
 @admin_required
 def member_deactivate(user_id: int):
     """No more logins; sessions end; their history stays."""
-    user = _member(user_id)
+    user = db.get_or_404(User, user_id)
     if FlaskForm().validate_on_submit():
-        team_ops.set_active(user, False, current_user)
+        accounts.set_active(user, False, current_user)
         flash(f"{user.name} is deactivated.", "success")
     return redirect(url_for("review.team"))
 
@@ -66,9 +59,9 @@ def member_deactivate(user_id: int):
 @admin_required
 def member_reactivate(user_id: int):
     """Let a deactivated member log in again."""
-    user = _member(user_id)
+    user = db.get_or_404(User, user_id)
     if FlaskForm().validate_on_submit():
-        team_ops.set_active(user, True, current_user)
+        accounts.set_active(user, True, current_user)
         flash(f"{user.name} can log in again.", "success")
     return redirect(url_for("review.team"))
 
@@ -77,9 +70,9 @@ def member_reactivate(user_id: int):
 @admin_required
 def member_password_link(user_id: int):
     """Email a member a fresh set-password link."""
-    user = _member(user_id)
+    user = db.get_or_404(User, user_id)
     if FlaskForm().validate_on_submit():
-        team_ops.send_set_password_link(user, welcome=False)
+        accounts.send_set_password_link(user, welcome=False)
         db.session.commit()
         flash(f"A set-password link is on its way to {user.email}.", "success")
     return redirect(url_for("review.team"))
@@ -91,10 +84,7 @@ def presets():
     """Saved messages for requesting changes or rejecting."""
     form = PresetForm()
     if form.validate_on_submit():
-        db.session.add(
-            ReplyPreset(action=form.action.data, title=form.title.data, body=form.body.data)
-        )
-        db.session.commit()
+        accounts.save_preset(form.action.data, form.title.data, form.body.data)
         flash("Preset saved.", "success")
         return redirect(url_for("review.presets"))
     rows = db.session.scalars(
@@ -107,9 +97,8 @@ def presets():
 @admin_required
 def preset_delete(preset_id: int):
     """Remove a preset (messages already sent keep their words)."""
-    preset = db.session.get(ReplyPreset, preset_id) or abort(404)
+    preset = db.get_or_404(ReplyPreset, preset_id)
     if FlaskForm().validate_on_submit():
-        db.session.delete(preset)
-        db.session.commit()
+        accounts.delete_preset(preset)
         flash("Preset removed.", "success")
     return redirect(url_for("review.presets"))

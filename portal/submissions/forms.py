@@ -202,6 +202,25 @@ class ApplicantActionForm(FlaskForm):
     )
 
 
+def with_fix_requests(item_ids: list[int]) -> type[ApplicantActionForm]:
+    """The applicant's action form with one optional "what to fix" per proof item."""
+
+    class Form(ApplicantActionForm):
+        pass
+
+    for item_id in item_ids:
+        setattr(
+            Form,
+            f"fix{item_id}",
+            TextAreaField(
+                "What to fix in this answer",
+                filters=[strip],
+                validators=[Optional(), Length(max=1000), PlainText()],
+            ),
+        )
+    return Form
+
+
 class ResendForm(FlaskForm):
     email = EmailField(
         "Your email",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from .. import operations, photos, privacy, spam, workflow
+from .. import operations, personal_data, photos, spam, workflow
 from ..extensions import csrf, db
 from ..forms import expected_version
 from ..models import Question, StatusToken
@@ -18,6 +18,7 @@ from .forms import (
     ResendForm,
     answers_of,
     socials_of,
+    with_fix_requests,
     with_questions,
 )
 
@@ -138,9 +139,14 @@ def status(token: str):
         proof=applicant.proof(submission) if state is State.AWAITING_SIGNOFF else [],
         actions=actions,
         can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
-        form=ApplicantActionForm(version=submission.version),
-        after_form=AfterRequestForm(),
+        form=ApplicantActionForm(formdata=None, version=submission.version),
+        fix_form=_fix_form(submission)(formdata=None) if submission.interview else None,
+        after_form=AfterRequestForm(formdata=None),
     )
+
+
+def _fix_form(submission):
+    return with_fix_requests([item.id for item in submission.interview.items])
 
 
 @bp.route("/status/<token>/continue", methods=["GET", "POST"])
@@ -204,10 +210,10 @@ def erase(token: str):
         and form.validate_on_submit()
         and request.form.get("confirm") == "yes"
     ):
-        privacy.erase(submission)
+        operations.erase(submission, expected_version=expected_version(form))
         return render_template("submissions/erased.html")
     if submission.state == State.PUBLISHED.value:
-        raise privacy.CannotErase(
+        raise personal_data.CannotErase(
             "A published interview can't be erased from here: ask us to take it down first."
         )
     return render_template("submissions/erase.html", submission=submission, token=token, form=form)
@@ -238,19 +244,20 @@ def act(token: str, action: str):
         return redirect(url_for("submissions.status", token=token))
     if action == Action.WITHDRAW.value and request.form.get("confirm") != "yes":
         return redirect(url_for("submissions.withdraw", token=token))
-    fixes = {}
+    options = {}
     if action == Action.ASK_FIX.value and submission.interview:
-        fixes = {
-            item.id: (request.form.get(f"fix{item.id}") or "").strip()[:1000]
+        fixes = _fix_form(submission)()
+        options["item_requests"] = {
+            item.id: (fixes[f"fix{item.id}"].data or "")[:1000]
             for item in submission.interview.items
         }
-    operations.transition(
+    operations.perform(
         submission,
         action,
         operations.APPLICANT,
         message=form.message.data or "",
         expected_version=expected_version(form),
-        item_requests=fixes,
+        **options,
     )
     flash(
         workflow.APPLICANT_NEXT[State(submission.state)].format(

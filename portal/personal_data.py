@@ -1,9 +1,10 @@
-"""Privacy: an applicant erases an unpublished application; an admin exports
-everything held about an email address."""
+"""Personal data: what erasing an application removes, and everything held about
+an email address for an export. The erasure itself is `operations.erase`."""
 
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 
 from sqlalchemy import delete, func, select
 
@@ -11,7 +12,7 @@ from . import photos
 from .clock import utcnow
 from .extensions import db
 from .models import Note, OutboxEmail, StatusToken, Submission
-from .workflow import Action, Role, State, WorkflowError, allowed_actions
+from .workflow import WorkflowError
 
 ERASED = "(erased)"
 
@@ -20,30 +21,24 @@ class CannotErase(WorkflowError):
     pass
 
 
-def _remove_photo(name: str | None) -> None:
-    path = photos.path_of(name) if name else None
-    if path:
-        os.remove(path)
+def remove_photos(names: list[str]) -> None:
+    """Delete the files of erased photos: after the commit, so a rollback keeps them."""
+    for name in names:
+        path = photos.path_of(name)
+        if path:
+            with suppress(FileNotFoundError):
+                os.remove(path)
 
 
-def erase(submission: Submission) -> None:
-    """Erase the applicant's personal data and answers; keep the events without them.
-
-    A published interview is not erased this way: the applicant asks for a
-    takedown first. The application is withdrawn if it was still open.
-    """
-    if submission.state == State.PUBLISHED.value:
-        raise CannotErase(
-            "A published interview can't be erased from here: ask us to take it down first."
-        )
-    from .operations import APPLICANT, _move  # the state move, without emails
-
-    if Action.WITHDRAW in allowed_actions(submission.state, Role.APPLICANT):
-        _move(submission, Action.WITHDRAW, APPLICANT, message="Erased at the applicant's request.")
+def scrub(submission: Submission) -> list[str]:
+    """Remove the applicant's personal data and answers from `submission`, in the
+    session: the caller (`operations.erase`) records the move and commits, then
+    removes the photo files named in the list returned."""
     address = submission.email.lower()
-    _remove_photo(submission.photo)
+    photo_names = [submission.photo] if submission.photo else []
     if submission.interview is not None:
-        _remove_photo(submission.interview.photo)
+        if submission.interview.photo:
+            photo_names.append(submission.interview.photo)
         db.session.delete(submission.interview)
     for revision in list(submission.revisions):
         db.session.delete(revision)
@@ -57,7 +52,7 @@ def erase(submission: Submission) -> None:
     submission.website = submission.location = submission.industry = submission.pitch = ""
     submission.socials, submission.photo = {}, None
     submission.state_changed_at = utcnow()
-    db.session.commit()
+    return photo_names
 
 
 def export(email: str) -> dict:

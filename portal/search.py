@@ -26,9 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import contains_eager, undefer
 
-from ..extensions import db
-from ..models import Interview
-from ..sanitize import strip_tags
+from .extensions import db
+from .models import Interview
+from .sanitize import strip_tags
 
 QUERY_MAX = 200
 TERMS_MAX = 12

@@ -34,9 +34,9 @@ from flask_login import current_user
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
-from ..extensions import db
-from ..models import Interview, InterviewItem, SiteState, SlugRedirect, Submission, Tag
+from .clock import utcnow
+from .extensions import db
+from .models import Interview, InterviewItem, SiteState, SlugRedirect, Submission, Tag
 
 MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
 # What a public page is made of: a change to any of these may change one.

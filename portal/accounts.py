@@ -1,4 +1,5 @@
-"""The editorial team: invitations, set-password links, roles, deactivation."""
+"""The editorial team: invitations, set-password links, roles, deactivation, and
+the saved replies editors share."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from sqlalchemy import func, select
 
 from .clock import utcnow
 from .extensions import db
-from .models import PasswordToken, User, hash_token
-from .notifications.outbox import public_url, queue
+from .links import public_url
+from .models import PasswordToken, ReplyPreset, User, hash_token
+from .notifications.outbox import queue
 from .workflow import WorkflowError
 
 SET_PASSWORD_VALID = timedelta(hours=48)
@@ -129,4 +131,18 @@ def set_notify(user: User, choice: str) -> None:
     if choice not in ("each", "digest", "none"):
         raise TeamError("Choose each, digest or none.")
     user.notify_new = choice
+    db.session.commit()
+
+
+def save_preset(action: str, title: str, body: str) -> ReplyPreset:
+    """A saved message editors can pick when requesting changes or rejecting."""
+    preset = ReplyPreset(action=action, title=title, body=body)
+    db.session.add(preset)
+    db.session.commit()
+    return preset
+
+
+def delete_preset(preset: ReplyPreset) -> None:
+    """Remove a saved message; messages already sent keep their words."""
+    db.session.delete(preset)
     db.session.commit()

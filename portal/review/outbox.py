@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..auth import editor_required
 from ..extensions import db
 from ..models import OutboxEmail, count_by
+from ..notifications.delivery import retry as retry_email
 from . import bp
-from .delivery import retry as retry_email
+from .forms import RecipientFilterForm
 
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
 PAGE_SIZE = 50
@@ -20,7 +21,7 @@ PAGE_SIZE = 50
 HTML_PART_POLICY = "sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
 
 
-@bp.route("")
+@bp.route("/outbox")
 @editor_required
 def outbox():
     """The latest emails, filtered by status and recipient."""
@@ -34,7 +35,7 @@ def outbox():
         query = query.where(OutboxEmail.to_address == recipient)
     rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
-        "notifications/outbox.html",
+        "review/outbox.html",
         emails=rows[:PAGE_SIZE],
         has_next=len(rows) > PAGE_SIZE,
         page=page,
@@ -42,29 +43,24 @@ def outbox():
         statuses=STATUSES,
         status=status,
         recipient=recipient,
-        form=FlaskForm(),
+        filter_form=RecipientFilterForm(formdata=None, recipient=recipient),
     )
 
 
-def _email(email_id: int) -> OutboxEmail:
-    found = db.session.get(OutboxEmail, email_id)
-    if found is None:
-        abort(404)
-    return found
-
-
-@bp.route("/<int:email_id>")
+@bp.route("/outbox/<int:email_id>")
 @editor_required
 def email(email_id: int):
     """One email as it was (or will be) sent."""
-    return render_template("notifications/email.html", email=_email(email_id), form=FlaskForm())
+    return render_template(
+        "review/email.html", email=db.get_or_404(OutboxEmail, email_id), form=FlaskForm()
+    )
 
 
-@bp.route("/<int:email_id>/html")
+@bp.route("/outbox/<int:email_id>/html")
 @editor_required
 def html_part(email_id: int):
     """The HTML part alone, for the sandboxed frame on the email's page."""
-    response = db.session.get(OutboxEmail, email_id) or abort(404)
+    response = db.get_or_404(OutboxEmail, email_id)
     headers = {
         "Content-Security-Policy": HTML_PART_POLICY,
         "Content-Type": "text/html; charset=utf-8",
@@ -73,12 +69,11 @@ def html_part(email_id: int):
     return response.html_body, 200, headers
 
 
-@bp.route("/<int:email_id>/retry", methods=["POST"])
+@bp.route("/outbox/<int:email_id>/retry", methods=["POST"])
 @editor_required
 def retry(email_id: int):
     """Send a failed or dead email again."""
-    found = _email(email_id)
+    found = db.get_or_404(OutboxEmail, email_id)
     retry_email(found)
-    db.session.commit()
     flash(f"“{found.subject}” is queued to be sent again.", "success")
-    return redirect(url_for("notifications.email", email_id=found.id))
+    return redirect(url_for("review.email", email_id=found.id))
