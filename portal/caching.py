@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 from time import monotonic
 
+from cachetools import LRUCache
 from flask import Response, current_app, has_app_context, make_response, request, session
 from flask_login import current_user
 from sqlalchemy import event, func, insert, select, update
@@ -140,31 +140,28 @@ class Page:
 
 
 class PageCache:
-    """A bounded, thread-safe store of rendered pages; the oldest used goes first."""
+    """A bounded, thread-safe store of rendered pages; the least recently used
+    goes first. cachetools keeps the order; it is not thread-safe, so a lock."""
 
     def __init__(self, size: int):
         self.size = size
-        self._pages: OrderedDict[tuple, Page] = OrderedDict()
+        self._pages: LRUCache[tuple, Page] | None = LRUCache(maxsize=size) if size > 0 else None
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> Page | None:
+        if self._pages is None:
+            return None
         with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
+            return self._pages.get(key)
 
     def put(self, key: tuple, page: Page) -> None:
-        if self.size <= 0:
+        if self._pages is None:
             return
         with self._lock:
             self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._pages)
+        return len(self._pages) if self._pages is not None else 0
 
 
 def page_cache() -> PageCache:

@@ -285,3 +285,17 @@ def test_a_change_made_by_another_process_shows_within_the_check_interval(app, c
     assert "Renamed Rope Co" not in client.get("/").get_data(as_text=True)
     clock[0] += 1.01
     assert "Renamed Rope Co" in client.get("/").get_data(as_text=True)
+
+
+def test_the_page_cache_forgets_the_page_used_longest_ago():
+    pages = caching.PageCache(2)
+    first, second, third = (caching.Page(body, "text/html") for body in (b"1", b"2", b"3"))
+    pages.put(("/a",), first)
+    pages.put(("/b",), second)
+    assert pages.get(("/a",)) is first  # /a is now the more recently used
+    pages.put(("/c",), third)
+    assert (pages.get(("/a",)), pages.get(("/b",)), pages.get(("/c",))) == (first, None, third)
+    assert len(pages) == 2
+    off = caching.PageCache(0)
+    off.put(("/a",), first)
+    assert (off.get(("/a",)), len(off)) == (None, 0)
