@@ -1,46 +1,148 @@
-"""Settings, each read from an environment variable with a safe default."""
+"""Settings, each read from an environment variable with a safe default.
+
+A value that is set but can't be used stops start-up with one line naming the
+variable, the value and what was expected: never a traceback, never a quiet
+fallback to the default."""
 
 from __future__ import annotations
 
+import math
 import os
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in production)
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
+class ConfigError(SystemExit):
+    """A setting that can't be used. Raised at start-up: as a SystemExit, the
+    process stops with this one line on stderr and no traceback."""
+
+    def __init__(self, message: str):
+        super().__init__(f"Configuration error: {message}")
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bad(name: str, value: str, expected: str) -> ConfigError:
+    return ConfigError(f"{name}={value!r} is not valid: expected {expected}.")
+
+
+def _bool(environ, name: str, default: bool = False) -> bool:
+    value = (environ.get(name) or "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise _bad(name, environ[name], "one of 1/0, true/false, yes/no, on/off")
 
 
-def _int(value: str | None, default: int) -> int:
+def _int(environ, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    value = (environ.get(name) or "").strip()
+    if not value:
+        return default
     try:
-        return int(value) if value not in (None, "") else default
+        number = int(value)
     except ValueError:
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        within = f"between {minimum}{upper}" if maximum is not None else f"{minimum} or more"
+        raise _bad(name, environ[name], f"a whole number {within}")
+    return number
+
+
+def _float(environ, name: str, default: float, minimum: float = 0.0) -> float:
+    value = (environ.get(name) or "").strip()
+    if not value:
         return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number) or number < minimum:
+        raise _bad(name, environ[name], f"a number of seconds, {minimum:g} or more")
+    return number
+
+
+def _url(environ, name: str, default: str) -> str:
+    value = (environ.get(name) or default).strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise _bad(name, environ[name], "an address like https://interviews.example.com")
+    return value
+
+
+def _timezone(environ, name: str, default: str) -> str:
+    value = (environ.get(name) or default).strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _bad(name, environ[name], "a time zone name like Europe/London") from None
+    return value
+
+
+def _limit(environ, name: str, default: str) -> str:
+    value = (environ.get(name) or default).strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise _bad(name, environ[name], "a rate like '20 per 10 minutes'") from None
+    return value
+
+
+def _choice(environ, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (environ.get(name) or default).strip()
+    if value not in allowed:
+        raise _bad(name, environ[name], " or ".join(allowed))
+    return value
+
+
+def _storage(environ, name: str, default: str) -> str:
+    value = (environ.get(name) or default).strip()
+    if urlsplit(value).scheme not in ("memory", "redis", "rediss", "redis+unix", "memcached"):
+        raise _bad(name, environ[name], "memory:// or a redis://host:port/db address")
+    return value
+
+
+def _database(environ, name: str) -> str | None:
+    value = (environ.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise _bad(name, value, "a database URL like postgresql+psycopg://user@host/db") from None
+    return value
 
 
 def from_environment(environ=os.environ) -> dict:
     """Build the config dict from environment variables."""
     return {
-        "ENV_NAME": environ.get("PORTAL_ENV", "development"),
+        "ENV_NAME": _choice(environ, "PORTAL_ENV", "development", ("development", "production")),
         "SECRET_KEY": environ.get("SECRET_KEY", DEV_SECRET_KEY),
         # None means: a SQLite file in the instance folder, filled in by create_app.
-        "SQLALCHEMY_DATABASE_URI": environ.get("DATABASE_URL") or None,
-        "PUBLIC_URL": environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SQLALCHEMY_DATABASE_URI": _database(environ, "DATABASE_URL"),
+        "PUBLIC_URL": _url(environ, "PUBLIC_URL", "http://127.0.0.1:5000"),
         "SITE_NAME": environ.get("SITE_NAME", "Social Owners"),
-        "MAX_CONTENT_LENGTH": _int(environ.get("MAX_CONTENT_LENGTH"), 8 * 1024 * 1024),
-        "RESPONSE_DAYS": _int(environ.get("RESPONSE_DAYS"), 14),
+        "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 8 * 1024 * 1024, minimum=1024),
+        "RESPONSE_DAYS": _int(environ, "RESPONSE_DAYS", 14, minimum=1),
         # Rendered public pages each web worker keeps in memory (0: none).
-        "PAGE_CACHE_SIZE": _int(environ.get("PAGE_CACHE_SIZE"), 1000),
+        "PAGE_CACHE_SIZE": _int(environ, "PAGE_CACHE_SIZE", 1000),
         # How long a worker trusts its last look at whether anything public changed.
-        "PAGE_CACHE_CHECK_SECONDS": float(environ.get("PAGE_CACHE_CHECK_SECONDS") or 1),
+        "PAGE_CACHE_CHECK_SECONDS": _float(environ, "PAGE_CACHE_CHECK_SECONDS", 1.0),
         # Flask-Mail. An empty MAIL_SERVER means "no SMTP server": emails stay in
         # the outbox and are logged.
         "MAIL_SERVER": environ.get("MAIL_SERVER", ""),
-        "MAIL_PORT": _int(environ.get("MAIL_PORT"), 25),
-        "MAIL_USE_TLS": _bool(environ.get("MAIL_USE_TLS")),
-        "MAIL_USE_SSL": _bool(environ.get("MAIL_USE_SSL")),
+        "MAIL_PORT": _int(environ, "MAIL_PORT", 25, minimum=1, maximum=65535),
+        "MAIL_USE_TLS": _bool(environ, "MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _bool(environ, "MAIL_USE_SSL"),
         "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": environ.get(
@@ -48,37 +150,33 @@ def from_environment(environ=os.environ) -> dict:
         ),
         # Never suppressed in tests either: the suite talks to a real SMTP server.
         "MAIL_SUPPRESS_SEND": False,
-        "MAIL_TIMEOUT": _int(environ.get("MAIL_TIMEOUT"), 10),
-        "MAIL_BATCH_SIZE": _int(environ.get("MAIL_BATCH_SIZE"), 20),
-        "MAIL_MAX_ATTEMPTS": _int(environ.get("MAIL_MAX_ATTEMPTS"), 8),
-        "MAIL_LEASE_SECONDS": _int(environ.get("MAIL_LEASE_SECONDS"), 600),
-        "MAIL_BACKOFF_SECONDS": _int(environ.get("MAIL_BACKOFF_SECONDS"), 60),
+        "MAIL_TIMEOUT": _int(environ, "MAIL_TIMEOUT", 10, minimum=1),
+        "MAIL_BATCH_SIZE": _int(environ, "MAIL_BATCH_SIZE", 20, minimum=1),
+        "MAIL_MAX_ATTEMPTS": _int(environ, "MAIL_MAX_ATTEMPTS", 8, minimum=1),
+        "MAIL_LEASE_SECONDS": _int(environ, "MAIL_LEASE_SECONDS", 600, minimum=1),
+        "MAIL_BACKOFF_SECONDS": _int(environ, "MAIL_BACKOFF_SECONDS", 60, minimum=1),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PHOTO_DIR": environ.get("PHOTO_DIR") or None,
-        "PROXY_COUNT": _int(environ.get("PROXY_COUNT"), 0),
-        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "PROXY_COUNT": _int(environ, "PROXY_COUNT", 0),
+        "RATELIMIT_STORAGE_URI": _storage(environ, "RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_LIMIT_PER_ADDRESS": environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
-        "LOGIN_LIMIT_PER_ACCOUNT": environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 10 minutes"),
-        "APPLY_LIMIT_PER_ADDRESS": environ.get("APPLY_LIMIT_PER_ADDRESS", "5 per hour"),
-        "SPAM_MIN_SECONDS": _int(environ.get("SPAM_MIN_SECONDS"), 5),
-        "SPAM_MAX_LINKS": _int(environ.get("SPAM_MAX_LINKS"), 8),
+        "LOGIN_LIMIT_PER_ADDRESS": _limit(environ, "LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": _limit(environ, "LOGIN_LIMIT_PER_ACCOUNT", "10 per 10 minutes"),
+        "APPLY_LIMIT_PER_ADDRESS": _limit(environ, "APPLY_LIMIT_PER_ADDRESS", "5 per hour"),
+        "SPAM_MIN_SECONDS": _int(environ, "SPAM_MIN_SECONDS", 5),
+        "SPAM_MAX_LINKS": _int(environ, "SPAM_MAX_LINKS", 8),
         "SPAM_BLOCKLIST": environ.get(
             "SPAM_BLOCKLIST",
             "casino,viagra,cialis,porn,xxx,escort,onlyfans,payday loan,backlinks,"
             "seo services,guest post,crypto giveaway,forex signals,buy followers",
         ),
-        "SITE_TIMEZONE": environ.get("SITE_TIMEZONE", "Europe/London"),
-        "QUEUE_FLAG_DAYS": _int(environ.get("QUEUE_FLAG_DAYS"), 7),
-        "SQLITE_BUSY_TIMEOUT_MS": _int(environ.get("SQLITE_BUSY_TIMEOUT_MS"), 15000),
+        "SITE_TIMEZONE": _timezone(environ, "SITE_TIMEZONE", "Europe/London"),
+        "QUEUE_FLAG_DAYS": _int(environ, "QUEUE_FLAG_DAYS", 7, minimum=1),
+        "SQLITE_BUSY_TIMEOUT_MS": _int(environ, "SQLITE_BUSY_TIMEOUT_MS", 15000),
     }
-
-
-class ConfigError(RuntimeError):
-    """The configuration is unsafe to run with."""
 
 
 def check(config) -> None:

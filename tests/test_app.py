@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from portal import config as settings
 from portal import create_app, operations
 from portal.config import ConfigError
 from portal.extensions import db
@@ -16,6 +21,8 @@ from portal.notifications.delivery import deliver_due
 from portal.workflow import State
 from tests.conftest import application, free_port, post_form
 from tests.factories import answers, profile, staff, submission_in
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_production_refuses_the_development_secret_key(monkeypatch):
@@ -26,6 +33,47 @@ def test_production_refuses_the_development_secret_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MAIL_PORT", "58x", "a whole number between 1 and 65535"),
+        ("MAIL_PORT", "70000", "a whole number between 1 and 65535"),
+        ("PAGE_CACHE_CHECK_SECONDS", "soon", "a number of seconds"),
+        ("MAIL_USE_TLS", "maybe", "true/false"),
+        ("MAIL_BATCH_SIZE", "0", "1 or more"),
+        ("SITE_TIMEZONE", "Mars/Olympus", "a time zone name"),
+        ("PUBLIC_URL", "interviews.example.com", "an address like https://"),
+        ("LOGIN_LIMIT_PER_ADDRESS", "lots", "a rate like"),
+        ("RATELIMIT_STORAGE_URI", "localhost:6379", "redis://"),
+        ("DATABASE_URL", "not a url", "a database URL"),
+        ("PORTAL_ENV", "prod", "development or production"),
+    ],
+)
+def test_a_bad_setting_names_the_variable_the_value_and_what_is_expected(name, value, expected):
+    with pytest.raises(ConfigError) as raised:
+        settings.from_environment({name: value})
+    message = str(raised.value)
+    assert message.startswith(f"Configuration error: {name}={value!r} is not valid")
+    assert expected in message and "\n" not in message
+
+
+def test_a_bad_setting_stops_start_up_with_one_line_and_no_traceback(tmp_path):
+    env = dict(os.environ, MAIL_PORT="58x", DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "Configuration error: MAIL_PORT='58x' is not valid: "
+        "expected a whole number between 1 and 65535."
+    ]
 
 
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
