@@ -51,8 +51,13 @@ tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $@
 
+# pytest-xdist spreads the test modules over the machine's cores (a browser
+# module stays on one worker, with its one server); on PostgreSQL each worker
+# has a database of its own. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= auto
+
 test: $(VENV)/.test-installed browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check portal tests migrations benchmarks

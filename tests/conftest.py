@@ -9,23 +9,58 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import io
 import os
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
+from PIL import Image
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from portal import create_app, search
+from portal import create_app, search, share_image
 from portal.extensions import db
 from portal.models import Question, User
 from portal.questionnaire import install_defaults
 
 PUBLIC_URL = "http://portal.test"
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _database_of_this_worker(url: str) -> str:
+    """Under pytest-xdist, each worker gets a PostgreSQL database of its own
+    (`test_gw0`, `test_gw1`, ...), made on first use beside the one named."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url.startswith("postgresql") or not worker:
+        return url
+    named = make_url(url)
+    mine = named.set(database=f"{named.database}_{worker}")
+    engine = create_engine(named, isolation_level="AUTOCOMMIT")
+    try:
+        for attempt in range(50):
+            with engine.connect() as conn:
+                if conn.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": mine.database},
+                ).scalar():
+                    break
+                try:
+                    conn.exec_driver_sql(f'CREATE DATABASE "{mine.database}"')
+                    break
+                except OperationalError:  # another worker is copying template1 right now
+                    time.sleep(0.1 * (attempt + 1))
+    finally:
+        engine.dispose()
+    return mine.render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _database_of_this_worker(os.environ.get("TEST_DATABASE_URL", ""))
 
 
 def free_port() -> int:
@@ -127,13 +162,50 @@ def database_url(tmp_path):
     return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+# PostgreSQL: the shape of the schema this process last built, by database URL.
+_BUILT: dict[str, tuple] = {}
+
+
+def _shape(conn) -> tuple:
+    return tuple(
+        conn.exec_driver_sql(
+            "SELECT c.relname, a.attname, a.atttypid FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY 1, 2"
+        ).all()
+    )
+
+
 def reset_schema() -> None:
+    """An empty database with the models' schema.
+
+    On PostgreSQL, dropping and re-creating the schema costs ~150 ms a test; when
+    the schema is still the one built here (no test migrated or altered it), its
+    tables are emptied instead.
+    """
     if db.engine.dialect.name == "postgresql":
+        url = db.engine.url.render_as_string(hide_password=False)
         with db.engine.begin() as conn:
+            if _BUILT.get(url) == _shape(conn):
+                # DELETE, not TRUNCATE: on tables this small, TRUNCATE's new files
+                # cost more than the rows. Sequences restart, as on a new schema.
+                empty = "".join(
+                    f"DELETE FROM {t.name};" for t in reversed(db.metadata.sorted_tables)
+                )
+                conn.exec_driver_sql(
+                    empty + "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'S' AND n.nspname = 'public'"
+                )
+                return
             conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     db.create_all()
     with db.engine.begin() as conn:
         search.create_structures(conn)
+        if conn.dialect.name == "postgresql":
+            _BUILT[db.engine.url.render_as_string(hide_password=False)] = _shape(conn)
 
 
 @pytest.fixture
@@ -153,6 +225,9 @@ def app(tmp_path, database_url, smtp_server):
             # address; the spam tests set these back to production values.
             "SPAM_MIN_SECONDS": 0,
             "APPLY_LIMIT_PER_ADDRESS": "10000 per hour",
+            # Throwaway passwords need no brute-force resistance: one round
+            # instead of scrypt's ~120 ms, paid at every make_user and login.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
         }
     )
     app.instance_path = str(tmp_path / "instance")
@@ -164,6 +239,24 @@ def app(tmp_path, database_url, smtp_server):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def _one_pixel_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+_TINY_PNG = _one_pixel_png()
+
+
+@pytest.fixture(autouse=True)
+def cheap_share_images(request, monkeypatch):
+    """Publishing draws a 1200x630 share card (~60 ms). Tests that don't look at
+    it get a one-pixel PNG, still written and linked like the real one; tests
+    marked `real_share_images` draw the card."""
+    if request.node.get_closest_marker("real_share_images") is None:
+        monkeypatch.setattr(share_image, "render", lambda interview: _TINY_PNG)
 
 
 @pytest.fixture

@@ -266,3 +266,13 @@ def test_without_mail_server_emails_stay_in_the_outbox(app, inbox, caplog):
         assert db.session.scalar(select(func.count()).where(OutboxEmail.status == "pending")) == 1
     assert "stays in the outbox" in caplog.text
     assert inbox.messages == []
+
+
+def test_passwords_are_hashed_with_scrypt_outside_the_test_suite(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hash.sqlite3'}"})
+    with app.app_context():
+        user = User(email="a@portal.test", name="A", role="editor")
+        user.set_password("correct horse battery")
+        assert user.password_hash.startswith("scrypt:")
+        assert user.check_password("correct horse battery")
+        assert not user.check_password("correct horse battery!")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 
+import pytest
 from PIL import Image
 
 from portal import operations
@@ -15,6 +16,8 @@ from portal.notifications.delivery import deliver_due
 from portal.workflow import Action, State
 from tests.conftest import draft_data, login, post_form
 from tests.factories import actor_for, submission_in
+
+pytestmark = pytest.mark.real_share_images
 
 
 def test_published_interviews_get_a_share_image_used_everywhere(app, client, inbox):

@@ -82,7 +82,11 @@ def _fresh_database(tmp: Path) -> str:
 def _prepare(database_url: str, tmp: Path) -> None:
     """The schema by the migrations production runs, and the two editors."""
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "browser-suite-secret"}
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "browser-suite-secret",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",  # test passwords: cheap to check
+        }
     )
     app.instance_path = str(tmp / "instance")
     with app.app_context():

@@ -22,6 +22,10 @@ from tests.browser.conftest import (
     log_in,
 )
 
+# Accessibility is the markup's: the database makes no difference,
+# so CI runs this module once, on SQLite (see .ci/run).
+pytestmark = pytest.mark.database_independent
+
 
 @pytest.fixture(scope="module")
 def seeded(portal: Portal) -> Portal:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from portal.models import SOCIAL_NETWORKS as SOCIALS
 from tests.browser.conftest import ADMIN, DESKTOP, PHONE, Portal, act, log_in
+
+# Escaping and markup are the templates' work: the database makes no difference,
+# so CI runs this module once, on SQLite (see .ci/run).
+pytestmark = pytest.mark.database_independent
 
 # Each payload, if it ever ran, would call alert() (a dialog) or set window.__xss.
 PAYLOADS = [
