@@ -73,19 +73,19 @@ def export(email: str) -> dict:
         "exported_at": when(utcnow()),
         "applications": [
             {
-                "id": s.id,
-                "state": s.state,
-                "name": s.name,
-                "email": s.email,
-                "business": s.business,
-                "website": s.website,
-                "location": s.location,
-                "industry": s.industry,
-                "pitch": s.pitch,
-                "social_profiles": s.socials,
-                "photo": s.photo,
-                "created_at": when(s.created_at),
-                "submitted_at": when(s.submitted_at),
+                "id": submission.id,
+                "state": submission.state,
+                "name": submission.name,
+                "email": submission.email,
+                "business": submission.business,
+                "website": submission.website,
+                "location": submission.location,
+                "industry": submission.industry,
+                "pitch": submission.pitch,
+                "social_profiles": submission.socials,
+                "photo": submission.photo,
+                "created_at": when(submission.created_at),
+                "submitted_at": when(submission.submitted_at),
                 "revisions": [
                     {
                         "number": r.number,
@@ -94,7 +94,7 @@ def export(email: str) -> dict:
                             {"question": a.question_text, "answer": a.body} for a in r.answers
                         ],
                     }
-                    for r in s.revisions
+                    for r in submission.revisions
                 ],
                 "events": [
                     {
@@ -104,24 +104,26 @@ def export(email: str) -> dict:
                         "message": e.message,
                         "at": when(e.created_at),
                     }
-                    for e in s.events
+                    for e in submission.events
                 ],
                 "interview": None
-                if s.interview is None
+                if submission.interview is None
                 else {
-                    "title": s.interview.title,
-                    "address": s.interview.slug,
-                    "published_at": when(s.interview.published_at),
+                    "title": submission.interview.title,
+                    "address": submission.interview.slug,
+                    "published_at": when(submission.interview.published_at),
                     "questions_and_answers": [
                         {"question": i.question, "answer_html": i.answer_html}
-                        for i in s.interview.items
+                        for i in submission.interview.items
                     ],
                 },
                 "internal_notes": [
-                    {"body": n.body, "at": when(n.created_at)} for n in s.notes if n.kind == "note"
+                    {"body": n.body, "at": when(n.created_at)}
+                    for n in submission.notes
+                    if n.kind == "note"
                 ],
             }
-            for s in submissions
+            for submission in submissions
         ],
         "emails": [
             {

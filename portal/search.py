@@ -41,12 +41,17 @@ def is_search_table(name: str | None) -> bool:
 
 
 def document(interview: Interview) -> dict[str, str]:
-    s = interview.submission
+    submission = interview.submission
     body = " ".join(
         [strip_tags(interview.intro_html)]
         + [f"{i.question} {strip_tags(i.answer_html)}" for i in interview.items]
     )
-    return {"title": interview.title, "name": s.name, "business": s.business, "body": body}
+    return {
+        "title": interview.title,
+        "name": submission.name,
+        "business": submission.business,
+        "body": body,
+    }
 
 
 FTS5_DDL = (

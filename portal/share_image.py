@@ -33,8 +33,14 @@ def pull_quote(interview: Interview) -> str:
 
 
 def inputs_key(interview: Interview) -> str:
-    s = interview.submission
-    parts = (s.name, s.business, pull_quote(interview), interview.photo or "", "v1")
+    submission = interview.submission
+    parts = (
+        submission.name,
+        submission.business,
+        pull_quote(interview),
+        interview.photo or "",
+        "v1",
+    )
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
@@ -43,7 +49,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def render(interview: Interview) -> bytes:
-    s = interview.submission
+    submission = interview.submission
     card = Image.new("RGB", SIZE, BACKGROUND)
     draw = ImageDraw.Draw(card)
     left = 80
@@ -62,8 +68,8 @@ def render(interview: Interview) -> bytes:
         draw.text((left, y), line, font=_font(40), fill=INK)
         y += 52
     y += 30
-    draw.text((left, y), s.name, font=_font(36), fill=INK)
-    draw.text((left, y + 48), s.business, font=_font(30), fill=SOFT)
+    draw.text((left, y), submission.name, font=_font(36), fill=INK)
+    draw.text((left, y + 48), submission.business, font=_font(30), fill=SOFT)
     draw.text((left, SIZE[1] - 70), current_app.config["SITE_NAME"], font=_font(26), fill=SOFT)
     out = io.BytesIO()
     card.save(out, "PNG", optimize=True)

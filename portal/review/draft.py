@@ -17,9 +17,9 @@ from .submission import load
 @editor_required
 def draft(submission_id: int):
     """Title, address, the interviewer's note, the Q&A pairs and the tags."""
-    s = load(submission_id)
-    interview = s.interview
-    if interview is None or State(s.state) not in workflow.DRAFT_EDITABLE:
+    submission = load(submission_id)
+    interview = submission.interview
+    if interview is None or State(submission.state) not in workflow.DRAFT_EDITABLE:
         raise workflow.IllegalTransition(
             "The draft can be edited once the application is approved, and not "
             "while the proof is with the applicant."
@@ -74,11 +74,11 @@ def draft(submission_id: int):
             form.version.data = str(interview.version)
         else:
             flash("Draft saved.", "success")
-            return redirect(url_for("review.draft", submission_id=s.id))
+            return redirect(url_for("review.draft", submission_id=submission.id))
     status = 409 if conflict else 200
     return render_template(
         "review/draft.html",
-        submission=s,
+        submission=submission,
         interview=interview,
         items=items,
         form=form,
@@ -90,9 +90,12 @@ def draft(submission_id: int):
 @editor_required
 def preview(submission_id: int):
     """The interview exactly as readers will see it."""
-    s = load(submission_id)
-    if s.interview is None:
+    submission = load(submission_id)
+    if submission.interview is None:
         abort(404)
     return render_template(
-        "publishing/interview.html", interview=s.interview, submission=s, preview=True
+        "publishing/interview.html",
+        interview=submission.interview,
+        submission=submission,
+        preview=True,
     )
