@@ -282,9 +282,7 @@ def post_form(client, page_url: str, data: dict, action: str | None = None, **kw
     """Open `page_url` like a browser, then post `data` with the page's CSRF token
     (and its spam time stamp, where it has one)."""
     page = client.get(page_url).get_data(as_text=True)
-    token = hidden_value(page, "csrf_token") or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    ).group(1)
+    token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
     data = dict(data, csrf_token=token)
     shown = hidden_value(page, "shown")
     if shown is not None and "shown" not in data:
