@@ -6,13 +6,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .clock import utcnow
 from .extensions import db
 from .links import public_url
 from .models import PasswordToken, ReplyPreset, User, hash_token
-from .notifications.outbox import queue
+from .notifications.outbox import PRIVATE_LINK, queue
 from .workflow import WorkflowError
 
 SET_PASSWORD_VALID = timedelta(hours=48)
@@ -31,23 +31,46 @@ def email_taken(email: str) -> bool:
 
 
 def send_set_password_link(user: User, *, welcome: bool) -> None:
-    """Email a set-password link: valid once, for SET_PASSWORD_VALID."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    db.session.add(
-        PasswordToken(user=user, token_hash=hash_token(token), expires_at=now + SET_PASSWORD_VALID)
-    )
+    """Email a set-password link. The link is minted when the email is sent
+    (`mint_set_password_link`): the stored email shows "[private link]"."""
     db.session.flush()
     queue(
         "set_password",
         [(user.name, user.email)],
         "Set your password" if not welcome else "You're invited to the editors' desk",
-        key=f"set-password:{user.id}:{now.isoformat()}",
+        key=f"set-password:{user.id}:{utcnow().isoformat()}",
+        private_link=f"set-password:{user.id}",
         user=user,
         welcome=welcome,
-        link=public_url("review.set_password", token=token),
+        link=PRIVATE_LINK,
         hours=int(SET_PASSWORD_VALID.total_seconds() // 3600),
     )
+
+
+def _revoke_password_links(user: User) -> None:
+    """Spend every live set-password link of `user`: one live link per person."""
+    db.session.execute(
+        update(PasswordToken)
+        .where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+def mint_set_password_link(user_id: int) -> str | None:
+    """A fresh set-password link for the email being sent now: valid for
+    SET_PASSWORD_VALID from now, and the only live one (older ones are revoked).
+    The caller commits. None when the user is gone or deactivated."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    _revoke_password_links(user)
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordToken(
+            user=user, token_hash=hash_token(token), expires_at=utcnow() + SET_PASSWORD_VALID
+        )
+    )
+    return public_url("review.set_password", token=token)
 
 
 def invite(email: str, name: str, role: str) -> User:
@@ -84,6 +107,7 @@ def set_password_with(row: PasswordToken, password: str) -> User:
     """Use a set-password link: set the password, spend the link, end old sessions."""
     row.used_at = utcnow()
     user = row.user
+    _revoke_password_links(user)
     user.set_password(password)
     user.end_sessions()
     db.session.commit()
@@ -95,6 +119,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise TeamError("Your current password is not right.")
     user.set_password(new)
     user.end_sessions()  # other devices log in again
+    _revoke_password_links(user)  # a link mailed earlier no longer sets it
     db.session.commit()
 
 

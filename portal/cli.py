@@ -95,6 +95,31 @@ def deliver(loop: bool, until_empty: bool, batch: int | None, interval: float) -
         click.echo(f"sent {totals.sent}, failed {totals.failed}, dead {totals.dead}")
 
 
+@mail_cli.command("show")
+@click.argument("email_id", type=int)
+def show(email_id: int) -> None:
+    """Print one outbox email as its recipient would get it, with a fresh private link.
+
+    For the operator at the shell (who can read the database anyway), e.g. to
+    hand an invitation over when no SMTP server is set up.
+    """
+    from .models import OutboxEmail
+    from .notifications.delivery import LinkUnavailable, mint_private_link
+    from .notifications.outbox import PRIVATE_LINK
+
+    email = db.session.get(OutboxEmail, email_id)
+    if email is None:
+        raise click.ClickException(f"There is no email {email_id} in the outbox.")
+    text = email.text_body
+    if email.private_link:
+        try:
+            text = text.replace(PRIVATE_LINK, mint_private_link(email.private_link))
+        except LinkUnavailable as error:
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+    click.echo(f"To: {email.to_address}\nSubject: {email.subject}\n\n{text}")
+
+
 @mail_cli.command("digest")
 @click.option(
     "--day",

@@ -545,6 +545,10 @@ class OutboxEmail(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
+    # The link only the recipient may hold ("status:<submission id>",
+    # "set-password:<user id>"): the bodies show PRIVATE_LINK in its place and
+    # the worker mints the real one as it sends, so no stored copy opens anything.
+    private_link: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

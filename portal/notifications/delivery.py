@@ -25,11 +25,14 @@ from flask import current_app
 from flask_mail import BadHeaderError, Message
 from sqlalchemy import or_, select, update
 
+from .. import accounts
 from ..clock import utcnow
 from ..extensions import db, mail
-from ..models import OutboxEmail
+from ..links import public_url
+from ..models import OutboxEmail, StatusToken, Submission
 from ..workflow import WorkflowError
 from .emails import answer_resend_requests
+from .outbox import PRIVATE_LINK
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +117,36 @@ def _check_addresses(recipients: list) -> None:
             raise MalformedAddress(f"Malformed address {address!r}: {error}") from None
 
 
-def _message(email: OutboxEmail) -> Message:
+class LinkUnavailable(ValueError):
+    """The private link can't be made any more (its person or application is gone)."""
+
+
+def mint_private_link(spec: str) -> str:
+    """Make the link an email's `private_link` names, for this sending only."""
+    kind, _, ident = spec.partition(":")
+    link = None
+    if kind == "status" and ident.isdigit():
+        submission = db.session.get(Submission, int(ident))
+        if submission is not None:
+            link = public_url("submissions.status", token=StatusToken.issue(submission))
+    elif kind == "set-password" and ident.isdigit():
+        link = accounts.mint_set_password_link(int(ident))
+    if link is None:
+        raise LinkUnavailable(f"The {kind} link of this email can no longer be made.")
+    return link
+
+
+def _message(email: OutboxEmail, link: str | None = None) -> Message:
+    text, html = email.text_body, email.html_body
+    if link is not None:
+        text, html = text.replace(PRIVATE_LINK, link), html.replace(PRIVATE_LINK, link)
     return _WrappedMessage(
         subject=email.subject,
         # (name, address) pairs: Flask-Mail encodes the name, so a name can't add
         # a recipient.
         recipients=[(name, address) for name, address in email.recipients],
-        body=email.text_body,
-        html=email.html_body,
+        body=text,
+        html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         extra_headers={"X-Portal-Email-Id": str(email.id)},
     )
@@ -231,8 +256,15 @@ def deliver_due(
     # Read now: after the rollback below, touching a row would open a transaction
     # (on SQLite a write lock) for as long as the SMTP server takes.
     recipients = {e.id: [list(r) for r in e.recipients] for e in emails}
-    messages = {e.id: _message(e) for e in emails}
-    db.session.rollback()  # hold no transaction while talking to SMTP
+    messages, unsendable = {}, {}
+    for e in emails:
+        try:
+            # A private link is made now, for this copy only: the stored row never holds it.
+            link = mint_private_link(e.private_link) if e.private_link else None
+            messages[e.id] = _message(e, link)
+        except LinkUnavailable as error:
+            unsendable[e.id] = error
+    db.session.commit()  # the minted links; hold no transaction while talking to SMTP
     try:
         with _smtp_timeout(current_app.config["MAIL_TIMEOUT"]):
             connection = mail.connect()
@@ -248,6 +280,8 @@ def deliver_due(
                 report.released = _release(ids[position:])
                 break
             try:
+                if email_id in unsendable:
+                    raise unsendable[email_id]
                 _check_addresses(recipients[email_id])
                 connection.send(messages[email_id])
                 error = None

@@ -11,9 +11,9 @@ from sqlalchemy import delete, select
 from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
-from ..models import Event, OutboxEmail, ResendRequest, StatusToken, Submission, User
+from ..models import Event, OutboxEmail, ResendRequest, Submission, User
 from ..workflow import Action, State
-from .outbox import queue
+from .outbox import PRIVATE_LINK, queue
 
 Handler = Callable[[Event], None]
 _HANDLERS: dict[Action, Handler] = {}
@@ -47,9 +47,10 @@ def _editors_for(submission: Submission) -> list[tuple[str, str]]:
     return [(u.name, u.email) for u in users]
 
 
-def _status_link(submission: Submission) -> str:
-    # Only hashes are stored, so each email carries a token of its own.
-    return public_url("submissions.status", token=StatusToken.issue(submission))
+def _status_link(submission: Submission) -> dict:
+    """The applicant's status link, as the worker will mint it when the email
+    leaves: the stored email shows PRIVATE_LINK, so no editor can open it."""
+    return {"status_link": PRIVATE_LINK, "private_link": f"status:{submission.id}"}
 
 
 def _editor_link(submission: Submission) -> str:
@@ -70,7 +71,7 @@ def saved(event: Event) -> None:
         event=event,
         key=_key(event),
         submission=submission,
-        status_link=_status_link(submission),
+        **_status_link(submission),
     )
 
 
@@ -84,7 +85,7 @@ def submitted(event: Event) -> None:
         event=event,
         key=_key(event),
         submission=submission,
-        status_link=_status_link(submission),
+        **_status_link(submission),
         response_days=current_app.config["RESPONSE_DAYS"],
     )
     if submission.state == State.SPAM.value:
@@ -145,7 +146,7 @@ def decided(event: Event) -> None:
         key=_key(event),
         submission=submission,
         message=event.message,
-        status_link=_status_link(submission),
+        **_status_link(submission),
     )
 
 
@@ -160,7 +161,7 @@ def proof_sent(event: Event) -> None:
         key=_key(event),
         submission=submission,
         message=event.message,
-        status_link=_status_link(submission),
+        **_status_link(submission),
     )
 
 
@@ -216,7 +217,7 @@ def status_link_again(submission: Submission, cause: str) -> None:
         "Your status link",
         key=cause,
         submission=submission,
-        status_link=_status_link(submission),
+        **_status_link(submission),
     )
 
 
@@ -261,7 +262,7 @@ def draft_reminder(submission: Submission, deletes_on) -> int:
         "Your saved application will be deleted soon",
         key=f"draft-reminder:{submission.id}:{submission.state_changed_at.isoformat()}",
         submission=submission,
-        status_link=_status_link(submission),
+        **_status_link(submission),
         deletes_on=deletes_on,
     )
     return 1 if row is not None else 0

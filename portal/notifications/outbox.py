@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 
 
+# What a stored email shows where its recipient's private link will be.
+PRIVATE_LINK = "[private link]"
+
+
 def header_safe(text: str, limit: int = 250) -> str:
     """One line of text, fit for a Subject header."""
     return _LINE_BREAKS.sub(" ", text or "").strip()[:limit]
@@ -30,12 +34,15 @@ def queue(
     event: Event | None = None,
     key: str,
     deliver_after: datetime | None = None,
+    private_link: str | None = None,
     **context,
 ) -> OutboxEmail | None:
     """Render `email/<kind>.txt|.html` for each recipient and add it to the outbox.
 
     One row per recipient, so each person's copy is tracked (and retried) on its
     own. `key` names the cause; with the address it makes the deduplication key.
+    `private_link` names the link the worker mints at sending ("status:<id>",
+    "set-password:<id>"); the templates are given PRIVATE_LINK in its place.
     Returns the last row queued (None when every copy was queued before).
     """
     queued = None
@@ -58,6 +65,7 @@ def queue(
             text_body=render_template(f"email/{kind}.txt", **values),
             html_body=render_template(f"email/{kind}.html", **values),
             deliver_after=deliver_after or utcnow(),
+            private_link=private_link,
         )
         db.session.add(queued)
         if not current_app.config["MAIL_SERVER"]:

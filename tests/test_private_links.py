@@ -1,0 +1,128 @@
+"""A status link or a set-password link is readable by its recipient alone: the
+outbox an editor can read holds "[private link]", the worker mints the real
+link as the email leaves, and a person has one live set-password link."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import OutboxEmail, StatusToken, User
+from portal.notifications.delivery import deliver_due
+from portal.workflow import State
+from tests.conftest import login, post_form
+from tests.factories import submission_in
+
+LINK = re.compile(r"""https?://[^\s"'<>]+""")
+
+
+def _working(client, url: str) -> bool:
+    path = re.sub(r"^https?://[^/]+", "", url)
+    return client.get(path).status_code == 200 and (
+        "/status/" in path or "/editor/set-password/" in path
+    )
+
+
+def test_an_editor_reading_the_outbox_finds_no_link_that_works(app, client, admin, editor, inbox):
+    login(client, email="admin@portal.test")
+    # An invitation (to an admin), a fresh password link, and a proof to an applicant.
+    invite = {"name": "Ivy Admin", "email": "ivy@team.example", "role": "admin"}
+    assert post_form(client, "/editor/team", invite).status_code == 302
+    post_form(client, "/editor/team", {}, action=f"/editor/team/{editor}/password-link")
+    with app.app_context():
+        proof = submission_in(State.AWAITING_SIGNOFF)
+        applicant = proof.email
+        ids = db.session.scalars(select(OutboxEmail.id)).all()
+    kinds = {"set_password", "send_proof"}
+    with app.app_context():
+        assert kinds <= set(db.session.scalars(select(OutboxEmail.kind)))
+    # A non-admin editor reads every email, as stored and as the HTML frame shows it.
+    reader = app.test_client()
+    login(reader)
+    for email_id in ids:
+        page = reader.get(f"/editor/outbox/{email_id}").get_data(as_text=True)
+        frame = reader.get(f"/editor/outbox/{email_id}/html").get_data(as_text=True)
+        for url in LINK.findall(page + frame):
+            assert not _working(app.test_client(), url), url
+    with app.app_context():
+        stored = db.session.scalars(
+            select(OutboxEmail).where(OutboxEmail.private_link.is_not(None))
+        )
+        for row in stored:
+            assert "[private link]" in row.text_body and "[private link]" in row.html_body
+    # The recipients get links that work.
+    with app.app_context():
+        deliver_due()
+    [invitation] = [m for m in inbox.to("ivy@team.example") if "invited" in m.subject]
+    [proof_mail] = [m for m in inbox.to(applicant) if "sign" in m.subject.lower()]
+    for mail, prefix in ((invitation, "/editor/set-password/"), (proof_mail, "/status/")):
+        [path] = [p for p in mail.paths() if p.startswith(prefix)]
+        assert app.test_client().get(path).status_code == 200
+
+
+def test_one_live_set_password_link_per_person(app, client, admin, editor, inbox):
+    login(client, email="admin@portal.test")
+    for _ in range(2):
+        post_form(client, "/editor/team", {}, action=f"/editor/team/{editor}/password-link")
+        with app.app_context():
+            deliver_due()
+    first, second = (
+        next(p for p in m.paths() if p.startswith("/editor/set-password/"))
+        for m in inbox.to("editor@portal.test")
+    )
+    newcomer = app.test_client()
+    assert newcomer.get(first).status_code == 404  # the newer link replaced it
+    assert newcomer.get(second).status_code == 200
+    data = {"password": "a brand new password", "confirm": "a brand new password"}
+    assert post_form(newcomer, second, data).status_code == 302
+    assert newcomer.get(second).status_code == 404  # used
+
+
+def test_a_password_change_revokes_a_link_mailed_earlier(app, client, editor, inbox):
+    login(client)
+    with app.app_context():
+        from portal import accounts
+
+        accounts.send_set_password_link(db.session.get(User, editor), welcome=False)
+        db.session.commit()
+        deliver_due()
+    [mail] = inbox.to("editor@portal.test")
+    link = next(p for p in mail.paths() if p.startswith("/editor/set-password/"))
+    assert app.test_client().get(link).status_code == 200
+    with app.app_context():
+        from portal import accounts
+
+        user = db.session.get(User, editor)
+        accounts.change_password(user, "correct horse battery", "another good password")
+    assert app.test_client().get(link).status_code == 404
+
+
+def test_status_links_are_minted_per_email_sent(app, inbox):
+    with app.app_context():
+        submission = submission_in(State.IN_REVIEW)
+        before = db.session.query(StatusToken).count()
+        deliver_due()
+        assert db.session.query(StatusToken).count() > before
+        sid = submission.id
+        address = submission.email
+    paths = [p for m in inbox.to(address) for p in m.paths() if p.startswith("/status/")]
+    assert paths and len(set(paths)) == len(paths)  # each email its own token
+    with app.app_context():
+        assert all(StatusToken.find(p.rsplit("/", 1)[1]).id == sid for p in paths)
+
+
+def test_the_operator_can_print_an_email_with_a_working_link(app, editor):
+    with app.app_context():
+        from portal import accounts
+
+        accounts.send_set_password_link(db.session.get(User, editor), welcome=False)
+        db.session.commit()
+        email_id = db.session.scalar(select(OutboxEmail.id))
+    result = app.test_cli_runner().invoke(args=["mail", "show", str(email_id)])
+    assert result.exit_code == 0, result.output
+    path = re.search(r"http://portal.test(/editor/set-password/\S+)", result.output).group(1)
+    assert app.test_client().get(path).status_code == 200
+    missing = app.test_cli_runner().invoke(args=["mail", "show", "999999"])
+    assert missing.exit_code != 0 and "no email 999999" in missing.output
