@@ -7,6 +7,10 @@ same file serves behind a proxy on one host or many.
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from portal.security import redact
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
@@ -23,3 +27,16 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+class RedactingLogger(Logger):
+    """The access log, with the token of a status or set-password link replaced."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        # Every atom that can hold a path: the request line, the path, the
+        # referrer, and the {...}e / {...}i copies of the environ and headers.
+        return {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
+
+
+logger_class = RedactingLogger

@@ -19,9 +19,15 @@ from .workflow import WorkflowError
 _read_only = ("GET", "HEAD", "OPTIONS")
 
 
+class Portal(Flask):
+    def log_exception(self, exc_info) -> None:
+        """Not here: the 500 handler (security.py) logs it once, with a reference
+        and the path with any private token replaced."""
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app from environment settings, overridden by `config`."""
-    app = Flask(
+    app = Portal(
         __name__,
         instance_relative_config=True,
         template_folder="../templates",
@@ -64,6 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
         _tune_sqlite(app, db.engine)
 
     from . import auth, cli, filters, security
+
+    security.register_converters(app)
     from .caching import watch_changes
     from .publishing import bp as publishing_bp
     from .review import bp as review_bp

@@ -6,7 +6,9 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import utcnow
 from .extensions import db
@@ -21,6 +23,24 @@ PASSWORD_MIN = 10
 
 class TeamError(WorkflowError):
     """A team change that can't be made (views answer 409 with the reason)."""
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None; in the same time
+    either way: an unknown address is checked against a dummy hash."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        if method not in _DUMMY_HASHES:
+            _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(16), method=method)
+        check_password_hash(_DUMMY_HASHES[method], password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user
 
 
 def email_taken(email: str) -> bool:

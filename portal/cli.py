@@ -58,6 +58,10 @@ def seed() -> None:
     """Fill an empty database with demo interviews in different states."""
     from .demo import seed as run_seed
 
+    if current_app.config["ENV_NAME"] == "production":
+        # The demo admin's password is printed in the README.
+        raise click.ClickException("The demo content is not for production: nothing was added.")
+
     click.echo(run_seed())
 
 

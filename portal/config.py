@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 (refused in production)
+SECRET_KEY_MIN = 32
 
 
 class ConfigError(SystemExit):
@@ -183,12 +184,18 @@ def from_environment(environ=os.environ) -> dict:
 
 
 def check(config) -> None:
-    """Refuse to run production with the development secret key."""
+    """Refuse to run production with the development secret key or a weak one."""
     if config.get("ENV_NAME") == "production":
-        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
+        key = config.get("SECRET_KEY") or ""
+        if not key or key == DEV_SECRET_KEY:
             raise ConfigError(
                 "SECRET_KEY is unset or the development default; "
                 "set a long random SECRET_KEY before running in production."
+            )
+        if len(key) < SECRET_KEY_MIN or len(set(key)) < SECRET_KEY_MIN // 2:
+            raise ConfigError(
+                f"SECRET_KEY is too short or too plain: use at least {SECRET_KEY_MIN} random "
+                "characters, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))'."
             )
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
+from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger("portal.errors")
 
@@ -18,10 +20,51 @@ CSP = (
 )
 
 
+# The largest id or number a database column holds (a signed 64-bit integer).
+MAX_INT = 2**63 - 1
+
+# Pages that show one person's data or a private link: no browser or proxy keeps them.
+PRIVATE_PREFIXES = ("/editor", "/status", "/apply")
+
+# What a private link looks like in a path: the token is replaced before a path
+# is written to any log.
+_TOKEN_PATH = re.compile(r"(/status/|/editor/set-password/)(?!resend\b)[^/?#\s\"]+")
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def redact(path: str) -> str:
+    """`path` with any status or set-password token replaced, fit for a log."""
+    return _TOKEN_PATH.sub(r"\1[token]", path or "")
+
+
+class DatabaseInt(IntegerConverter):
+    """<int:...> in a URL, limited to what the database can hold: a larger
+    number is simply no page (404), not an overflow deep in the driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_converters(app: Flask) -> None:
+    """Before any blueprint adds its routes."""
+    app.url_map.converters["int"] = DatabaseInt
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def forms_only():
+        """Every POST here is an HTML form: any other body is refused with 415."""
+        if request.method == "POST" and request.mimetype not in _FORM_TYPES:
+            abort(415)
+
     @app.after_request
     def headers(response):
         h = response.headers
+        if request.path.startswith(PRIVATE_PREFIXES):
+            response.cache_control.no_store = True
+            response.cache_control.private = True
         if "Content-Security-Policy" not in h:  # the email preview sets a stricter one
             h["Content-Security-Policy"] = CSP
             h["X-Frame-Options"] = "DENY"
@@ -43,7 +86,7 @@ def init_app(app: Flask) -> None:
             "Unhandled error, reference %s, on %s %s",
             reference,
             request.method,
-            request.path,
+            redact(request.path),
             exc_info=(type(original), original, original.__traceback__),
         )
         return render_template("errors/500.html", reference=reference), 500

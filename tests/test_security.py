@@ -64,7 +64,7 @@ def test_hsts_in_production(monkeypatch, tmp_path):
     from portal import create_app
 
     monkeypatch.setenv("PORTAL_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret")
+    monkeypatch.setenv("SECRET_KEY", "Zq7r-K2vX9pLmA4tWc8yBn0eHs5dFgJ1uRo6iVk3")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
     assert (
         "max-age=31536000" in app.test_client().get("/healthz").headers["Strict-Transport-Security"]
@@ -94,7 +94,7 @@ def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
-        SECRET_KEY="gunicorn-test-secret-key",
+        SECRET_KEY="Gx4n-T8wQ2zLp7RmV1cYb5KsE9hJa3dUo6fN0iWq",
         PORTAL_ENV="production",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="2",

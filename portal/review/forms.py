@@ -148,7 +148,7 @@ class NoteForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     version = HiddenField()
-    assignee = SelectField("Assign to", coerce=int)
+    assignee = SelectField("Assign to", coerce=lambda value: _id_or_zero(value))
 
 
 class EditorHTML(TextAreaField):
@@ -276,7 +276,9 @@ class PresetForm(FlaskForm):
 
 
 def _id_or_zero(value) -> int:
-    return int(value) if str(value).isdigit() else 0
+    """An id as typed in a form, or 0 when it is none (or too large to be one)."""
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) < 19 else 0
 
 
 BULK_ACTIONS = [

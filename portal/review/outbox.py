@@ -27,7 +27,7 @@ def outbox():
     """The latest emails, filtered by status and recipient."""
     status = request.args.get("status", "")
     recipient = (request.args.get("recipient") or "").strip().lower()[:254]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
     if status in STATUSES:
         query = query.where(OutboxEmail.status == status)

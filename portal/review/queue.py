@@ -63,7 +63,7 @@ def queue():
     default_sort = "waiting" if State(tab) in workflow.EDITORS_TURN else "newest"
     sort = request.args.get("sort", default_sort)
     sort = sort if sort in SORTS else default_sort
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     rows = db.session.scalars(
         _query(tab, who, q, sort).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
     ).all()
@@ -104,7 +104,8 @@ def bulk():
     """Assign, mark as spam or release many at once, after a confirmation step."""
     form = BulkForm()
     form.assignee.choices = choices((u.id, u.name) for u in active_editors())
-    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})[: PAGE_SIZE * 4]
+    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) < 19})
+    ids = ids[: PAGE_SIZE * 4]
     back = request.form.get("back") or url_for("review.queue")
     if not form.validate_on_submit() or not ids:
         flash("Choose at least one submission and an action.", "error")

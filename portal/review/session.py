@@ -6,12 +6,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
 
 from .. import accounts
 from ..auth import editor_required
 from ..extensions import db, limiter
-from ..models import User
 from . import bp
 from .forms import AccountForm, LoginForm, NotifyForm, SetPasswordForm
 
@@ -43,10 +41,8 @@ def login():
         return redirect(url_for("review.queue"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = db.session.scalar(
-            select(User).where(func.lower(User.email) == form.email.data.lower())
-        )
-        if user is not None and user.active and user.check_password(form.password.data):
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
             session.clear()  # a fresh session on login
             login_user(user)
             return redirect(safe_next(form.next.data) or url_for("review.queue"))
