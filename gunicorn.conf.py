@@ -24,6 +24,14 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
 # Behind a proxy on the same host: trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Rate limits and sending limits count in RATELIMIT_STORAGE_URI (or REDIS_URL):
+# in memory, each worker would count alone, and N workers allow N times the limit.
+_storage = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
+if os.environ.get("PORTAL_ENV") == "production" and workers > 1 and _storage.startswith("memory"):
+    raise SystemExit(
+        f"Configuration error: rate limits are counted in memory with {workers} workers, so "
+        "each allows its own share; set RATELIMIT_STORAGE_URI (or REDIS_URL) to redis://..."
+    )
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")

@@ -165,11 +165,17 @@ def from_environment(environ=os.environ) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PHOTO_DIR": environ.get("PHOTO_DIR") or None,
         "PROXY_COUNT": _int(environ, "PROXY_COUNT", 0),
-        "RATELIMIT_STORAGE_URI": _storage(environ, "RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": _storage(
+            environ, "RATELIMIT_STORAGE_URI", environ.get("REDIS_URL") or "memory://"
+        ),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ADDRESS": _limit(environ, "LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": _limit(environ, "LOGIN_LIMIT_PER_ACCOUNT", "10 per 10 minutes"),
         "APPLY_LIMIT_PER_ADDRESS": _limit(environ, "APPLY_LIMIT_PER_ADDRESS", "5 per hour"),
+        # Emails a visitor can make us send to an address they typed (apply, save,
+        # resend): per recipient and per client address.
+        "EMAIL_LIMIT_PER_RECIPIENT": _limit(environ, "EMAIL_LIMIT_PER_RECIPIENT", "5 per hour"),
+        "EMAIL_LIMIT_PER_CLIENT": _limit(environ, "EMAIL_LIMIT_PER_CLIENT", "20 per hour"),
         "SPAM_MIN_SECONDS": _int(environ, "SPAM_MIN_SECONDS", 5),
         "SPAM_MAX_LINKS": _int(environ, "SPAM_MAX_LINKS", 8),
         "SPAM_BLOCKLIST": environ.get(

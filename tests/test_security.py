@@ -98,6 +98,7 @@ def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
         PORTAL_ENV="production",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="2",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
     )
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -121,3 +122,26 @@ def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_production_refuses_per_worker_rate_limits():
+    env = dict(
+        os.environ,
+        PORTAL_ENV="production",
+        SECRET_KEY="Gx4n-T8wQ2zLp7RmV1cYb5KsE9hJa3dUo6fN0iWq",
+        GUNICORN_WORKERS="3",
+        GUNICORN_BIND=f"127.0.0.1:{free_port()}",
+    )
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "rate limits are counted in memory with 3 workers" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal import accounts, create_app
 from portal.config import ConfigError
 from portal.extensions import db
-from portal.models import StatusToken, Submission, User
+from portal.models import OutboxEmail, StatusToken, Submission, User
 from portal.security import redact
 from portal.workflow import State
 from tests.conftest import csrf_token, login, post_form
@@ -144,3 +144,43 @@ def test_a_login_for_an_unknown_address_checks_a_hash_too(app, editor, monkeypat
         assert accounts.authenticate("editor@portal.test", "a wrong password") is None
         assert accounts.authenticate("EDITOR@portal.test", "correct horse battery").id == editor
     assert len(checked) == 3
+
+
+def _emails_to(app, address: str) -> int:
+    with app.app_context():
+        return db.session.query(OutboxEmail).filter(OutboxEmail.to_address == address).count()
+
+
+def test_saving_for_later_cannot_flood_an_address(app, client):
+    app.config["EMAIL_LIMIT_PER_RECIPIENT"] = "3 per hour"
+    victim = "victim@elsewhere.example"
+    # The first save makes a draft (and its email); each later try meets "already
+    # in progress", which emails the status link again: all of it counts.
+    for n in range(6):
+        post_form(client, "/apply", {"name": f"Prank {n}", "email": victim, "save": "1"})
+    assert _emails_to(app, victim) == 3
+    # A draft to a fresh address past the client's limit is still kept, unmailed.
+    app.config["EMAIL_LIMIT_PER_CLIENT"] = "1 per hour"
+    post_form(client, "/apply", {"name": "First", "email": "first@x.example", "save": "1"})
+    response = post_form(client, "/apply", {"name": "Kept", "email": "kept@x.example", "save": "1"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "We did not email you this time" in page and "emailed you a link" not in page
+    assert _emails_to(app, "kept@x.example") == 0
+
+
+def test_resend_and_apply_count_per_client_too(app, client):
+    app.config["EMAIL_LIMIT_PER_CLIENT"] = "2 per hour"
+    with app.app_context():
+        submission_in(State.SUBMITTED, email="known@shop.example")
+        db.session.commit()
+    before = _emails_to(app, "known@shop.example")
+    for address in ("known@shop.example", "other@shop.example", "known@shop.example"):
+        response = post_form(client, "/status/resend", {"email": address}, follow_redirects=True)
+        assert "If we have an application from that address" in response.get_data(as_text=True)
+    with app.app_context():
+        from portal.notifications.emails import answer_resend_requests
+
+        answer_resend_requests()
+    # Two requests counted; the third asked too often from this client.
+    assert _emails_to(app, "known@shop.example") == before + 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from flask import current_app, render_template
@@ -15,6 +18,20 @@ from ..models import Event, OutboxEmail
 log = logging.getLogger(__name__)
 
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+# Addresses that get no email for now (over their sending limit); see holding_back.
+_held_back: ContextVar[frozenset[str]] = ContextVar("held_back", default=frozenset())
+
+
+@contextmanager
+def holding_back(*addresses: str) -> Iterator[None]:
+    """Queue nothing to `addresses` inside this block; everyone else gets theirs."""
+    token = _held_back.set(frozenset(a.strip().lower() for a in addresses if a))
+    try:
+        yield
+    finally:
+        _held_back.reset(token)
 
 
 # What a stored email shows where its recipient's private link will be.
@@ -47,7 +64,11 @@ def queue(
     """
     queued = None
     site = current_app.config["SITE_NAME"]
+    held_back = _held_back.get()
     for name, address in to:
+        if address.lower() in held_back:
+            log.info("Email %r to a held-back address not queued (sending limit).", kind)
+            continue
         dedup_key = f"{key}:{kind}:{address.lower()}"[:200]
         exists = db.session.scalar(
             db.select(OutboxEmail.id).where(OutboxEmail.dedup_key == dedup_key)

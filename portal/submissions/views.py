@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import operations, personal_data, photos, spam, workflow
 from ..extensions import csrf, db
 from ..forms import expected_version
 from ..models import Question, StatusToken
+from ..notifications import limits
 from ..workflow import Action, Role, State
 from . import applicant, bp
 from .forms import (
@@ -68,15 +71,18 @@ def apply():
     if _valid(form, saving) and _not_a_second_application(form):
         photo = _photo(form)
         if not form.photo.errors:
-            submission, token = operations.apply(
-                _profile(form, photo),
-                answers_of(form, questions),
-                submit=not saving,
-                spam_reasons=None if saving else _spam_reasons(form, questions),
-            )
-            if saving:
+            with _limited(form.email.data) as mailed:
+                submission, token = operations.apply(
+                    _profile(form, photo),
+                    answers_of(form, questions),
+                    submit=not saving,
+                    spam_reasons=None if saving else _spam_reasons(form, questions),
+                )
+            if not mailed:
+                flash(HELD_BACK, "warning")
+            elif saving:
                 flash("Saved. We have emailed you a link to come back and finish.", "success")
-            else:
+            if not saving:
                 flash("received", "receipt")
             return redirect(url_for("submissions.status", token=token))
     # A stale or missing token: everything typed comes back, with a fresh token.
@@ -106,13 +112,31 @@ def _not_a_second_application(form, this_one: int | None = None) -> bool:
     other = operations.open_application(form.email.data)
     if other is None or other.id == this_one:
         return True
-    operations.resend_status_links(form.email.data)
+    if limits.may_email(form.email.data):
+        operations.resend_status_links(form.email.data)
     form.email.errors = [
         *form.email.errors,
         "You already have an application in progress with this email. We have just "
         "emailed you its status link: follow it to see or change your application.",
     ]
     return False
+
+
+HELD_BACK = (
+    "We did not email you this time: several emails went to this address in the last "
+    "hour. Everything is saved; keep this page's address to come back."
+)
+
+
+@contextmanager
+def _limited(address: str):
+    """Inside: the action's emails to `address` are queued only within its limits.
+    Yields whether they were."""
+    if limits.may_email(address):
+        yield True
+    else:
+        with limits.holding_back(address):
+            yield False
 
 
 def _submission_for(token: str):
@@ -173,14 +197,17 @@ def continue_draft(token: str):
     if _valid(form, saving) and _not_a_second_application(form, submission.id):
         photo = _photo(form)
         if not form.photo.errors:
-            operations.continue_draft(
-                submission,
-                _profile(form, photo),
-                answers_of(form, questions),
-                submit=not saving,
-                spam_reasons=None if saving else _spam_reasons(form, questions),
-            )
+            with _limited(form.email.data) as mailed:
+                operations.continue_draft(
+                    submission,
+                    _profile(form, photo),
+                    answers_of(form, questions),
+                    submit=not saving,
+                    spam_reasons=None if saving else _spam_reasons(form, questions),
+                )
             flash("Saved again." if saving else "received", "success" if saving else "receipt")
+            if not mailed:
+                flash(HELD_BACK, "warning")
             return redirect(url_for("submissions.status", token=token))
     return render_template(
         "submissions/apply.html", form=form, questions=questions, draft_token=token
@@ -318,10 +345,13 @@ def resend():
     """Email the status link(s) again; the answer never says if the address is known."""
     form = ResendForm()
     if form.validate_on_submit():
-        operations.request_status_links(form.email.data)
+        if limits.may_email(form.email.data):
+            operations.request_status_links(form.email.data)
+        # The same answer whether the address is known, and whether it is over its limit.
         flash(
-            "If we have an application from that address, a message with its "
-            "status link is on its way.",
+            "If we have an application from that address, a message with its status link "
+            "is on its way (unless we emailed it several times in the last hour: then "
+            "please try again later).",
             "success",
         )
         return redirect(url_for("submissions.resend"))

@@ -139,6 +139,8 @@ def portal(tmp_path_factory, smtp_server):
         SPAM_MIN_SECONDS="0",
         SPAM_MAX_LINKS="1000",
         APPLY_LIMIT_PER_ADDRESS="1000 per hour",
+        EMAIL_LIMIT_PER_RECIPIENT="1000 per hour",
+        EMAIL_LIMIT_PER_CLIENT="1000 per hour",
         LOGIN_LIMIT_PER_ADDRESS="1000 per hour",
         LOGIN_LIMIT_PER_ACCOUNT="1000 per hour",
     )
