@@ -69,7 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(app, db.engine)
 
-    from . import auth, cli, filters, security
+    from . import auth, cli, filters, photos, security
 
     security.register_converters(app)
     from .caching import watch_changes
@@ -78,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .submissions import bp as submissions_bp
 
     auth.init_app(app)
+    photos.init_app(app)
     filters.init_app(app)
     watch_changes()
     app.register_blueprint(publishing_bp)
@@ -116,6 +117,9 @@ def _tune_sqlite(app: Flask, engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows are overwritten, so erased personal data doesn't linger
+        # in free pages of the file.
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import search, share_image
+from . import photos, search, share_image
 from .extensions import db
 from .models import TITLE_MAX, Interview, InterviewItem, SlugRedirect, Submission, Tag
 from .sanitize import plain_to_html
@@ -148,10 +148,10 @@ def save_draft(
         for position, item in enumerate(kept):
             item.position = position
         interview.tags = tags_from(tag_names)
-        if photo:
-            interview.photo = photo
-        elif remove_photo:
-            interview.photo = None
+        if photo or remove_photo:
+            if interview.photo != interview.submission.photo:
+                photos.discard(interview.photo)  # the applicant's own stays theirs
+            interview.photo = photo or None
         if pull_quote is not None:
             interview.pull_quote = pull_quote
         db.session.flush()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import interviews, personal_data, search, share_image, workflow
+from . import interviews, personal_data, photos, search, share_image, workflow
 from .clock import utcnow
 from .extensions import db
 from .models import (
@@ -168,6 +168,9 @@ def _write_profile(submission: Submission, profile: Profile) -> None:
         setattr(submission, name, (getattr(profile, name) or "").strip())
     submission.socials = {k: v for k, v in profile.socials.items() if v}
     if profile.photo:
+        interview = submission.interview
+        if submission.photo and not (interview and interview.photo == submission.photo):
+            photos.discard(submission.photo)  # replaced: gone once this commits
         submission.photo = profile.photo
 
 
@@ -418,14 +421,13 @@ def erase(submission: Submission, *, expected_version: int | None = None) -> Eve
         )
     with _atomic(submission.id):
         _check_version(submission, expected_version)
-        photos = personal_data.scrub(submission)
+        personal_data.scrub(submission)
         event = None
         if Action.WITHDRAW in workflow.allowed_actions(submission.state, Role.APPLICANT):
             event = _move(submission, Action.WITHDRAW, APPLICANT, details={"erased": True})
             _commit(event)
         else:
             db.session.commit()
-    personal_data.remove_photos(photos)
     return event
 
 

@@ -3,15 +3,13 @@ an email address for an export. The erasure itself is `operations.erase`."""
 
 from __future__ import annotations
 
-import os
-from contextlib import suppress
+from markupsafe import escape
+from sqlalchemy import delete, func, or_, select
 
-from sqlalchemy import delete, func, select
-
-from . import photos
+from . import photos, search
 from .clock import utcnow
 from .extensions import db
-from .models import Note, OutboxEmail, StatusToken, Submission
+from .models import Event, Note, OutboxEmail, StatusToken, Submission
 from .workflow import WorkflowError
 
 ERASED = "(erased)"
@@ -21,38 +19,56 @@ class CannotErase(WorkflowError):
     pass
 
 
-def remove_photos(names: list[str]) -> None:
-    """Delete the files of erased photos: after the commit, so a rollback keeps them."""
-    for name in names:
-        path = photos.path_of(name)
-        if path:
-            with suppress(FileNotFoundError):
-                os.remove(path)
+def scrub(submission: Submission) -> None:
+    """Remove every copy of the applicant's personal data held for `submission`,
+    in the session: the caller (`operations.erase`) records the move and commits.
 
-
-def scrub(submission: Submission) -> list[str]:
-    """Remove the applicant's personal data and answers from `submission`, in the
-    session: the caller (`operations.erase`) records the move and commits, then
-    removes the photo files named in the list returned."""
-    address = submission.email.lower()
-    photo_names = [submission.photo] if submission.photo else []
-    if submission.interview is not None:
-        if submission.interview.photo:
-            photo_names.append(submission.interview.photo)
-        db.session.delete(submission.interview)
+    Rows: the profile overwritten; answers, the interview and its search entry,
+    notes and status links deleted; event messages blanked; the emails about
+    this application deleted (the applicant's and the editors' copies) and the
+    person's details struck from the daily digests that listed it. Files: the
+    photo, the interview's photo and its share card, deleted once this commits.
+    """
+    photos.discard(submission.photo)
+    interview = submission.interview
+    if interview is not None:
+        photos.discard(interview.photo, interview.share_image)
+        search.forget(interview.id)
+        db.session.delete(interview)
     for revision in list(submission.revisions):
         db.session.delete(revision)
     for event in submission.events:
         event.message, event.details = "", {}
+    _strike_from_emails(submission)
     db.session.execute(delete(Note).where(Note.submission_id == submission.id))
     db.session.execute(delete(StatusToken).where(StatusToken.submission_id == submission.id))
-    db.session.execute(delete(OutboxEmail).where(OutboxEmail.to_address == address))
     submission.name = submission.business = ERASED
     submission.email = f"erased-{submission.id}@erased.invalid"
     submission.website = submission.location = submission.industry = submission.pitch = ""
     submission.socials, submission.photo = {}, None
     submission.state_changed_at = utcnow()
-    return photo_names
+
+
+def _strike_from_emails(submission: Submission) -> None:
+    """Delete the emails about this application; strike it from digests.
+
+    Only this application's: the same person's other applications keep theirs.
+    """
+    events = select(Event.id).where(Event.submission_id == submission.id)
+    requests = [f"after-request:{r.id}:%" for r in submission.after_requests]
+    about_it = or_(
+        OutboxEmail.event_id.in_(events),
+        OutboxEmail.private_link == f"status:{submission.id}",
+        OutboxEmail.dedup_key.like(f"resend:{submission.id}:%"),
+        OutboxEmail.dedup_key.like(f"draft-reminder:{submission.id}:%"),
+        *(OutboxEmail.dedup_key.like(key) for key in requests),
+    )
+    db.session.execute(delete(OutboxEmail).where(about_it))
+    details = [v for v in (submission.name, submission.business, submission.email) if v]
+    for digest in db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "digest")):
+        for value in details:
+            digest.text_body = digest.text_body.replace(value, ERASED)
+            digest.html_body = digest.html_body.replace(str(escape(value)), ERASED)
 
 
 def export(email: str) -> dict:

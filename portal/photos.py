@@ -8,9 +8,18 @@ import os
 import re
 import secrets
 import warnings
+from contextlib import suppress
 
-from flask import current_app
+from flask import current_app, has_app_context
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+# session.info keys: files written in, and files to delete after, the transaction.
+_WRITTEN = "photos_written"
+_DISCARDED = "photos_discarded"
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600  # stored photos are at most this wide and tall
@@ -71,10 +80,56 @@ def store(data: bytes) -> str:
     else:
         image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
         extension = "jpg"
+    return write_new(out.getvalue(), extension)
+
+
+def write_new(data: bytes, extension: str) -> str:
+    """Write a file under a new random name, tied to the session's transaction:
+    if it rolls back (or the request ends without a commit), the file goes too."""
     name = f"{secrets.token_hex(16)}.{extension}"
     with open(os.path.join(photo_dir(), name), "wb") as handle:
-        handle.write(out.getvalue())
+        handle.write(data)
+    db.session.info.setdefault(_WRITTEN, []).append(name)
     return name
+
+
+def discard(*names: str | None) -> None:
+    """Delete these files once the session's transaction commits (never before:
+    a rollback keeps the rows that point at them, so it keeps the files)."""
+    db.session.info.setdefault(_DISCARDED, []).extend(n for n in names if n)
+
+
+def _delete(names) -> None:
+    for name in names:
+        path = path_of(name)
+        if path:
+            with suppress(FileNotFoundError):
+                os.remove(path)
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)  # kept: a committed row points at them
+    _delete(session.info.pop(_DISCARDED, []))
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_DISCARDED, None)
+    _delete(session.info.pop(_WRITTEN, []))
+
+
+def forget_uncommitted(_exception=None) -> None:
+    """At the end of a request or command: files written for a transaction that
+    never committed are orphans; delete them."""
+    if has_app_context():
+        _delete(db.session.info.pop(_WRITTEN, []))
+        db.session.info.pop(_DISCARDED, None)
+
+
+def init_app(app) -> None:
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", lambda session, _t: _after_rollback(session))
+    app.teardown_appcontext(forget_uncommitted)
 
 
 def path_of(name: str) -> str | None:

@@ -101,6 +101,15 @@ def index(interview: Interview) -> None:
     )
 
 
+def forget(interview_id: int) -> None:
+    """Drop an interview's full-text entry (SQLite's FTS5 table is apart from the row;
+    PostgreSQL's vector goes with the row)."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(
+            text("DELETE FROM interview_search WHERE rowid = :id"), {"id": interview_id}
+        )
+
+
 @dataclass
 class Hit:
     interview: Interview

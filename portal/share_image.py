@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import secrets
 import textwrap
 
 from flask import current_app
@@ -82,8 +80,7 @@ def ensure(interview: Interview) -> bool:
     current = interview.share_image
     if current and interview.share_image_key == key and photos.path_of(current):
         return False
-    name = f"{secrets.token_hex(16)}.png"
-    with open(os.path.join(photos.photo_dir(), name), "wb") as handle:
-        handle.write(render(interview))
-    interview.share_image, interview.share_image_key = name, key
+    photos.discard(current)  # the card it replaces goes once this commits
+    interview.share_image = photos.write_new(render(interview), "png")
+    interview.share_image_key = key
     return True
