@@ -19,9 +19,13 @@ def strip(value):
 
 
 def expected_version(form) -> int | None:
-    """The version a form was rendered for (its hidden `version` field), if any."""
-    value = form.version.data
-    return int(value) if value and str(value).isdigit() else None
+    """The version a form was rendered for (its hidden `version` field), if any;
+    -1 (which no submission has) for a value that is not a version."""
+    value = str(form.version.data or "").strip()
+    if not value:
+        return None
+    # Not a version we could have written: as stale as an old one (a Conflict).
+    return int(value) if value.isdigit() and len(value) < 19 else -1
 
 
 class PlainText:

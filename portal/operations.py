@@ -33,6 +33,7 @@ from .models import (
 from .notifications.emails import (
     after_request_received,
     draft_reminder,
+    erased_notice,
     queue_for_event,
     resend_status_links,  # noqa: F401 (views ask for status links here)
     withdraw_announcement,
@@ -426,7 +427,8 @@ def erase(submission: Submission, *, expected_version: int | None = None) -> Eve
         if Action.WITHDRAW in workflow.allowed_actions(submission.state, Role.APPLICANT):
             event = _move(submission, Action.WITHDRAW, APPLICANT, details={"erased": True})
             _commit(event)
-        else:
+        else:  # already withdrawn: no move, but the editors still hear of it
+            erased_notice(submission)
             db.session.commit()
     return event
 

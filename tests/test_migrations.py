@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal import _described_by_models, search
 from portal.extensions import db
@@ -58,3 +60,47 @@ def test_migrations_have_a_single_head(app):
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()
         assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_0012_redacts_links_stored_before_it_and_revokes_set_password_links(app):
+    link = "http://portal.test/status/AbCdEfGh_ijkl-123"
+    with app.app_context():
+        _empty_database()
+        upgrade(revision="0011")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, password_hash, active, notify_new, "
+                    "session_nonce, created_at) VALUES (7, 'u@portal.test', 'U', 'editor', '!', "
+                    ":yes, 'each', 'n', :now)"
+                ),
+                {"yes": True, "now": datetime(2026, 11, 1)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO password_tokens (user_id, token_hash, expires_at, created_at) "
+                    "VALUES (7, 'h', :later, :now)"
+                ),
+                {"later": datetime(2099, 1, 1), "now": datetime(2026, 11, 1)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (dedup_key, kind, recipients, to_address, subject, "
+                    "text_body, html_body, status, attempts, last_error, deliver_after, "
+                    "created_at) VALUES (:key, 'status_link', '[]', 'a@b.example', 'S', :text, "
+                    ":html, 'pending', 0, '', :now, :now)"
+                ),
+                {
+                    "key": "resend:42:2026:status_link:a@b.example",
+                    "text": f"Your page: {link}\n",
+                    "html": f'<a href="{link}">{link}</a>',
+                    "now": datetime(2026, 11, 1),
+                },
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            row = conn.execute(text("SELECT text_body, html_body, private_link FROM outbox")).one()
+            used = conn.execute(text("SELECT used_at FROM password_tokens")).scalar()
+    assert "AbCdEfGh" not in row.text_body + row.html_body
+    assert "[private link]" in row.text_body and row.private_link == "status:42"
+    assert used is not None

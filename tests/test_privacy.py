@@ -103,3 +103,21 @@ def test_an_admin_exports_everything_about_an_address(app, client, admin):
     assert application_data["name"] == "Rosa Marquez"
     assert application_data["revisions"][0]["answers"][0]["answer"].startswith("Answer")
     assert data["emails"][0]["subject"].startswith("We received your application")
+
+
+def test_erasing_an_application_already_withdrawn_still_tells_the_editors(app, client, editor):
+    from tests.factories import submission_in
+
+    with app.app_context():
+        s = submission_in(State.WITHDRAWN)
+        business = s.business
+        token = StatusToken.issue(s)
+        db.session.commit()
+    response = post_form(client, f"/status/{token}/erase", {"confirm": "yes"})
+    assert "Your application is erased" in response.get_data(as_text=True)
+    with app.app_context():
+        notices = db.session.scalars(
+            select(OutboxEmail).where(OutboxEmail.subject.startswith("An application was erased"))
+        ).all()
+        assert [n.to_address for n in notices] == ["editor@portal.test"]
+        assert business not in notices[0].text_body

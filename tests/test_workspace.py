@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from portal import operations
@@ -595,3 +596,27 @@ def test_session_cookie_is_secure_in_production(monkeypatch, tmp_path):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+@pytest.mark.parametrize("typed", ["2026-02-30T10:00", "tomorrow 9am"])
+def test_a_publication_time_we_cannot_read_publishes_nothing(app, client, editor, typed):
+    with app.app_context():
+        sid = submission_in(State.READY).id
+    login(client)
+    response = act(client, sid, "publish", publish_at=typed)
+    assert response.status_code == 400
+    assert "Publish at" in response.get_data(as_text=True)
+    with app.app_context():
+        submission = db.session.get(Submission, sid)
+        assert submission.state == State.READY.value
+        assert submission.interview.published_at is None
+
+
+def test_a_version_that_is_not_one_is_a_conflict(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.PUBLISHED).id
+    login(client)
+    response = act(client, sid, "unpublish", message="Paused", version="abc")
+    assert response.status_code == 409
+    with app.app_context():
+        assert db.session.get(Submission, sid).state == State.PUBLISHED.value

@@ -305,3 +305,18 @@ def resend_status_links(email: str, commit: bool = True) -> int:
     if commit:
         db.session.commit()
     return len(submissions)
+
+
+def erased_notice(submission: Submission) -> None:
+    """Tell the editors an application they had closed was erased (no data in it)."""
+    queue(
+        "applicant_update",
+        _editors_for(submission),
+        "An application was erased",
+        key=f"erased:{submission.id}",
+        submission=submission,
+        action=Action.WITHDRAW.value,
+        erased=True,
+        message="",
+        editor_link=_editor_link(submission),
+    )

@@ -127,7 +127,15 @@ def act(submission_id: int, action: str):
     options = {}
     if action == Action.PUBLISH.value:
         publish_form = PublishForm()
-        if publish_form.validate_on_submit() and publish_form.publish_at.data:
+        publish_form.validate()
+        if publish_form.publish_at.errors:
+            # A time we can't read must not become "now".
+            flash(
+                "Publish at: give a date and time like 2027-03-01 09:30, or leave it empty.",
+                "error",
+            )
+            return _page(submission, form=form, failed=action), 400
+        if publish_form.publish_at.data:
             options["when"] = site_to_utc(publish_form.publish_at.data)
     if not form.validate_on_submit():
         # Say which field, and give the page back with everything typed in it.
