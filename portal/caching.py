@@ -81,20 +81,20 @@ class _Remembered:
     """A worker's last reading of the public state, and until when it holds."""
 
     def __init__(self):
-        self.state: PublicState | None = None
+        self.reading: PublicState | None = None
         self.until = 0.0
 
 
 def public_state() -> PublicState:
     """The public state, from this worker's memory while that is still good."""
     memo = current_app.extensions.setdefault("public_state", _Remembered())
-    state = memo.state
+    state = memo.reading
     if (
         state is None
         or monotonic() >= memo.until
         or (state.next_due is not None and utcnow() >= state.next_due)
     ):
-        state = memo.state = read_public_state()
+        state = memo.reading = read_public_state()
         memo.until = monotonic() + current_app.config["PAGE_CACHE_CHECK_SECONDS"]
     return state
 

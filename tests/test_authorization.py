@@ -25,7 +25,7 @@ ADMIN_ONLY = {
     "review.preset_delete",
     "review.questions",
     "review.question",
-    "review.question_move",
+    "review.question_reorder",
     "review.question_retire",
     "review.question_restore",
     "review.privacy",

@@ -51,7 +51,7 @@ def question(question_id: int):
 
 @bp.route("/questions/<int:question_id>/move/<direction>", methods=["POST"])
 @admin_required
-def question_move(question_id: int, direction: str):
+def question_reorder(question_id: int, direction: str):
     """Move a question up or down the questionnaire."""
     found = db.get_or_404(Question, question_id)
     if direction not in ("up", "down") or not FlaskForm().validate_on_submit():
