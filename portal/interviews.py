@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import photos, search, share_image
@@ -163,6 +164,13 @@ def save_draft(
         raise DraftConflict(
             "Another editor saved this draft at the same moment. Your text is still "
             "in the form below: save again."
+        ) from None
+    except IntegrityError:
+        # Another draft took this address, or made this new tag, in the same instant.
+        db.session.rollback()
+        raise DraftConflict(
+            "Another draft took this address or made one of these tags at the same moment. "
+            "Your text is still in the form below: save again."
         ) from None
 
 

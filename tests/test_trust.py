@@ -184,3 +184,37 @@ def test_resend_and_apply_count_per_client_too(app, client):
         answer_resend_requests()
     # Two requests counted; the third asked too often from this client.
     assert _emails_to(app, "known@shop.example") == before + 1
+
+
+def test_a_refused_action_on_an_erased_submission_is_an_answer_not_a_500(app, client, editor):
+    from portal import operations
+
+    with app.app_context():
+        submission = submission_in(State.IN_REVIEW)
+        sid = submission.id
+        operations.erase(submission)
+    login(client)
+    page = f"/editor/submissions/{sid}"
+    response = post_form(
+        client, page, {"message": "x" * 20_000}, action=f"{page}/actions/request_changes"
+    )
+    assert response.status_code in (400, 409)
+
+
+def test_two_drafts_taking_one_address_at_once_is_a_conflict_not_a_500(
+    app, client, editor, monkeypatch
+):
+    from portal import interviews
+    from tests.conftest import draft_data
+
+    with app.app_context():
+        first = submission_in(State.APPROVED)
+        second = submission_in(State.APPROVED)
+        taken, sid = first.interview.slug, second.id
+    login(client)
+    # The race: the other draft takes the address between our check and our save.
+    monkeypatch.setattr(interviews, "slug_owner", lambda slug: None)
+    page = f"/editor/submissions/{sid}/draft"
+    response = post_form(client, page, draft_data(app, sid, slug=taken))
+    assert response.status_code == 409
+    assert "save again" in response.get_data(as_text=True)

@@ -140,7 +140,8 @@ def act(submission_id: int, action: str):
     if not form.validate_on_submit():
         # Say which field, and give the page back with everything typed in it.
         asked_about = {
-            f"req{a.question_id}": a.question_text for a in submission.latest_revision.answers
+            f"req{a.question_id}": a.question_text
+            for a in (submission.latest_revision.answers if submission.latest_revision else [])
         }
         errors = [
             f"{asked_about.get(field.name, field.label.text)}: {error}"
