@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_login import UserMixin
@@ -192,7 +192,8 @@ class Submission(db.Model):
 
 
 class StatusToken(db.Model):
-    """A private status link. Only its hash is kept; each email carries a fresh one."""
+    """A private status link. Only its hash is kept; each email carries a fresh one,
+    valid for STATUS_LINK_DAYS from when it was made."""
 
     __tablename__ = "status_tokens"
 
@@ -220,7 +221,14 @@ class StatusToken(db.Model):
         row = db.session.scalar(select(cls).where(cls.token_hash == wanted))
         if row is None or not hmac.compare_digest(row.token_hash, wanted):
             return None
+        if row.created_at < cls.oldest_valid():
+            return None  # expired: /status/resend mails a fresh one
         return row.submission
+
+    @staticmethod
+    def oldest_valid() -> datetime:
+        """A link sent before this no longer opens anything (STATUS_LINK_DAYS)."""
+        return utcnow() - timedelta(days=current_app.config["STATUS_LINK_DAYS"])
 
 
 class Revision(db.Model):

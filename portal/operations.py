@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import interviews, personal_data, photos, search, share_image, workflow
@@ -264,7 +264,8 @@ DRAFT_REMINDER_DAYS = 25
 
 def purge_drafts(now: datetime | None = None) -> tuple[int, int]:
     """Remind the owners of drafts untouched for 25 days; delete those untouched
-    for 30 (their personal data with them). Returns (reminded, deleted)."""
+    for 30 (their personal data with them); drop expired status links.
+    Returns (reminded, deleted)."""
     now = now or utcnow()
     drafts = db.session.scalars(
         select(Submission).where(
@@ -282,6 +283,10 @@ def purge_drafts(now: datetime | None = None) -> tuple[int, int]:
                 reminded += draft_reminder(
                     draft, deletes_on=draft.state_changed_at + timedelta(days=DRAFT_KEPT_DAYS)
                 )
+        # Expired status links: no use to anyone, so not kept.
+        db.session.execute(
+            delete(StatusToken).where(StatusToken.created_at < StatusToken.oldest_valid())
+        )
         db.session.commit()
     return reminded, deleted
 

@@ -9,7 +9,7 @@ import re
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import OutboxEmail, StatusToken, User
+from portal.models import OutboxEmail, StatusToken, User, hash_token
 from portal.notifications.delivery import deliver_due
 from portal.workflow import State
 from tests.conftest import login, post_form
@@ -126,3 +126,25 @@ def test_the_operator_can_print_an_email_with_a_working_link(app, editor):
     assert app.test_client().get(path).status_code == 200
     missing = app.test_cli_runner().invoke(args=["mail", "show", "999999"])
     assert missing.exit_code != 0 and "no email 999999" in missing.output
+
+
+def test_a_status_link_expires_and_the_purge_drops_it(app, client):
+    from datetime import timedelta
+
+    from portal.clock import utcnow
+    from portal.operations import purge_drafts
+
+    with app.app_context():
+        submission = submission_in(State.SUBMITTED)
+        fresh, old = StatusToken.issue(submission), StatusToken.issue(submission)
+        db.session.flush()
+        row = db.session.scalars(select(StatusToken).order_by(StatusToken.id.desc())).first()
+        row.created_at = utcnow() - timedelta(days=app.config["STATUS_LINK_DAYS"] + 1)
+        db.session.commit()
+    assert client.get(f"/status/{fresh}").status_code == 200
+    assert client.get(f"/status/{old}").status_code == 404
+    with app.app_context():
+        purge_drafts()
+        assert StatusToken.find(fresh) is not None
+        hashes = {t.token_hash for t in db.session.scalars(select(StatusToken))}
+        assert hash_token(old) not in hashes and hash_token(fresh) in hashes
