@@ -191,3 +191,12 @@ def delete_preset(preset: ReplyPreset) -> None:
     """Remove a saved message; messages already sent keep their words."""
     db.session.delete(preset)
     db.session.commit()
+
+
+def forgot_password(email: str) -> None:
+    """Mail a set-password link if `email` is an active team member's; nothing
+    otherwise. The caller answers the same either way."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is not None and user.active:
+        send_set_password_link(user, welcome=False)
+        db.session.commit()

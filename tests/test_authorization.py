@@ -14,7 +14,7 @@ from portal.workflow import State
 from tests.conftest import csrf_token, login, make_user
 from tests.factories import submission_in
 
-PUBLIC = {"review.login", "review.set_password"}
+PUBLIC = {"review.login", "review.set_password", "review.forgot"}
 ADMIN_ONLY = {
     "review.team",
     "review.member_role",

@@ -148,3 +148,29 @@ def test_a_status_link_expires_and_the_purge_drops_it(app, client):
         assert StatusToken.find(fresh) is not None
         hashes = {t.token_hash for t in db.session.scalars(select(StatusToken))}
         assert hash_token(old) not in hashes and hash_token(fresh) in hashes
+
+
+def test_forgot_password_answers_alike_and_mails_only_a_team_member(app, client, editor, inbox):
+    assert "Forgot your password?" in client.get("/editor/login").get_data(as_text=True)
+    pages = []
+    for address in ("editor@portal.test", "stranger@portal.test"):
+        response = post_form(client, "/editor/forgot", {"email": address}, follow_redirects=True)
+        body = response.get_data(as_text=True)
+        pages.append(re.sub(r'name="csrf_token"[^>]*>', "", body))
+    assert pages[0] == pages[1] and "If that address belongs to an active editor" in pages[0]
+    with app.app_context():
+        deliver_due()
+    assert not inbox.to("stranger@portal.test")
+    [mail] = inbox.to("editor@portal.test")
+    link = next(p for p in mail.paths() if p.startswith("/editor/set-password/"))
+    data = {"password": "a fresh new password", "confirm": "a fresh new password"}
+    assert post_form(app.test_client(), link, data).status_code == 302
+    login(app.test_client(), password="a fresh new password")
+
+
+def test_forgot_password_is_limited_per_address(app, client, editor):
+    app.config["EMAIL_LIMIT_PER_RECIPIENT"] = "2 per hour"
+    for _ in range(4):
+        post_form(client, "/editor/forgot", {"email": "editor@portal.test"})
+    with app.app_context():
+        assert db.session.query(OutboxEmail).filter_by(kind="set_password").count() == 2

@@ -46,6 +46,13 @@ def choices(pairs) -> list[SelectChoice]:
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+class ForgotForm(FlaskForm):
+    # No format check: the address is only looked up, and the answer is the same anyway.
+    email = EmailField(
+        "Your email", filters=[strip], validators=[DataRequired(), Length(max=EMAIL_MAX)]
+    )
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", filters=[strip], validators=[DataRequired(), Length(max=EMAIL_MAX)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])

@@ -10,8 +10,9 @@ from flask_login import current_user, login_user, logout_user
 from .. import accounts
 from ..auth import editor_required
 from ..extensions import db, limiter
+from ..notifications import limits
 from . import bp
-from .forms import AccountForm, LoginForm, NotifyForm, SetPasswordForm
+from .forms import AccountForm, ForgotForm, LoginForm, NotifyForm, SetPasswordForm
 
 
 def safe_next(target: str | None) -> str | None:
@@ -49,6 +50,24 @@ def login():
         # One answer for a wrong email and a wrong password.
         form.password.errors.append("That email and password don't match an active editor.")
     return render_template("review/login.html", form=form)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
+def forgot():
+    """Ask for a set-password link: the same answer whether or not the address is known."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        if limits.may_email(form.email.data):
+            accounts.forgot_password(form.email.data)
+        hours = int(accounts.SET_PASSWORD_VALID.total_seconds() // 3600)
+        flash(
+            "If that address belongs to an active editor, a link to set a new password is on "
+            f"its way; it works once, for {hours} hours.",
+            "success",
+        )
+        return redirect(url_for("review.login"))
+    return render_template("review/forgot.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
