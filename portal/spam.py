@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 
 from flask import current_app, request
 from itsdangerous import BadSignature, TimestampSigner
@@ -20,9 +21,11 @@ def _signer() -> TimestampSigner:
     return TimestampSigner(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def form_stamp() -> str:
-    """A signed note of when the form was shown, for the hidden `shown` field."""
-    return _signer().sign(str(int(time.time()))).decode()
+def form_stamp(started: datetime | None = None) -> str:
+    """A signed note of when the form was shown (or, for a saved draft taken up
+    again, when the applicant started it), for the hidden `shown` field."""
+    when = started.replace(tzinfo=UTC).timestamp() if started else time.time()
+    return _signer().sign(str(int(when))).decode()
 
 
 def seconds_since(stamp: str | None) -> float | None:

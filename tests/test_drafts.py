@@ -91,3 +91,23 @@ def test_reminder_then_purge(app, inbox):
     [reminder] = inbox.to("old@draft.example")
     assert re.search(r"will be deleted on \d+ \w+ \d{4}", reminder.text)
     assert inbox.to("new@draft.example") == []
+
+
+def test_a_draft_taken_up_again_and_sent_at_once_is_not_spam(app, client):
+    from datetime import timedelta
+
+    from portal.clock import utcnow
+
+    app.config["SPAM_MIN_SECONDS"] = 5
+    data = {"name": "Quick Return", "email": "quick@draft.example", "save": "1"}
+    status_path = post_form(client, "/apply", data).headers["Location"]
+    with app.app_context():
+        # The draft was started ten minutes ago; the applicant comes back now.
+        submission = db.session.scalar(select(Submission))
+        submission.created_at = utcnow() - timedelta(minutes=10)
+        db.session.commit()
+    full = application(app, name="Quick Return", email="quick@draft.example")
+    response = post_form(client, f"{status_path}/continue", full)  # sent at once
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Submission.state)) == "submitted"

@@ -190,7 +190,9 @@ def continue_draft(token: str):
         saved = {a.question_id: a.body for a in submission.latest_revision.answers}
         for q in questions:
             form[f"q{q.id}"].data = saved.get(q.id, "")
-        form.shown.data = spam.form_stamp()
+        # The applicant started this form when they made the draft: someone who
+        # comes back and sends it at once is not a bot filling it in seconds.
+        form.shown.data = spam.form_stamp(started=submission.created_at)
     else:
         form = Form()
     saving = "save" in request.form
