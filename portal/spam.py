@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from flask import current_app, request
 from itsdangerous import BadSignature, TimestampSigner
 from limits import parse
+from markupsafe import Markup
 
 from .extensions import limiter
 
@@ -44,6 +46,37 @@ def blocklist() -> list[str]:
     return [w.strip().lower() for w in raw.split(",") if w.strip()]
 
 
+@lru_cache(maxsize=8)
+def _pattern(words: tuple[str, ...]) -> re.Pattern | None:
+    """Whole words and phrases only: "porn" is not in "pornographic", nor "cialis"
+    in "specialists". Python's \\w is Unicode-aware, so accented words count as words."""
+    if not words:
+        return None
+    phrases = sorted((r"\s+".join(map(re.escape, w.split())) for w in words), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(phrases) + r")(?!\w)", re.IGNORECASE)
+
+
+def blocked_words(text: str) -> list[str]:
+    """The blocked words and phrases `text` contains, as whole words, lower-cased."""
+    pattern = _pattern(tuple(blocklist()))
+    if pattern is None:
+        return []
+    return sorted({" ".join(m.group(0).lower().split()) for m in pattern.finditer(text or "")})
+
+
+def in_context(texts: list[str], width: int = 60) -> list[Markup]:
+    """Each blocked word found, with the words around it and itself marked: what an
+    editor reads on a held application to judge it."""
+    pattern = _pattern(tuple(blocklist()))
+    found = []
+    for text in texts:
+        for match in pattern.finditer(text or "") if pattern else ():
+            before = text[max(0, match.start() - width) : match.start()]
+            after = text[match.end() : match.end() + width]
+            found.append(Markup("…{}<mark>{}</mark>{}…").format(before, match.group(0), after))
+    return found[:20]
+
+
 def reasons(texts: list[str], honeypot: str, stamp: str | None) -> list[str]:
     """Why this application looks like spam (empty when it doesn't)."""
     found = []
@@ -58,8 +91,7 @@ def reasons(texts: list[str], honeypot: str, stamp: str | None) -> list[str]:
     links = len(_LINK.findall(everything))
     if links > current_app.config["SPAM_MAX_LINKS"]:
         found.append(f"{links} links")
-    lowered = everything.lower()
-    hits = sorted({word for word in blocklist() if word in lowered})
+    hits = blocked_words(everything)
     if hits:
         found.append("blocked words: " + ", ".join(hits))
     if not _within_rate():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -117,3 +118,48 @@ def test_the_honeypot_is_out_of_sight(client):
     page = client.get("/apply").get_data(as_text=True)
     assert '<div class="hp" aria-hidden="true">' in page
     assert 'tabindex="-1"' in page
+
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+def _seed_answers() -> list[str]:
+    """The answers of the interview in ../shared/seeds, as the old blog printed them:
+    a question line ends with "?", the paragraphs after it are its answer."""
+    [path] = sorted(SEED.glob("*.txt"))
+    answers, current = [], []
+    for paragraph in path.read_text().split("\n\n")[2:]:
+        paragraph = paragraph.strip()
+        if paragraph.endswith("?"):
+            if current:
+                answers.append("\n\n".join(current))
+            current = []
+        elif paragraph:
+            current.append(paragraph)
+    if current:
+        answers.append("\n\n".join(current))
+    return answers
+
+
+def test_the_seed_interviewee_applying_with_his_own_answers_is_not_held(app, client):
+    answers = _seed_answers()
+    assert any("pornographic" in a for a in answers)  # the sentence that used to trip it
+    form = application(app, name="Jesper Example", business="JEC International")
+    for key, answer in zip((k for k in form if k.startswith("q")), answers, strict=False):
+        form[key] = answer[:5000]
+    form["pitch"] = "Specialists in multimedia; socialising our work helps us commercialise it."
+    post_form(client, "/apply", form)
+    assert only_submission(app) == ("submitted", None)
+
+
+def test_cheap_casino_bonus_is_held_and_the_editor_sees_it_marked(app, client, editor):
+    form = application(app)
+    form[next(k for k in form if k.startswith("q"))] = "Get a cheap casino bonus today."
+    post_form(client, "/apply", form)
+    state, message = only_submission(app)
+    assert state == "spam" and "blocked words: casino" in message
+    login(client)
+    with app.app_context():
+        sid = db.session.scalar(select(Submission.id))
+    page = client.get(f"/editor/submissions/{sid}").get_data(as_text=True)
+    assert "Why it was held" in page and "cheap <mark>casino</mark> bonus" in page

@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import operations, workflow
+from .. import operations, spam, workflow
 from ..auth import editor_required
 from ..diffs import compare_answers
 from ..extensions import db
@@ -114,7 +114,16 @@ def _page(submission: Submission, form=None, failed: str | None = None):
             if a.question_id
         },
         site_timezone=current_app.config["SITE_TIMEZONE"],
+        held_words=_held_words(submission),
     )
+
+
+def _held_words(submission: Submission) -> list:
+    """For an application held as spam: each blocked word, marked in its sentence."""
+    if submission.state != State.SPAM.value or submission.latest_revision is None:
+        return []
+    answers = [a.body for a in submission.latest_revision.answers]
+    return spam.in_context([submission.pitch, *answers])
 
 
 @bp.route("/submissions/<int:submission_id>/actions/<action>", methods=["POST"])
