@@ -184,8 +184,14 @@ def cached(render: Callable[[], Response | str]) -> Response:
     shared = _shared()
     key = (request.path, request.query_string, state.generation, state.newest_live)
     etag = hashlib.sha256(repr((key, shared)).encode()).hexdigest()[:32]
-    if request.if_none_match or request.if_modified_since:
-        probe = _finish(Response(), etag, state, shared).make_conditional(request)
+    since = request.if_modified_since
+    if since is not None and since > datetime.now(UTC):
+        since = None  # a date in the future proves nothing about what the reader has
+    if request.if_none_match or since:
+        environ = dict(request.environ)
+        if since is None:
+            environ.pop("HTTP_IF_MODIFIED_SINCE", None)
+        probe = _finish(Response(), etag, state, shared).make_conditional(environ)
         if probe.status_code == 304:
             return probe
     page = page_cache().get(key) if shared else None

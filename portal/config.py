@@ -205,5 +205,11 @@ def check(config) -> None:
                 f"SECRET_KEY is too short or too plain: use at least {SECRET_KEY_MIN} random "
                 "characters, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))'."
             )
+        host = urlsplit(config.get("PUBLIC_URL") or "").hostname or ""
+        if host in ("127.0.0.1", "localhost", "::1") or host.endswith(".localhost"):
+            raise ConfigError(
+                f"PUBLIC_URL={config.get('PUBLIC_URL')!r} is not valid in production: every "
+                "emailed link would point at this machine; set the site's public address."
+            )
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_production_refuses_the_development_secret_key(monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PUBLIC_URL", "https://interviews.example.org")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})

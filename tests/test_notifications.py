@@ -448,3 +448,28 @@ def test_a_scheduled_interview_taken_back_never_announces_itself(app, inbox):
         operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
     deliver_all(app)
     assert len([m for m in inbox.to(email) if "is live" in m.subject]) == 1
+
+
+def test_the_live_email_gives_each_network_its_own_text(app, inbox):
+    with app.app_context():
+        submission = submission_in(
+            State.READY,
+            socials={
+                "x": "https://x.com/shop",
+                "linkedin": "https://www.linkedin.com/in/shop",
+                "instagram": "https://www.instagram.com/shop",
+            },
+        )
+        operations.publish(submission, actor_for(Action.PUBLISH))
+        address, slug = submission.email, submission.interview.slug
+        deliver_due()
+    [live] = [m for m in inbox.to(address) if "live" in m.subject]
+    text = live.text.replace("\r\n", "\n")
+    link = f"{PUBLIC_URL}/interviews/{slug}"
+    x_line = text.split("X / Twitter:\n", 1)[1].split("\n", 1)[0]
+    linkedin_line = text.split("LinkedIn:\n", 1)[1].split("\n", 1)[0]
+    instagram_line = text.split("Instagram:\n", 1)[1].split("\n", 1)[0]
+    assert link in x_line and len(x_line) <= 280
+    assert link in linkedin_line and len(linkedin_line) > len(x_line)
+    assert "link in bio" in instagram_line and link not in instagram_line
+    assert len({x_line, linkedin_line, instagram_line}) == 3

@@ -64,6 +64,7 @@ def test_hsts_in_production(monkeypatch, tmp_path):
     from portal import create_app
 
     monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PUBLIC_URL", "https://interviews.example.org")
     monkeypatch.setenv("SECRET_KEY", "Zq7r-K2vX9pLmA4tWc8yBn0eHs5dFgJ1uRo6iVk3")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
     assert (
@@ -96,6 +97,7 @@ def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
         DATABASE_URL=database_url,
         SECRET_KEY="Gx4n-T8wQ2zLp7RmV1cYb5KsE9hJa3dUo6fN0iWq",
         PORTAL_ENV="production",
+        PUBLIC_URL="https://interviews.example.org",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="2",
         RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
@@ -128,6 +130,7 @@ def test_production_refuses_per_worker_rate_limits():
     env = dict(
         os.environ,
         PORTAL_ENV="production",
+        PUBLIC_URL="https://interviews.example.org",
         SECRET_KEY="Gx4n-T8wQ2zLp7RmV1cYb5KsE9hJa3dUo6fN0iWq",
         GUNICORN_WORKERS="3",
         GUNICORN_BIND=f"127.0.0.1:{free_port()}",

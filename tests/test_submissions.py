@@ -3,6 +3,8 @@ a lost or duplicated application, never a script that comes back unescaped."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -202,3 +204,28 @@ def test_both_consents_are_required_and_the_notice_is_there(app, client):
     assert "Please read the privacy notice and tick this box." in response.get_data(as_text=True)
     assert count_submissions(app) == 0
     assert "Your rights" in client.get("/privacy").get_data(as_text=True)
+
+
+def test_the_error_summary_follows_the_page_with_the_expired_form_first(app, client):
+    client.get("/apply")
+    data = application(app, name="", privacy="", csrf_token="stale")
+    first_question = next(k for k in data if k.startswith("q"))
+    data[first_question] = ""
+    data.pop("consent")
+    page = client.post("/apply", data=data).get_data(as_text=True)
+    summary = page[
+        page.index('class="error-summary"') : page.index("</ul>", page.index("error-summary"))
+    ]
+    items = re.findall(r"<li>(.*?)</li>", summary, re.S)
+    assert "The form expired" in items[0]
+    order = [
+        next(i for i, item in enumerate(items) if marker in item)
+        for marker in (
+            'href="#name"',
+            f'href="#{first_question}"',
+            'href="#consent"',
+            'href="#privacy"',
+        )
+    ]
+    assert order == sorted(order)
+    assert ".:" not in summary and "?:" not in summary

@@ -86,6 +86,7 @@ def test_an_unknown_environment_name_stops_start_up(monkeypatch, value):
 @pytest.mark.parametrize("key", ["a", "short-but-not-32", "k" * 40])
 def test_production_refuses_a_weak_secret_key(monkeypatch, key):
     monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PUBLIC_URL", "https://interviews.example.org")
     monkeypatch.setenv("SECRET_KEY", key)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})

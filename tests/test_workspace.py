@@ -591,6 +591,7 @@ def test_session_cookie_is_secure_in_production(monkeypatch, tmp_path):
     from portal import create_app
 
     monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PUBLIC_URL", "https://interviews.example.org")
     monkeypatch.setenv("SECRET_KEY", "Zq7r-K2vX9pLmA4tWc8yBn0eHs5dFgJ1uRo6iVk3")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
     assert app.config["SESSION_COOKIE_SECURE"] is True

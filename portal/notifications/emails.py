@@ -201,12 +201,38 @@ def withdraw_announcement(submission: Submission) -> int:
     ).rowcount
 
 
+# What to post where: each network's habits. {site}, {business}, {link} are filled in.
+SHARE_TEXT = {
+    "X / Twitter": "I talked to {site} about how {business} uses social media: {link}",
+    "LinkedIn": (
+        "I talked to {site} about how {business} uses social media: how we started, "
+        "what worked, what didn't, and what I'd tell someone starting out. "
+        "The whole interview: {link}"
+    ),
+    "Instagram": (
+        "I talked to {site} about how {business} uses social media, and what I'd tell "
+        "anyone starting out. The interview is live now: link in bio."
+    ),
+    "Facebook": (
+        "I talked to {site} about how {business} uses social media: what worked, "
+        "what didn't, and what I learned along the way. Read it here: {link}"
+    ),
+    "TikTok": (
+        "My interview with {site} about how {business} uses social media is live: link in bio."
+    ),
+    "YouTube": "My interview with {site} about how {business} uses social media: {link}",
+    "Mastodon": "I talked to {site} about how {business} uses social media: {link}",
+}
+ANY_NETWORK = "I talked to {site} about how {business} uses social media: {link}"
+
+
 def share_lines(submission: Submission, interview, link: str) -> list[tuple[str, str]]:
-    """A ready-to-post line for each network the interviewee is on."""
-    line = f"I talked to {{site}} about how {submission.business} uses social media: {link}"
-    text = line.format(site=current_app.config["SITE_NAME"])
+    """A ready-to-post text for each network the interviewee is on, written for
+    that network: short with the link on X, longer on LinkedIn, "link in bio"
+    where posts can't carry a link (Instagram, TikTok)."""
+    values = dict(site=current_app.config["SITE_NAME"], business=submission.business, link=link)
     networks = [label for label, _url in submission.social_links] or ["Any network"]
-    return [(label, text) for label in networks]
+    return [(label, SHARE_TEXT.get(label, ANY_NETWORK).format(**values)) for label in networks]
 
 
 def status_link_again(submission: Submission, cause: str) -> None:

@@ -153,6 +153,14 @@ def tag(slug: str):
         found = db.session.scalar(select(Tag).where(Tag.slug == slug))
         if found is None:
             abort(404)
+        any_live = (
+            select(Interview.id)
+            .join(Interview.submission)
+            .where(Interview.public_filter(utcnow()), Interview.tags.contains(found))
+            .limit(1)
+        )
+        if db.session.scalar(any_live) is None:
+            abort(404)  # used only by interviews not live (scheduled, unpublished, erased)
         listing = _listing(_published().where(Interview.tags.contains(found)))
         return render_template("publishing/tag.html", tag=found, listing=listing)
 

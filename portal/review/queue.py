@@ -114,7 +114,11 @@ def bulk():
     if form.action.data == "assign" and (assignee is None or not assignee.active):
         flash("Choose an active editor to assign to.", "error")
         return redirect(_safe_back(back))
-    chosen = db.session.scalars(select(Submission).where(Submission.id.in_(ids))).all()
+    chosen = db.session.scalars(
+        select(Submission).where(
+            Submission.id.in_(ids), Submission.state != State.DRAFT.value
+        )  # drafts are the applicant's own: never listed, never acted on
+    ).all()
     if form.confirm.data != "yes":
         return render_template(
             "review/bulk_confirm.html",

@@ -28,8 +28,25 @@ def team():
         else:
             flash(f"{user.name} is invited: a link to set their password is on its way.", "success")
             return redirect(url_for("review.team"))
+    return _team_page(form)
+
+
+def _team_page(form=None, status: int = 200):
     members = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
-    return render_template("review/team.html", form=form, members=members, member_form=MemberForm())
+    page = render_template(
+        "review/team.html",
+        form=form or InviteForm(formdata=None),
+        members=members,
+        member_form=MemberForm(formdata=None),
+    )
+    return page, status
+
+
+def _refused(error: accounts.TeamError):
+    """A team change that can't be made: the team page again, saying why (409)."""
+    db.session.rollback()
+    flash(str(error), "error")
+    return _team_page(status=409)
 
 
 @bp.route("/team/<int:user_id>/role", methods=["POST"])
@@ -39,7 +56,10 @@ def member_role(user_id: int):
     user = db.get_or_404(User, user_id)
     form = MemberForm()
     if form.validate_on_submit():
-        accounts.change_role(user, form.role.data, current_user)
+        try:
+            accounts.change_role(user, form.role.data, current_user)
+        except accounts.TeamError as error:
+            return _refused(error)
         flash(f"{user.name} is now an {user.role}.", "success")
     return redirect(url_for("review.team"))
 
@@ -50,7 +70,10 @@ def member_deactivate(user_id: int):
     """No more logins; sessions end; their history stays."""
     user = db.get_or_404(User, user_id)
     if FlaskForm().validate_on_submit():
-        accounts.set_active(user, False, current_user)
+        try:
+            accounts.set_active(user, False, current_user)
+        except accounts.TeamError as error:
+            return _refused(error)
         flash(f"{user.name} is deactivated.", "success")
     return redirect(url_for("review.team"))
 

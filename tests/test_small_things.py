@@ -1,0 +1,76 @@
+"""Issue 21's rough edges, each pinned (the spam blocklist, the error summary
+and the share texts have theirs in test_spam, test_submissions and
+test_notifications)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal import create_app, operations
+from portal.clock import utcnow
+from portal.config import ConfigError
+from portal.extensions import db
+from portal.models import Tag
+from portal.workflow import State
+from tests.conftest import login, post_form
+from tests.factories import actor_for, submission_in
+
+STRONG_KEY = "Zq7r-K2vX9pLmA4tWc8yBn0eHs5dFgJ1uRo6iVk3"
+
+
+def test_an_admin_is_not_offered_to_deactivate_themselves_and_is_told_why(app, client, admin):
+    login(client, email="admin@portal.test")
+    page = client.get("/editor/team").get_data(as_text=True)
+    assert f"/editor/team/{admin}/deactivate" not in page
+    assert "another admin can deactivate your account" in page
+    response = post_form(client, "/editor/team", {}, action=f"/editor/team/{admin}/deactivate")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "You can&#39;t deactivate yourself" in body and "<h1>Team</h1>" in body
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:8000"])
+def test_production_refuses_a_public_url_on_this_machine(monkeypatch, url):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
+    monkeypatch.setenv("PUBLIC_URL", url)
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_the_bulk_confirmation_lists_only_what_the_action_applies_to(app, client, editor):
+    with app.app_context():
+        draft, _ = operations.apply(
+            operations.Profile(name="Unsent Draftwriter", email="d@x.example", business="B"),
+            {},
+            submit=False,
+        )
+        real = submission_in(State.SUBMITTED)
+        ids = [str(draft.id), str(real.id)]
+        real_name = real.name
+    login(client)
+    data = {"ids": ids, "action": "mark_spam", "assignee": ""}
+    page = post_form(client, "/editor/", data, action="/editor/bulk").get_data(as_text=True)
+    assert real_name in page and "Unsent Draftwriter" not in page
+    assert "these 1 submissions" not in page
+
+
+def test_a_tag_used_only_by_interviews_not_live_is_404(app, client):
+    with app.app_context():
+        scheduled = submission_in(State.READY)
+        scheduled.interview.tags = [Tag(name="Only Tomorrow", slug="only-tomorrow")]
+        db.session.commit()
+        later = utcnow() + timedelta(days=1)
+        operations.publish(scheduled, actor_for(operations.Action.PUBLISH), when=later)
+    assert client.get("/tags/only-tomorrow").status_code == 404
+
+
+def test_an_if_modified_since_in_the_future_is_ignored(app, client):
+    with app.app_context():
+        submission_in(State.PUBLISHED)
+    future = "Tue, 01 Jan 2999 00:00:00 GMT"
+    for path in ("/", "/no-such-page-either", "/feed.atom"):
+        response = client.get(path, headers={"If-Modified-Since": future})
+        assert response.status_code != 304, path
