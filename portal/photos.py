@@ -63,13 +63,18 @@ def _open(data: bytes) -> Image.Image:
     return image
 
 
-def store(data: bytes) -> str:
-    """Check, re-encode and store an uploaded image; return its new name."""
+def check(data: bytes) -> Image.Image:
+    """The image in an upload, or PhotoError saying why it can't be one."""
     if not data:
         raise PhotoError("That file is empty.")
     if len(data) > MAX_BYTES:
         raise PhotoError("Keep the photo under 5 MB.")
-    image = _open(data)
+    return _open(data)
+
+
+def store(data: bytes) -> str:
+    """Check, re-encode and store an uploaded image; return its new name."""
+    image = check(data)
     image = ImageOps.exif_transpose(image)  # turn it the right way up, then drop EXIF
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)

@@ -71,9 +71,16 @@ def in_context(texts: list[str], width: int = 60) -> list[Markup]:
     found = []
     for text in texts:
         for match in pattern.finditer(text or "") if pattern else ():
-            before = text[max(0, match.start() - width) : match.start()]
-            after = text[match.end() : match.end() + width]
-            found.append(Markup("…{}<mark>{}</mark>{}…").format(before, match.group(0), after))
+            start, end = max(0, match.start() - width), match.end() + width
+            found.append(
+                Markup("{}{}<mark>{}</mark>{}{}").format(
+                    "…" if start > 0 else "",
+                    text[start : match.start()],
+                    match.group(0),
+                    text[match.end() : end],
+                    "…" if end < len(text) else "",
+                )
+            )
     return found[:20]
 
 

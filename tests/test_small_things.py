@@ -74,3 +74,34 @@ def test_an_if_modified_since_in_the_future_is_ignored(app, client):
     for path in ("/", "/no-such-page-either", "/feed.atom"):
         response = client.get(path, headers={"If-Modified-Since": future})
         assert response.status_code != 304, path
+
+
+def test_the_bulk_confirmation_leaves_out_what_the_action_cannot_apply_to(app, client, editor):
+    with app.app_context():
+        received = submission_in(State.SUBMITTED)
+        held = submission_in(State.SUBMITTED)
+        operations.mark_spam(held, actor_for(operations.Action.MARK_SPAM))
+        ids, received_name, held_name = [str(received.id), str(held.id)], received.name, held.name
+    login(client)
+    data = {"ids": ids, "action": "release", "assignee": ""}
+    page = post_form(client, "/editor/", data, action="/editor/bulk").get_data(as_text=True)
+    assert held_name in page and received_name not in page
+    assert "Release this submission from spam?" in page
+    nothing = {"ids": [ids[0]], "action": "release", "assignee": ""}
+    response = post_form(client, "/editor/", nothing, action="/editor/bulk", follow_redirects=True)
+    assert "Nothing to do" in response.get_data(as_text=True)
+
+
+def test_a_bad_photo_is_in_the_error_summary_with_the_other_errors(app, client):
+    import io
+
+    from tests.conftest import application
+
+    form = application(app, name="")
+    form["photo"] = (io.BytesIO(b"not an image at all"), "notes.txt")
+    page = post_form(client, "/apply", form, content_type="multipart/form-data").get_data(
+        as_text=True
+    )
+    start = page.index('class="error-summary"')
+    summary = page[start : page.index("</ul>", start)]
+    assert 'href="#name"' in summary and 'href="#photo"' in summary

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import AfterRequest, Submission, User, count_by
 from ..workflow import State
 from . import bp
-from .forms import BulkForm, QueueFilterForm, choices
+from .forms import BULK_ACTIONS, BulkForm, QueueFilterForm, choices
 from .session import safe_next
 
 PAGE_SIZE = 50
@@ -114,11 +114,21 @@ def bulk():
     if form.action.data == "assign" and (assignee is None or not assignee.active):
         flash("Choose an active editor to assign to.", "error")
         return redirect(_safe_back(back))
-    chosen = db.session.scalars(
-        select(Submission).where(
-            Submission.id.in_(ids), Submission.state != State.DRAFT.value
-        )  # drafts are the applicant's own: never listed, never acted on
-    ).all()
+    chosen = [
+        s
+        for s in db.session.scalars(
+            select(Submission).where(
+                Submission.id.in_(ids), Submission.state != State.DRAFT.value
+            )  # drafts are the applicant's own: never listed, never acted on
+        )
+        if form.action.data == "assign"
+        or form.action.data in workflow.allowed_actions(s.state, current_user.role)
+    ]
+    if not chosen:
+        label = dict(BULK_ACTIONS).get(form.action.data, form.action.data).lower()
+        flash(f"Nothing to do: none of those can be given “{label}” now.", "error")
+        return redirect(_safe_back(back))
+    ids = [s.id for s in chosen]
     if form.confirm.data != "yes":
         return render_template(
             "review/bulk_confirm.html",

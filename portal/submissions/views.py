@@ -45,6 +45,19 @@ def _photo(form) -> str | None:
         return None
 
 
+def _check_photo(form) -> None:
+    """When other fields have errors, say at once if the photo is no good either."""
+    upload = form.photo.data
+    if not upload or not getattr(upload, "filename", ""):
+        return
+    data = upload.read(photos.MAX_BYTES + 1)
+    upload.stream.seek(0)
+    try:
+        photos.check(data)
+    except photos.PhotoError as error:
+        form.photo.errors = [*form.photo.errors, str(error)]
+
+
 def _profile(form, photo: str | None = None) -> operations.Profile:
     return operations.Profile(
         name=form.name.data,
@@ -68,7 +81,10 @@ def apply():
     if request.method == "GET" or spam.seconds_since(form.shown.data) is None:
         form.shown.data = spam.form_stamp()
     saving = "save" in request.form
-    if _valid(form, saving) and _not_a_second_application(form):
+    valid = _valid(form, saving)
+    if not valid and form.is_submitted():
+        _check_photo(form)
+    if valid and _not_a_second_application(form):
         photo = _photo(form)
         if not form.photo.errors:
             with _limited(form.email.data) as mailed:
@@ -196,7 +212,10 @@ def continue_draft(token: str):
     else:
         form = Form()
     saving = "save" in request.form
-    if _valid(form, saving) and _not_a_second_application(form, submission.id):
+    valid = _valid(form, saving)
+    if not valid and form.is_submitted():
+        _check_photo(form)
+    if valid and _not_a_second_application(form, submission.id):
         photo = _photo(form)
         if not form.photo.errors:
             with _limited(form.email.data) as mailed:
