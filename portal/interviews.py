@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -119,6 +120,7 @@ def save_draft(
     photo: str | None = None,
     remove_photo: bool = False,
     pull_quote: str | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
     """Save an editor's changes (already sanitized by the form) in one transaction."""
     if expected_version is not None and interview.version != expected_version:
@@ -158,6 +160,8 @@ def save_draft(
         db.session.flush()
         search.index(interview)
         share_image.ensure(interview)  # remade only when what it shows changed
+        if before_commit is not None:
+            before_commit()  # the caller's step in the same transaction (operations)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

@@ -438,6 +438,46 @@ def erase(submission: Submission, *, expected_version: int | None = None) -> Eve
     return event
 
 
+def _pairs(interview) -> dict[int, tuple[str, str]]:
+    return {item.id: (item.question, item.answer_html) for item in interview.items}
+
+
+def save_draft(submission: Submission, actor: Actor, **changes) -> Event | None:
+    """Save the editor's draft (`interviews.save_draft` takes the changes).
+
+    After the interviewee's sign-off, a change to what they signed off (the
+    title, the note, a question or an answer, the photo) sends the interview
+    back to "approved": a new proof is needed. The event lists what changed.
+    """
+    interview = submission.interview
+    if submission.state != State.READY.value:
+        interviews.save_draft(interview, **changes)
+        return None
+    before = (interview.title, interview.intro_html, interview.photo, _pairs(interview))
+    moved: list[Event] = []
+
+    def needs_new_proof():
+        after_pairs = _pairs(interview)
+        after = (interview.title, interview.intro_html, interview.photo, after_pairs)
+        if after == before:
+            return
+        old_pairs = before[3]
+        edited = [
+            after_pairs.get(item_id, pair)[0]
+            for item_id, pair in old_pairs.items()
+            if after_pairs.get(item_id) != pair
+        ]
+        if before[:3] != after[:3]:
+            edited.insert(0, "the title, the note or the photo")
+        event = _move(submission, Action.EDIT_AFTER_SIGNOFF, actor, details={"edited": edited})
+        db.session.flush()
+        queue_for_event(event)
+        moved.append(event)
+
+    interviews.save_draft(interview, before_commit=needs_new_proof, **changes)
+    return moved[0] if moved else None
+
+
 def _cleaned(requests: dict | None) -> dict[str, str]:
     return {str(k): v.strip() for k, v in (requests or {}).items() if v and v.strip()}
 
@@ -477,7 +517,7 @@ def perform(
         raise workflow.IllegalTransition(f"There is no action called {action!r}.") from None
     if action not in ACTIONS:
         raise workflow.IllegalTransition(
-            f"“{workflow.ACTION_LABELS[action]}” comes with the application form."
+            f"“{workflow.ACTION_LABELS[action]}” comes with a form of its own."
         )
     return ACTIONS[action](submission, actor, message, expected_version=expected_version, **options)
 

@@ -39,6 +39,7 @@ class Action(StrEnum):
     SIGN_OFF = "sign_off"
     ASK_FIX = "ask_fix"
     SKIP_SIGNOFF = "skip_signoff"
+    EDIT_AFTER_SIGNOFF = "edit_after_signoff"
     PUBLISH = "publish"
     UNPUBLISH = "unpublish"
     WITHDRAW = "withdraw"
@@ -128,6 +129,9 @@ TRANSITIONS: dict[Action, Transition] = {
             ADMIN,
             Message.REQUIRED,
         ),
+        # Saving a changed draft after the sign-off: what was signed off is no
+        # longer what would go live, so a new proof is needed (or an admin's skip).
+        _t(Action.EDIT_AFTER_SIGNOFF, {State.READY}, State.APPROVED, EDITORS),
         _t(Action.PUBLISH, {State.READY}, State.PUBLISHED, EDITORS),
         _t(
             Action.UNPUBLISH,
@@ -176,6 +180,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.SIGN_OFF: "Sign it off",
     Action.ASK_FIX: "Ask for a fix",
     Action.SKIP_SIGNOFF: "Skip the sign-off",
+    Action.EDIT_AFTER_SIGNOFF: "Edit after the sign-off",
     Action.PUBLISH: "Publish",
     Action.UNPUBLISH: "Unpublish",
     Action.WITHDRAW: "Withdraw",
@@ -260,5 +265,9 @@ DESTRUCTIVE = frozenset({Action.MARK_SPAM, Action.REJECT, Action.UNPUBLISH, Acti
 
 # The editor's draft can be changed in these states; not while the proof is out.
 DRAFT_EDITABLE = frozenset({State.APPROVED, State.READY, State.PUBLISHED})
+# Actions that come with a form of their own (the application, the draft editor),
+# not with a button on the submission page.
+FORM_ACTIONS = frozenset({Action.SAVE, Action.SUBMIT, Action.REVISE, Action.EDIT_AFTER_SIGNOFF})
+
 # The states where the next move is the editors'.
 EDITORS_TURN = frozenset({State.SUBMITTED, State.IN_REVIEW, State.APPROVED, State.READY})

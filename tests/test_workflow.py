@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[State | None, Action], tuple[State, set[Role]]] = {
     (S.AWAITING_SIGNOFF, Action.ASK_FIX): (S.APPROVED, {Role.APPLICANT}),
     (S.APPROVED, Action.SKIP_SIGNOFF): (S.READY, {ADMIN}),
     (S.AWAITING_SIGNOFF, Action.SKIP_SIGNOFF): (S.READY, {ADMIN}),
+    (S.READY, Action.EDIT_AFTER_SIGNOFF): (S.APPROVED, EDITORS),
     (S.READY, Action.PUBLISH): (S.PUBLISHED, EDITORS),
     (S.PUBLISHED, Action.UNPUBLISH): (S.READY, EDITORS),
 }
@@ -108,9 +109,9 @@ def _counts():
     )
 
 
-STATE_ACTIONS = [
-    action for action in Action if action not in (Action.SAVE, Action.SUBMIT, Action.REVISE)
-]
+# Actions that come with a form of their own are tested with it (the application
+# form, the draft editor in test_signoff.py).
+STATE_ACTIONS = [action for action in Action if action not in workflow.FORM_ACTIONS]
 
 
 @pytest.mark.parametrize("state", list(State), ids=str)

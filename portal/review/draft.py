@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from .. import interviews, photos, workflow
+from .. import interviews, operations, photos, workflow
 from ..auth import editor_required
 from ..forms import expected_version
 from ..workflow import State
@@ -54,8 +55,9 @@ def draft(submission_id: int):
             for n, item in enumerate(items)
         ]
         try:
-            interviews.save_draft(
-                interview,
+            reopened = operations.save_draft(
+                submission,
+                operations.Actor.of(current_user),
                 expected_version=expected_version(form),
                 title=form.title.data,
                 slug=form.slug.data,
@@ -73,7 +75,14 @@ def draft(submission_id: int):
             conflict = str(error)
             form.version.data = str(interview.version)
         else:
-            flash("Draft saved.", "success")
+            if reopened is not None:
+                flash(
+                    "Draft saved. It changed what the interviewee signed off, so it is back "
+                    "to “approved”: send them a new proof.",
+                    "success",
+                )
+            else:
+                flash("Draft saved.", "success")
             return redirect(url_for("review.draft", submission_id=submission.id))
     status = 409 if conflict else 200
     return render_template(
