@@ -65,7 +65,12 @@ def _strike_from_emails(submission: Submission) -> None:
     )
     db.session.execute(delete(OutboxEmail).where(about_it))
     details = [v for v in (submission.name, submission.business, submission.email) if v]
-    for digest in db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "digest")):
+    if not details:
+        return
+    listed = or_(*(OutboxEmail.text_body.contains(value) for value in details))
+    for digest in db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.kind == "digest", listed)
+    ):
         for value in details:
             digest.text_body = digest.text_body.replace(value, ERASED)
             digest.html_body = digest.html_body.replace(str(escape(value)), ERASED)

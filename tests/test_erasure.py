@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 
 from portal import operations, photos
 from portal.extensions import db
@@ -130,3 +131,23 @@ def test_erasing_leaves_nothing_that_identifies_the_applicant(app, client, edito
     everything = _database_bytes(app, tmp_path)
     for needle in needles:
         assert needle.encode() not in everything, needle
+
+
+def test_erasing_strikes_the_applicant_from_daily_digests_only(app, editor):
+    from portal.models import User
+    from portal.notifications.emails import queue_digests
+
+    with app.app_context():
+        db.session.execute(sa_update(User).values(notify_new="digest"))
+        erased = operations.apply(
+            operations.Profile(name=NAME, email=EMAIL, business=BUSINESS), {}
+        )[0]
+        kept = operations.apply(
+            operations.Profile(name="Other Person", email="o@x.example", business="Other Co"), {}
+        )[0]
+        assert queue_digests(erased.submitted_at.date()) == 1
+        db.session.commit()
+        operations.erase(erased)
+        digest = db.session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "digest"))
+        assert NAME not in digest.text_body and BUSINESS not in digest.html_body
+        assert kept.name in digest.text_body

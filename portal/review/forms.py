@@ -97,11 +97,17 @@ class NotifyForm(FlaskForm):
     save = SubmitField("Save my email choices")
 
 
+def _id_or_zero(value) -> int:
+    """An id as typed in a form, or 0 when it is none (or too large to be one)."""
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) < 19 else 0
+
+
 class ActionForm(FlaskForm):
     version = HiddenField()
     preset = SelectField(
         "Start from a saved message",
-        coerce=lambda value: _id_or_zero(value),
+        coerce=_id_or_zero,
         choices=[SelectChoice(0, "(none: write below)")],
         validate_choice=False,
     )
@@ -155,7 +161,7 @@ class NoteForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     version = HiddenField()
-    assignee = SelectField("Assign to", coerce=lambda value: _id_or_zero(value))
+    assignee = SelectField("Assign to", coerce=_id_or_zero)
 
 
 class EditorHTML(TextAreaField):
@@ -280,12 +286,6 @@ class PresetForm(FlaskForm):
         filters=[strip],
         validators=[DataRequired(), Length(max=MESSAGE_MAX), PlainText()],
     )
-
-
-def _id_or_zero(value) -> int:
-    """An id as typed in a form, or 0 when it is none (or too large to be one)."""
-    text = str(value)
-    return int(text) if text.isdigit() and len(text) < 19 else 0
 
 
 BULK_ACTIONS = [
