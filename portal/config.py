@@ -134,8 +134,12 @@ def from_environment(environ=os.environ) -> dict:
         "SITE_NAME": environ.get("SITE_NAME", "Social Owners"),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 8 * 1024 * 1024, minimum=1024),
         "RESPONSE_DAYS": _int(environ, "RESPONSE_DAYS", 14, minimum=1),
-        # How long a status link keeps working after the email that carried it.
+        # How long a status link keeps working after it was last used.
         "STATUS_LINK_DAYS": _int(environ, "STATUS_LINK_DAYS", 90, minimum=1),
+        # Links made before then stop working this long after the interview goes live.
+        "STATUS_LINK_DAYS_AFTER_PUBLICATION": _int(
+            environ, "STATUS_LINK_DAYS_AFTER_PUBLICATION", 30, minimum=1
+        ),
         # Rendered public pages each web worker keeps in memory (0: none).
         "PAGE_CACHE_SIZE": _int(environ, "PAGE_CACHE_SIZE", 1000),
         # How long a worker trusts its last look at whether anything public changed.

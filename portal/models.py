@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     func,
     select,
 )
@@ -82,6 +83,11 @@ class User(UserMixin, db.Model):
     # Part of the session cookie: changing it ends every session of this user.
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Two-factor sign-in (portal/two_factor.py): the authenticator app's shared
+    # secret, when it was turned on, and the last time step used (no replays).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_since: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     def set_password(self, password: str) -> None:
         method = current_app.config["PASSWORD_HASH_METHOD"]
@@ -103,6 +109,21 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN.value
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_since is not None
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the authenticator app. Only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
 
 
 class Question(db.Model):
@@ -147,6 +168,8 @@ class Submission(db.Model):
     socials: Mapped[dict] = mapped_column(JSON, default=dict)
     # The stored name of the applicant's photo (see portal/photos.py).
     photo: Mapped[str | None] = mapped_column(String(40))
+    # The form it came from (spam.form_key): the same form posted twice is one application.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     assigned_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -192,8 +215,12 @@ class Submission(db.Model):
 
 
 class StatusToken(db.Model):
-    """A private status link. Only its hash is kept; each email carries a fresh one,
-    valid for STATUS_LINK_DAYS from when it was made."""
+    """A private status link. Only its hash is kept; each email carries a fresh one.
+
+    A link stops working STATUS_LINK_DAYS after it was last used (or made), when
+    the application is withdrawn or erased, and, if it was made before that
+    day, STATUS_LINK_DAYS_AFTER_PUBLICATION after the interview went live;
+    /status/resend mails a fresh one to the applicant's address."""
 
     __tablename__ = "status_tokens"
 
@@ -203,6 +230,7 @@ class StatusToken(db.Model):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="tokens")
 
@@ -221,14 +249,40 @@ class StatusToken(db.Model):
         row = db.session.scalar(select(cls).where(cls.token_hash == wanted))
         if row is None or not hmac.compare_digest(row.token_hash, wanted):
             return None
-        if row.created_at < cls.oldest_valid():
+        if row.last_used_at < cls.oldest_valid() or row.created_at < cls._published_cutoff(row):
             return None  # expired: /status/resend mails a fresh one
+        now = utcnow()
+        if now - row.last_used_at > _USE_NOTED_EVERY:
+            row.last_used_at = now
+            db.session.commit()
         return row.submission
 
     @staticmethod
     def oldest_valid() -> datetime:
-        """A link sent before this no longer opens anything (STATUS_LINK_DAYS)."""
+        """A link unused since before this no longer opens anything (STATUS_LINK_DAYS)."""
         return utcnow() - timedelta(days=current_app.config["STATUS_LINK_DAYS"])
+
+    @staticmethod
+    def _published_cutoff(row: StatusToken) -> datetime:
+        """Links made before this stop working: those that went around while the
+        interview was being made, once it has been live for a while."""
+        interview = row.submission.interview
+        if row.submission.state != State.PUBLISHED.value or interview is None:
+            return datetime.min
+        if interview.published_at is None:
+            return datetime.min
+        days = current_app.config["STATUS_LINK_DAYS_AFTER_PUBLICATION"]
+        cutoff = interview.published_at + timedelta(days=days)
+        return cutoff if cutoff <= utcnow() else datetime.min
+
+    @classmethod
+    def revoke_all(cls, submission: Submission) -> None:
+        """No link sent so far opens this application any more."""
+        db.session.execute(delete(cls).where(cls.submission_id == submission.id))
+
+
+# How often a link's use is written down: enough for an expiry counted in days.
+_USE_NOTED_EVERY = timedelta(hours=1)
 
 
 class Revision(db.Model):
@@ -436,17 +490,18 @@ class SlugRedirect(db.Model):
 
 
 class SiteState(db.Model):
-    """One row: what readers can see, as a number bumped on every change to it.
-
-    Rendered public pages are cached under this number (portal/publishing/
-    caching.py); the bump happens in the same transaction as the change.
-    """
+    """One row of site-wide state. Mostly what readers can see, as a number
+    bumped on every change to it: rendered public pages are cached under this
+    number (portal/caching.py); the bump happens in the same transaction as
+    the change."""
 
     __tablename__ = "site_state"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_generation: Mapped[int] = mapped_column(default=0)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An admin's choice: every editor signs in with a second factor.
+    two_factor_required: Mapped[bool] = mapped_column(default=False)
 
 
 class Note(db.Model):

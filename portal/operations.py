@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import interviews, personal_data, photos, search, share_image, workflow
@@ -175,16 +176,18 @@ def _write_profile(submission: Submission, profile: Profile) -> None:
         submission.photo = profile.photo
 
 
-def open_application(email: str) -> Submission | None:
-    """An application from `email` that is still on its way (not closed)."""
-    closed = (State.REJECTED.value, State.WITHDRAWN.value, State.PUBLISHED.value)
-    return db.session.scalar(
-        select(Submission)
-        .where(
-            db.func.lower(Submission.email) == email.strip().lower(),
-            Submission.state.not_in(closed),
+def other_applications(submission: Submission) -> list[Submission]:
+    """The other applications from the same address, newest first: for editors,
+    who decide what a second one means (the portal does not tell a visitor)."""
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(
+                db.func.lower(Submission.email) == submission.email.strip().lower(),
+                Submission.id != submission.id,
+            )
+            .order_by(Submission.id.desc())
         )
-        .limit(1)
     )
 
 
@@ -194,29 +197,67 @@ def apply(
     *,
     submit: bool = True,
     spam_reasons: list[str] | None = None,
+    form_key: str | None = None,
 ) -> tuple[Submission, str]:
     """Start an application (submit it, or save it as a draft).
 
     What the spam rules caught is submitted and moved to `spam` at once, by the
     system, with the reasons on record: kept for an editor to release, never lost.
+    The same form posted again (`form_key`, with the same address) is the
+    application it made the first time, even when the two posts race.
     Returns the submission and a status token in clear, for the receipt page.
     """
+    earlier = _made_by_form(form_key)
+    if earlier is not None and _same_address(earlier, profile):
+        return _again(earlier, profile)
+    try:
+        with _atomic(None):
+            return _start(
+                profile, answers, submit, spam_reasons, form_key if earlier is None else None
+            )
+    except IntegrityError:
+        earlier = _made_by_form(form_key)
+        if earlier is None or not _same_address(earlier, profile):
+            raise
+        return _again(earlier, profile)  # the other post of a double tap won the race
+
+
+def _start(profile, answers, submit, spam_reasons, form_key) -> tuple[Submission, str]:
     action = Action.SUBMIT if submit else Action.SAVE
-    submission = Submission()  # no state yet: the event records a move from "(new)"
-    event = _move(submission, action, APPLICANT)
+    submission = Submission(form_key=form_key)
+    event = _move(submission, action, APPLICANT)  # from "(new)": no state yet
     _write_profile(submission, profile)
     revision = Revision(number=1)
     submission.revisions.append(revision)
     _write_answers(revision, answers)
-    with _atomic(None):
-        db.session.add(submission)
-        token = StatusToken.issue(submission)
-        if submit:
-            submission.submitted_at = event.created_at
-        if submit and spam_reasons:
-            # Not _commit: the submit's own emails are queued below, seeing the spam state.
-            _move(submission, Action.MARK_SPAM, SYSTEM, message="; ".join(spam_reasons))
-        _commit(event)
+    db.session.add(submission)
+    token = StatusToken.issue(submission)
+    if submit:
+        submission.submitted_at = event.created_at
+    if submit and spam_reasons:
+        # Not _commit: the submit's own emails are queued below, seeing the spam state.
+        _move(submission, Action.MARK_SPAM, SYSTEM, message="; ".join(spam_reasons))
+    _commit(event)
+    return submission, token
+
+
+def _made_by_form(form_key: str | None) -> Submission | None:
+    if not form_key:
+        return None
+    return db.session.scalar(select(Submission).where(Submission.form_key == form_key))
+
+
+def _same_address(submission: Submission, profile: Profile) -> bool:
+    return submission.email.lower() == profile.email.strip().lower()
+
+
+def _again(submission: Submission, profile: Profile) -> tuple[Submission, str]:
+    """A form posted a second time: nothing new is stored (nor its photo) and
+    nobody is emailed again; the poster gets the first post's status page."""
+    if profile.photo and profile.photo != submission.photo:
+        photos.discard(profile.photo)
+    token = StatusToken.issue(submission)
+    db.session.commit()
     return submission, token
 
 
@@ -285,7 +326,7 @@ def purge_drafts(now: datetime | None = None) -> tuple[int, int]:
                 )
         # Expired status links: no use to anyone, so not kept.
         db.session.execute(
-            delete(StatusToken).where(StatusToken.created_at < StatusToken.oldest_valid())
+            delete(StatusToken).where(StatusToken.last_used_at < StatusToken.oldest_valid())
         )
         db.session.commit()
     return reminded, deleted
@@ -413,8 +454,15 @@ def unpublish(submission, actor, message="", *, expected_version=None) -> Event:
 
 
 def withdraw(submission, actor=None, message="", *, expected_version=None) -> Event:
-    """The applicant withdraws an application that is not published."""
-    return _act(submission, Action.WITHDRAW, actor or APPLICANT, message, expected_version)
+    """The applicant withdraws an application that is not published. The links
+    sent so far stop working: /status/resend mails a fresh one to the applicant."""
+
+    def end_links(event: Event) -> None:
+        StatusToken.revoke_all(submission)
+
+    return _act(
+        submission, Action.WITHDRAW, actor or APPLICANT, message, expected_version, then=end_links
+    )
 
 
 def erase(submission: Submission, *, expected_version: int | None = None) -> Event | None:

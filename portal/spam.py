@@ -3,7 +3,9 @@ saved and moved to the `spam` state, where an editor can release it."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -27,18 +29,34 @@ def form_stamp(started: datetime | None = None) -> str:
     """A signed note of when the form was shown (or, for a saved draft taken up
     again, when the applicant started it), for the hidden `shown` field."""
     when = started.replace(tzinfo=UTC).timestamp() if started else time.time()
-    return _signer().sign(str(int(when))).decode()
+    # A random part makes each form shown its own: see form_key.
+    return _signer().sign(f"{int(when)}.{secrets.token_hex(8)}").decode()
+
+
+def _unsigned(stamp: str | None) -> str | None:
+    if not stamp or len(stamp) > 200:
+        return None
+    try:
+        return _signer().unsign(stamp).decode()
+    except (BadSignature, UnicodeDecodeError):
+        return None
 
 
 def seconds_since(stamp: str | None) -> float | None:
     """How long ago the form was shown, or None if the stamp is missing or forged."""
-    if not stamp or len(stamp) > 200:
-        return None
+    value = _unsigned(stamp)
     try:
-        shown = int(_signer().unsign(stamp).decode())
-    except (BadSignature, ValueError):
+        return time.time() - int((value or "").partition(".")[0])
+    except ValueError:
         return None
-    return time.time() - shown
+
+
+def form_key(stamp: str | None) -> str | None:
+    """What one form, shown once, sends each time it is posted (a double tap, a
+    retrying proxy, the back button): the same key, so it makes one application.
+    None for a missing or forged stamp."""
+    value = _unsigned(stamp)
+    return hashlib.sha256(value.encode()).hexdigest() if value else None
 
 
 def blocklist() -> list[str]:

@@ -58,16 +58,6 @@ def test_a_one_megabyte_field_gets_a_clear_answer(app, client):
     assert count(app) == 0
 
 
-def test_a_replayed_form_or_double_click_makes_one_application(app, client):
-    data = application(app)
-    first = post_form(client, "/apply", data)
-    second = post_form(client, "/apply", data)
-    assert first.status_code == 302
-    assert second.status_code == 200
-    assert "already have an application in progress" in second.get_data(as_text=True)
-    assert count(app) == 1
-
-
 def test_a_replayed_sign_off_is_a_conflict_not_a_second_event(app, client):
     from portal.models import Event, StatusToken
     from portal.workflow import State

@@ -139,7 +139,9 @@ def test_a_status_link_expires_and_the_purge_drops_it(app, client):
         fresh, old = StatusToken.issue(submission), StatusToken.issue(submission)
         db.session.flush()
         row = db.session.scalars(select(StatusToken).order_by(StatusToken.id.desc())).first()
-        row.created_at = utcnow() - timedelta(days=app.config["STATUS_LINK_DAYS"] + 1)
+        row.created_at = row.last_used_at = utcnow() - timedelta(
+            days=app.config["STATUS_LINK_DAYS"] + 1
+        )
         db.session.commit()
     assert client.get(f"/status/{fresh}").status_code == 200
     assert client.get(f"/status/{old}").status_code == 404

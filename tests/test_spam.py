@@ -97,23 +97,6 @@ def test_an_editor_releases_spam_into_the_queue(app, client, editor):
     assert only_submission(app)[0] == "submitted"
 
 
-def test_a_second_open_application_points_to_the_first(app, client, inbox):
-    first = post_form(client, "/apply", application(app))
-    assert first.status_code == 302
-    with app.app_context():
-        deliver_due()
-    inbox.clear()
-    again = post_form(client, "/apply", application(app, email="ROSA@tidewater.example"))
-    page = again.get_data(as_text=True)
-    assert again.status_code == 200
-    assert "You already have an application in progress" in page
-    with app.app_context():
-        assert len(db.session.scalars(select(Submission)).all()) == 1
-        deliver_due()
-    [mail] = inbox.to("rosa@tidewater.example")
-    assert client.get(mail.paths()[0]).status_code == 200
-
-
 def test_the_honeypot_is_out_of_sight(client):
     page = client.get("/apply").get_data(as_text=True)
     assert '<div class="hp" aria-hidden="true">' in page

@@ -155,8 +155,8 @@ def _emails_to(app, address: str) -> int:
 def test_saving_for_later_cannot_flood_an_address(app, client):
     app.config["EMAIL_LIMIT_PER_RECIPIENT"] = "3 per hour"
     victim = "victim@elsewhere.example"
-    # The first save makes a draft (and its email); each later try meets "already
-    # in progress", which emails the status link again: all of it counts.
+    # Each save makes a draft and its email: past the limit, drafts are still
+    # kept, but nothing more is sent to the address.
     for n in range(6):
         post_form(client, "/apply", {"name": f"Prank {n}", "email": victim, "save": "1"})
     assert _emails_to(app, victim) == 3

@@ -95,6 +95,7 @@ def _page(submission: Submission, form=None, failed: str | None = None):
     return render_template(
         "review/submission.html",
         submission=submission,
+        others=operations.other_applications(submission),
         action_forms=_action_forms(submission, actions, form, failed),
         message_rules={a: workflow.message_rule(a) for a in actions},
         destructive=workflow.DESTRUCTIVE,

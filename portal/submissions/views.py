@@ -84,7 +84,7 @@ def apply():
     valid = _valid(form, saving)
     if not valid and form.is_submitted():
         _check_photo(form)
-    if valid and _not_a_second_application(form):
+    if valid:
         photo = _photo(form)
         if not form.photo.errors:
             with _limited(form.email.data) as mailed:
@@ -93,6 +93,7 @@ def apply():
                     answers_of(form, questions),
                     submit=not saving,
                     spam_reasons=None if saving else _spam_reasons(form, questions),
+                    form_key=spam.form_key(form.shown.data),
                 )
             if not mailed:
                 flash(HELD_BACK, "warning")
@@ -121,21 +122,6 @@ def _valid(form, saving: bool) -> bool:
 def _spam_reasons(form, questions) -> list[str]:
     texts = [form.pitch.data, *answers_of(form, questions).values()]
     return spam.reasons(texts, form.fax.data, request.form.get("shown"))
-
-
-def _not_a_second_application(form, this_one: int | None = None) -> bool:
-    """One open application per email: point a second one to the first's status link."""
-    other = operations.open_application(form.email.data)
-    if other is None or other.id == this_one:
-        return True
-    if limits.may_email(form.email.data):
-        operations.resend_status_links(form.email.data)
-    form.email.errors = [
-        *form.email.errors,
-        "You already have an application in progress with this email. We have just "
-        "emailed you its status link: follow it to see or change your application.",
-    ]
-    return False
 
 
 HELD_BACK = (
@@ -215,7 +201,7 @@ def continue_draft(token: str):
     valid = _valid(form, saving)
     if not valid and form.is_submitted():
         _check_photo(form)
-    if valid and _not_a_second_application(form, submission.id):
+    if valid:
         photo = _photo(form)
         if not form.photo.errors:
             with _limited(form.email.data) as mailed:
@@ -307,6 +293,12 @@ def act(token: str, action: str):
         expected_version=expected_version(form),
         **options,
     )
+    if action == Action.WITHDRAW.value:
+        # Its links no longer open it; what the applicant asked for is done here.
+        if request.form.get("erase") == "yes":
+            operations.erase(submission)
+            return render_template("submissions/erased.html")
+        return render_template("submissions/withdrawn.html", submission=submission)
     flash(
         workflow.APPLICANT_NEXT[State(submission.state)].format(
             days=current_app.config["RESPONSE_DAYS"]

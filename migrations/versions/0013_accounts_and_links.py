@@ -1,0 +1,70 @@
+"""one application per form, links that expire unused, two-factor sign-in
+
+Revision ID: 0013
+Revises: 0012
+
+- `submissions.form_key`: the form an application came from; a form posted
+  twice (a double tap, a retrying proxy) makes one application.
+- `status_tokens.last_used_at`: a status link expires after STATUS_LINK_DAYS
+  without use, not after it was made (existing links count from when made).
+- Two-factor sign-in: each editor's authenticator secret and the last time
+  step used, single-use recovery codes, and the admins' "required" switch.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("submissions") as batch:
+        batch.add_column(sa.Column("form_key", sa.String(length=64), nullable=True))
+        batch.create_unique_constraint("uq_submissions_form_key", ["form_key"])
+    with op.batch_alter_table("status_tokens") as batch:
+        batch.add_column(sa.Column("last_used_at", sa.DateTime(), nullable=True))
+    tokens = sa.table(
+        "status_tokens", sa.column("created_at", sa.DateTime), sa.column("last_used_at", sa.DateTime)
+    )
+    op.execute(tokens.update().values(last_used_at=tokens.c.created_at))
+    with op.batch_alter_table("status_tokens") as batch:
+        batch.alter_column("last_used_at", existing_type=sa.DateTime(), nullable=False)
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("totp_since", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
+    op.create_table(
+        "recovery_codes",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "user_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+    )
+    op.create_index("ix_recovery_codes_user_id", "recovery_codes", ["user_id"])
+    with op.batch_alter_table("site_state") as batch:
+        batch.add_column(
+            sa.Column(
+                "two_factor_required", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("site_state") as batch:
+        batch.drop_column("two_factor_required")
+    op.drop_index("ix_recovery_codes_user_id", table_name="recovery_codes")
+    op.drop_table("recovery_codes")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("totp_last_step")
+        batch.drop_column("totp_since")
+        batch.drop_column("totp_secret")
+    with op.batch_alter_table("status_tokens") as batch:
+        batch.drop_column("last_used_at")
+    with op.batch_alter_table("submissions") as batch:
+        batch.drop_constraint("uq_submissions_form_key", type_="unique")
+        batch.drop_column("form_key")
