@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from . import two_factor
 from .extensions import db, login_manager
 from .models import User
 
@@ -29,14 +30,30 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def editor_required(view):
-    """Any active editor or admin."""
+def enrolling(view):
+    """Any signed-in editor, even one who still has to set up two-factor
+    sign-in where it is required: the pages that let them do it, and log out."""
     return login_required(view)
+
+
+def editor_required(view):
+    """Any active editor or admin, with a second factor where one is required."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if two_factor.must_enrol(current_user):
+            if request.method != "GET":
+                abort(403)
+            return redirect(url_for("review.two_factor_setup"))
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def admin_required(view):
     @wraps(view)
-    @login_required
+    @editor_required
     def wrapped(*args, **kwargs):
         if not current_user.is_admin:
             abort(403)

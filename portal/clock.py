@@ -25,3 +25,8 @@ def frozen(when: datetime):
         yield
     finally:
         _fixed = before
+
+
+def timestamp() -> float:
+    """Now, as seconds since the epoch (for values kept outside the database)."""
+    return utcnow().replace(tzinfo=UTC).timestamp()

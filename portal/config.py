@@ -177,6 +177,8 @@ def from_environment(environ=os.environ) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ADDRESS": _limit(environ, "LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": _limit(environ, "LOGIN_LIMIT_PER_ACCOUNT", "10 per 10 minutes"),
+        # Second-step codes typed for one account (a 6-digit code: keep it low).
+        "TWO_FACTOR_LIMIT": _limit(environ, "TWO_FACTOR_LIMIT", "5 per 10 minutes"),
         "APPLY_LIMIT_PER_ADDRESS": _limit(environ, "APPLY_LIMIT_PER_ADDRESS", "5 per hour"),
         # Emails a visitor can make us send to an address they typed (apply, save,
         # resend): per recipient and per client address.

@@ -14,13 +14,15 @@ from portal.workflow import State
 from tests.conftest import csrf_token, login, make_user
 from tests.factories import submission_in
 
-PUBLIC = {"review.login", "review.set_password", "review.forgot"}
+PUBLIC = {"review.login", "review.login_code", "review.set_password", "review.forgot"}
 ADMIN_ONLY = {
     "review.team",
     "review.member_role",
     "review.member_deactivate",
     "review.member_reactivate",
     "review.member_password_link",
+    "review.member_two_factor_reset",
+    "review.team_two_factor",
     "review.presets",
     "review.preset_delete",
     "review.questions",

@@ -85,6 +85,25 @@ class AccountForm(FlaskForm):
     submit = SubmitField("Change my password")
 
 
+class CodeForm(FlaskForm):
+    """A code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        "Code",
+        filters=[strip],
+        validators=[DataRequired("Type the code."), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"},
+    )
+
+
+class TurnOffForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=1000)])
+
+
+class RequireForm(FlaskForm):
+    required = BooleanField("Every editor signs in with a code from an app")
+
+
 NOTIFY_CHOICES = [
     ("each", "An email for each new application"),
     ("digest", "One digest a day"),

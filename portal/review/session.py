@@ -7,12 +7,24 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .. import accounts
-from ..auth import editor_required
+from .. import accounts, two_factor
+from ..auth import editor_required, enrolling, load_user
+from ..clock import timestamp
 from ..extensions import db, limiter
 from ..notifications import limits
 from . import bp
-from .forms import AccountForm, ForgotForm, LoginForm, NotifyForm, SetPasswordForm
+from .forms import (
+    AccountForm,
+    CodeForm,
+    ForgotForm,
+    LoginForm,
+    NotifyForm,
+    SetPasswordForm,
+    TurnOffForm,
+)
+
+# How long the second step waits for its code after the password was right.
+SECOND_STEP_SECONDS = 300
 
 
 def safe_next(target: str | None) -> str | None:
@@ -45,11 +57,65 @@ def login():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             session.clear()  # a fresh session on login
+            target = safe_next(form.next.data) or url_for("review.queue")
+            if user.has_two_factor:
+                session["second_step"] = {
+                    "user": user.get_id(),
+                    "next": target,
+                    "at": int(timestamp()),
+                }
+                return redirect(url_for("review.login_code"))
             login_user(user)
-            return redirect(safe_next(form.next.data) or url_for("review.queue"))
+            return redirect(target)
         # One answer for a wrong email and a wrong password.
         form.password.errors.append("That email and password don't match an active editor.")
     return render_template("review/login.html", form=form)
+
+
+def _second_step():
+    """The editor whose password was right a moment ago, and where they were going."""
+    pending = session.get("second_step")
+    if not isinstance(pending, dict) or timestamp() - pending.get("at", 0) > SECOND_STEP_SECONDS:
+        return None, None
+    return load_user(str(pending.get("user", ""))), pending.get("next")
+
+
+def _second_step_key() -> str:
+    pending = session.get("second_step")
+    user = pending.get("user", "") if isinstance(pending, dict) else ""
+    return "second-step:" + str(user).partition(":")[0]
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["TWO_FACTOR_LIMIT"], methods=["POST"], key_func=_second_step_key
+)
+def login_code():
+    """Sign-in's second step: a code from the app, or a recovery code."""
+    user, target = _second_step()
+    if user is None:
+        session.pop("second_step", None)
+        flash("Please log in again: the code was not typed in time.", "error")
+        return redirect(url_for("review.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        used = two_factor.check(user, form.code.data)
+        if used is not None:
+            session.clear()
+            login_user(user)
+            if used == "recovery":
+                left = two_factor.recovery_codes_left(user)
+                flash(
+                    f"You used a recovery code; {left} left. If your phone is lost, set up "
+                    "two-factor sign-in again from My account.",
+                    "warning",
+                )
+            return redirect(safe_next(target) or url_for("review.queue"))
+        form.code.errors.append(
+            "That code didn't work. Codes change every 30 seconds, and each works once."
+        )
+    return render_template("review/login_code.html", form=form)
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -71,7 +137,7 @@ def forgot():
 
 
 @bp.route("/logout", methods=["POST"])
-@editor_required
+@enrolling
 def logout():
     """End this editor's sessions for real, not just this cookie."""
     current_user.end_sessions()
@@ -119,4 +185,43 @@ def account():
         return redirect(url_for("review.account"))
     return render_template(
         "review/account.html", password_form=password_form, notify_form=notify_form
+    )
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@enrolling
+def two_factor_setup():
+    """Turn two-factor sign-in on (scan, type a code, keep the recovery codes),
+    make new recovery codes, or turn it off."""
+    form = CodeForm(prefix="code")
+    off_form = TurnOffForm(prefix="off")
+    codes = None
+    sent_code = form.code.name in request.form
+    try:
+        if not current_user.has_two_factor:
+            secret = session.get("totp_pending") or two_factor.new_secret()
+            session["totp_pending"] = secret
+            if sent_code and form.validate_on_submit():
+                codes = two_factor.enrol(current_user, secret, form.code.data)
+                session.pop("totp_pending", None)
+        elif sent_code and form.validate_on_submit():
+            codes = two_factor.replace_recovery_codes(current_user, form.code.data)
+        elif off_form.password.name in request.form and off_form.validate_on_submit():
+            two_factor.turn_off(current_user, off_form.password.data)
+            flash("Two-factor sign-in is off.", "success")
+            return redirect(url_for("review.account"))
+    except two_factor.TwoFactorError as error:
+        db.session.rollback()
+        (form.code if sent_code else off_form.password).errors.append(str(error))
+    secret = None if current_user.has_two_factor else session["totp_pending"]
+    uri = two_factor.enrolment_uri(current_user, secret) if secret else None
+    return render_template(
+        "review/two_factor.html",
+        form=form,
+        off_form=off_form,
+        codes=codes,
+        secret=secret,
+        qr=two_factor.qr_code(uri) if uri else None,
+        required=two_factor.required(),
+        codes_left=two_factor.recovery_codes_left(current_user),
     )

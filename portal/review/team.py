@@ -7,12 +7,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import accounts
+from .. import accounts, two_factor
 from ..auth import admin_required
 from ..extensions import db
 from ..models import ReplyPreset, User
 from . import bp
-from .forms import InviteForm, MemberForm, PresetForm
+from .forms import InviteForm, MemberForm, PresetForm, RequireForm
 
 
 @bp.route("/team", methods=["GET", "POST"])
@@ -38,6 +38,7 @@ def _team_page(form=None, status: int = 200):
         form=form or InviteForm(formdata=None),
         members=members,
         member_form=MemberForm(formdata=None),
+        require_form=RequireForm(formdata=None, required=two_factor.required()),
     )
     return page, status
 
@@ -98,6 +99,37 @@ def member_password_link(user_id: int):
         accounts.send_set_password_link(user, welcome=False)
         db.session.commit()
         flash(f"A set-password link is on its way to {user.email}.", "success")
+    return redirect(url_for("review.team"))
+
+
+@bp.route("/team/<int:user_id>/two-factor-reset", methods=["POST"])
+@admin_required
+def member_two_factor_reset(user_id: int):
+    """Take two-factor sign-in off a member who lost their phone and codes."""
+    user = db.get_or_404(User, user_id)
+    if FlaskForm().validate_on_submit():
+        two_factor.reset(user, current_user)
+        flash(f"Two-factor sign-in is reset for {user.name}; their sessions have ended.", "success")
+    return redirect(url_for("review.team"))
+
+
+@bp.route("/team/two-factor", methods=["POST"])
+@admin_required
+def team_two_factor():
+    """Require two-factor sign-in of every editor, or not."""
+    form = RequireForm()
+    if form.validate_on_submit():
+        try:
+            two_factor.set_required(form.required.data, current_user)
+        except two_factor.TwoFactorError as error:
+            flash(str(error), "error")
+            return _team_page(status=409)
+        flash(
+            "Two-factor sign-in is now required of every editor."
+            if form.required.data
+            else "Two-factor sign-in is now each editor's choice.",
+            "success",
+        )
     return redirect(url_for("review.team"))
 
 
