@@ -146,11 +146,16 @@ drafts_cli = AppGroup("drafts", help="Unfinished applications.")
 
 @drafts_cli.command("purge")
 def purge() -> None:
-    """Remind owners of drafts untouched for 25 days; delete those untouched for 30."""
+    """Remind owners of drafts untouched for 25 days; delete those untouched for 30;
+    delete photos kept for a form that was never sent again (after a day)."""
+    from . import photos
     from .operations import purge_drafts
 
     reminded, deleted = purge_drafts()
-    click.echo(f"{reminded} reminders queued, {deleted} drafts deleted.")
+    swept = photos.sweep()
+    click.echo(
+        f"{reminded} reminders queued, {deleted} drafts deleted, {swept} stray photos deleted."
+    )
 
 
 search_cli = AppGroup("search", help="Full-text search.")

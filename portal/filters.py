@@ -56,9 +56,11 @@ def init_app(app) -> None:
         isodate=isodate,
     )
     from .links import public_url
+    from .photos import kept
 
     app.jinja_env.globals.update(
         site_name=lambda: app.config["SITE_NAME"],
+        kept_photo=kept,
         now=utcnow,
         public_url=public_url,
         # Templates compare with the workflow's names, never with string literals.

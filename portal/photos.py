@@ -7,12 +7,14 @@ import io
 import os
 import re
 import secrets
+import time
 import warnings
 from contextlib import suppress
 
 from flask import current_app, has_app_context
+from itsdangerous import BadData, URLSafeTimedSerializer
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -96,6 +98,67 @@ def write_new(data: bytes, extension: str) -> str:
         handle.write(data)
     db.session.info.setdefault(_WRITTEN, []).append(name)
     return name
+
+
+# A photo kept while its form goes back to be corrected, for this long.
+KEPT_SECONDS = 24 * 3600
+
+
+def _kept_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="kept-photo")
+
+
+def keep(data: bytes) -> str:
+    """Store an upload whose form goes back to be corrected (another field has
+    an error), beyond this request. Returns a signed reference for the form;
+    `claim` takes the photo from it, and `sweep` deletes one never claimed."""
+    name = store(data)
+    db.session.info[_WRITTEN].remove(name)  # not this transaction's: it outlives it
+    return _kept_serializer().dumps(name)
+
+
+def kept(reference: str | None) -> str | None:
+    """The photo a reference from `keep` names, if the reference is genuine,
+    recent, and the photo still waits to be claimed; else None."""
+    if not reference or len(reference) > 200:
+        return None
+    try:
+        name = _kept_serializer().loads(reference, max_age=KEPT_SECONDS)
+    except BadData:
+        return None
+    return name if isinstance(name, str) and path_of(name) else None
+
+
+def claim(reference: str | None) -> str | None:
+    """Attach a kept photo: a copy of it under a new name, tied to this
+    transaction like an upload; the kept file goes once this commits, so a
+    reference attaches a photo once."""
+    name = kept(reference)
+    if name is None:
+        return None
+    with open(path_of(name), "rb") as handle:
+        copy = write_new(handle.read(), name.rsplit(".", 1)[1])
+    discard(name)
+    return copy
+
+
+def sweep(older_than: float = KEPT_SECONDS) -> int:
+    """Delete stored files that no row points at and that are older than
+    `older_than` seconds: kept photos never sent, and what a crash left."""
+    from .models import Interview, Submission
+
+    used = set()
+    for column in (Submission.photo, Interview.photo, Interview.share_image):
+        used.update(db.session.scalars(select(column).where(column.is_not(None))))
+    cutoff = time.time() - older_than
+    removed = 0
+    for entry in os.scandir(photo_dir()):
+        stray = NAME.match(entry.name) and entry.name not in used
+        if stray and entry.stat().st_mtime < cutoff:
+            with suppress(FileNotFoundError):
+                os.remove(entry.path)
+                removed += 1
+    return removed
 
 
 def discard(*names: str | None) -> None:

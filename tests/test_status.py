@@ -81,7 +81,13 @@ def test_proof_shows_each_answer_beside_the_original_and_takes_fixes_per_answer(
         deliver_due()
     [mail] = inbox.to("editor@factory.example")
     assert "Two small things." in mail.text
+    # The per-answer request reaches the editor with its question, in the email ...
+    assert question in mail.text and "We are in Truro, not Penzance." in mail.text
     editors = app.test_client()
     login(editors, email="editor@factory.example", password="factory password")
     page = editors.get(f"/editor/submissions/{sid}").get_data(as_text=True)
     assert f"On “{question}”: We are in Truro, not Penzance." in page.replace("&#34;", '"')
+    # ... and beside that answer in the draft editor.
+    draft = editors.get(f"/editor/submissions/{sid}/draft").get_data(as_text=True)
+    beside = draft[draft.index(f'name="q{item_id}"') :][:3000]
+    assert "asks:</strong> We are in Truro, not Penzance." in beside

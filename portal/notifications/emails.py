@@ -61,6 +61,23 @@ def _key(event: Event) -> str:
     return f"event:{event.id}"
 
 
+def pointed(event: Event) -> list[tuple[str, str]]:
+    """(question, what is asked about its answer) for each answer the event
+    points at, in the order of the interview: an editor's requests for changes
+    or the interviewee's fix requests on a proof."""
+    submission = event.submission
+    if event.action == Action.ASK_FIX.value and submission.interview is not None:
+        asked = event.item_requests
+        return [(i.question, asked[i.id]) for i in submission.interview.items if i.id in asked]
+    asked = event.answer_requests
+    revision = submission.latest_revision
+    if not asked or revision is None:
+        return []
+    return [
+        (a.question_text, asked[a.question_id]) for a in revision.answers if a.question_id in asked
+    ]
+
+
 @on(Action.SAVE)
 def saved(event: Event) -> None:
     submission = event.submission
@@ -125,6 +142,7 @@ def applicant_acted(event: Event) -> None:
         action=event.action,
         erased=erased,
         message=event.message,
+        pointed=[] if erased else pointed(event),
         editor_link=_editor_link(submission),
     )
 
@@ -146,6 +164,7 @@ def decided(event: Event) -> None:
         key=_key(event),
         submission=submission,
         message=event.message,
+        pointed=pointed(event),
         **_status_link(submission),
     )
 

@@ -92,7 +92,21 @@ def draft(submission_id: int):
         items=items,
         form=form,
         conflict=conflict,
+        fixes=_fix_requests(submission),
     ), status
+
+
+def _fix_requests(submission) -> dict[int, str]:
+    """The interviewee's latest per-answer fix requests on a proof, by item id,
+    while the interview is back with the editors for them."""
+    if submission.state != State.APPROVED.value:
+        return {}
+    for event in reversed(submission.events):
+        if event.action == workflow.Action.ASK_FIX.value:
+            return event.item_requests
+        if event.action == workflow.Action.SEND_PROOF.value:
+            return {}
+    return {}
 
 
 @bp.route("/submissions/<int:submission_id>/preview")

@@ -13,6 +13,7 @@ from ..clock import utcnow
 from ..diffs import word_diff
 from ..extensions import db
 from ..models import Event, OutboxEmail, Submission
+from ..notifications.emails import pointed
 from ..sanitize import strip_tags
 from ..workflow import Action, State
 
@@ -37,6 +38,23 @@ def waiting(submission: Submission, promised_days: int) -> Waiting | None:
         return None
     day = (utcnow().date() - submission.submitted_at.date()).days + 1
     return Waiting(day=day, promised=promised_days)
+
+
+@dataclass
+class Request:
+    """The editors' latest request for changes: their message, and their notes
+    on answers as {question id: note} and as (question, note) pairs."""
+
+    message: str
+    by_question: dict[int, str]
+    pointed: list[tuple[str, str]]
+
+
+def latest_request(submission: Submission) -> Request | None:
+    asked = [e for e in submission.events if e.action == Action.REQUEST_CHANGES.value]
+    if not asked:
+        return None
+    return Request(asked[-1].message, asked[-1].answer_requests, pointed(asked[-1]))
 
 
 @dataclass

@@ -130,6 +130,8 @@ class ProfileForm(FlaskForm):
         "A photo of you or your logo (optional)",
         description="JPEG, PNG or WebP, up to 5 MB. We remove its location and camera data.",
     )
+    # A photo sent with a form that came back to be corrected (photos.keep).
+    kept_photo = HiddenField()
     pitch = TextAreaField(
         "Tell us what you do, in a few lines",
         filters=[strip],

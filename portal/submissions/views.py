@@ -34,10 +34,11 @@ def _questions() -> list[Question]:
 
 
 def _photo(form) -> str | None:
-    """Store the uploaded photo, if any; a bad file becomes a message on the field."""
+    """Store the uploaded photo, or take the one kept from an earlier try, if
+    any; a bad file becomes a message on the field."""
     upload = form.photo.data
     if not upload or not getattr(upload, "filename", ""):
-        return None
+        return photos.claim(form.kept_photo.data)
     try:
         return photos.store(upload.read(photos.MAX_BYTES + 1))
     except photos.PhotoError as error:
@@ -45,15 +46,14 @@ def _photo(form) -> str | None:
         return None
 
 
-def _check_photo(form) -> None:
-    """When other fields have errors, say at once if the photo is no good either."""
+def _keep_photo(form) -> None:
+    """Other fields have errors: keep a good photo for the form's next try (the
+    page shows it), and say at once if it is no good."""
     upload = form.photo.data
     if not upload or not getattr(upload, "filename", ""):
         return
-    data = upload.read(photos.MAX_BYTES + 1)
-    upload.stream.seek(0)
     try:
-        photos.check(data)
+        form.kept_photo.data = photos.keep(upload.read(photos.MAX_BYTES + 1))
     except photos.PhotoError as error:
         form.photo.errors = [*form.photo.errors, str(error)]
 
@@ -83,7 +83,7 @@ def apply():
     saving = "save" in request.form
     valid = _valid(form, saving)
     if not valid and form.is_submitted():
-        _check_photo(form)
+        _keep_photo(form)
     if valid:
         photo = _photo(form)
         if not form.photo.errors:
@@ -102,9 +102,14 @@ def apply():
             if not saving:
                 flash("received", "receipt")
             return redirect(url_for("submissions.status", token=token))
-    # A stale or missing token: everything typed comes back, with a fresh token.
-    status = 400 if "csrf_token" in form.errors else 200
-    return render_template("submissions/apply.html", form=form, questions=questions), status
+    return render_template("submissions/apply.html", form=form, questions=questions), _form_status(
+        form
+    )
+
+
+def _form_status(form) -> int:
+    """A stale or missing token: everything typed comes back, with a fresh token (400)."""
+    return 400 if "csrf_token" in form.errors else 200
 
 
 def _valid(form, saving: bool) -> bool:
@@ -165,6 +170,7 @@ def status(token: str):
         proof=applicant.proof(submission) if state is State.AWAITING_SIGNOFF else [],
         actions=actions,
         can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
+        asked=applicant.latest_request(submission) if state is State.CHANGES_REQUESTED else None,
         form=ApplicantActionForm(formdata=None, version=submission.version),
         fix_form=_fix_form(submission)(formdata=None) if submission.interview else None,
         after_form=AfterRequestForm(formdata=None),
@@ -176,6 +182,7 @@ def _fix_form(submission):
 
 
 @bp.route("/status/<token>/continue", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one gets the form back
 def continue_draft(token: str):
     """Pick up a saved application: save it again, or submit it."""
     submission = _submission_for(token)
@@ -200,7 +207,7 @@ def continue_draft(token: str):
     saving = "save" in request.form
     valid = _valid(form, saving)
     if not valid and form.is_submitted():
-        _check_photo(form)
+        _keep_photo(form)
     if valid:
         photo = _photo(form)
         if not form.photo.errors:
@@ -217,8 +224,12 @@ def continue_draft(token: str):
                 flash(HELD_BACK, "warning")
             return redirect(url_for("submissions.status", token=token))
     return render_template(
-        "submissions/apply.html", form=form, questions=questions, draft_token=token
-    )
+        "submissions/apply.html",
+        form=form,
+        questions=questions,
+        draft_token=token,
+        submission=submission,
+    ), _form_status(form)
 
 
 @bp.route("/status/<token>/request", methods=["POST"])
@@ -309,6 +320,7 @@ def act(token: str, action: str):
 
 
 @bp.route("/status/<token>/revise", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one gets the form back
 def revise(token: str):
     """Revise the application after the editors asked for changes."""
     submission = _submission_for(token)
@@ -326,7 +338,9 @@ def revise(token: str):
             form[f"q{q.id}"].data = latest.get(q.id, "")
     else:
         form = Form()
-    if form.validate_on_submit():
+    if form.is_submitted() and not form.validate():
+        _keep_photo(form)
+    elif form.is_submitted():
         photo = _photo(form)
         if not form.photo.errors:
             operations.revise(submission, _profile(form, photo), answers_of(form, questions))
@@ -342,7 +356,7 @@ def revise(token: str):
         token=token,
         request_event=request_event,
         answer_requests=request_event.answer_requests if request_event else {},
-    )
+    ), _form_status(form)
 
 
 @bp.route("/privacy")

@@ -1,0 +1,140 @@
+"""Promises to the interviewee: nothing they give is lost (an expired form, a
+photo beside another field's error), and what editors ask of them reaches them
+beside the answers it concerns."""
+
+from __future__ import annotations
+
+import html
+import io
+
+from PIL import Image
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import StatusToken, Submission
+from portal.workflow import State
+from tests.conftest import application, login, post_form, question_ids
+from tests.factories import submission_in
+
+
+def _text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _status_link(app, state: State, **fields) -> tuple[int, str]:
+    with app.app_context():
+        submission = submission_in(state, **fields)
+        token = StatusToken.issue(submission)
+        db.session.commit()
+        return submission.id, f"/status/{token}"
+
+
+def test_an_expired_continue_form_keeps_everything_typed(app, client):
+    _, status = _status_link(app, State.DRAFT)
+    client.get(f"{status}/continue")
+    data = application(app, pitch="Sea kayaks for the whole family, since 1998.")
+    data["csrf_token"] = "expired-or-from-a-lost-session"
+    response = client.post(f"{status}/continue", data=data)
+    page = _text(response)
+    assert response.status_code == 400
+    assert "The form expired. Everything you typed is still here" in page
+    assert "Sea kayaks for the whole family, since 1998." in page
+    # Sent again from the page it got back, it goes through.
+    assert post_form(client, f"{status}/continue", data | {"csrf_token": None}).status_code == 302
+
+
+def test_an_expired_revise_form_keeps_everything_typed(app, client):
+    sid, status = _status_link(app, State.CHANGES_REQUESTED)
+    client.get(f"{status}/revise")
+    data = application(app, pitch="Now with a winter programme of night paddles.")
+    data["csrf_token"] = "expired"
+    response = client.post(f"{status}/revise", data=data)
+    assert response.status_code == 400
+    page = _text(response)
+    assert "The form expired" in page and "winter programme of night paddles" in page
+    with app.app_context():
+        assert db.session.get(Submission, sid).state == State.CHANGES_REQUESTED.value
+
+
+def _photo_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 90)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_photo_survives_another_fields_error(app, client):
+    data = application(app, business="")
+    data["photo"] = (io.BytesIO(_photo_bytes()), "me.jpg")
+    response = post_form(client, "/apply", data, content_type="multipart/form-data")
+    page = _text(response)
+    assert response.status_code == 200 and "Business" in page
+    assert "Your photo" in page and 'name="kept_photo"' in page
+    # Fixing the field sends the kept photo with the application; nothing re-attached.
+    kept = page.split('name="kept_photo" type="hidden" value="', 1)[1].split('"', 1)[0]
+    fixed = application(app)
+    fixed["kept_photo"] = kept
+    response = post_form(client, "/apply", fixed, content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        submission = db.session.scalar(select(Submission))
+        assert submission.photo
+    # A kept photo's reference is signed: a made-up one attaches nothing.
+    forged = application(app, email="someone@else.example")
+    forged["kept_photo"] = "0123abcd.jpg"
+    response = post_form(client, "/apply", forged, content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        other = db.session.scalar(
+            select(Submission).where(Submission.email == "someone@else.example")
+        )
+        assert other.photo is None
+
+
+def test_requests_on_answers_reach_the_applicant_in_the_email_and_on_the_status_page(
+    app, client, editor, inbox
+):
+    from portal.notifications.delivery import deliver_due
+
+    sid, status = _status_link(app, State.IN_REVIEW, email="rosa@tidewater.example")
+    ids = question_ids(app)
+    login(client)
+    page = f"/editor/submissions/{sid}"
+    data = {
+        "message": "Lovely start; two answers need a little more.",
+        f"req{ids[0]}": "Which platform came first, and why?",
+        f"req{ids[2]}": "A number would help here: how many bookings?",
+    }
+    response = post_form(client, page, data, action=f"{page}/actions/request_changes")
+    assert response.status_code == 302, _text(response)
+    with app.app_context():
+        answers = db.session.get(Submission, sid).latest_revision.answers
+        wording = {a.question_id: a.question_text for a in answers}
+        questions = [wording[ids[0]], "", wording[ids[2]]]
+        deliver_due()
+    [mail] = [m for m in inbox.to("rosa@tidewater.example") if "A few changes" in m.subject]
+    for text in (questions[0], "Which platform came first", questions[2], "how many bookings"):
+        assert text in mail.text, text
+        assert html.escape(text) in mail.html or text in html.unescape(mail.html), text
+    shown = _text(app.test_client().get(status))
+    assert "Which platform came first, and why?" in shown and questions[0] in shown
+    assert "how many bookings" in shown and questions[2] in shown
+
+
+def test_a_kept_photo_never_sent_is_swept_after_a_day_and_a_used_one_stays(app, client):
+    import os
+
+    from portal import photos
+
+    data = application(app, business="")
+    data["photo"] = (io.BytesIO(_photo_bytes()), "me.jpg")
+    post_form(client, "/apply", data, content_type="multipart/form-data")
+    data = application(app, email="second@shop.example")
+    data["photo"] = (io.BytesIO(_photo_bytes()), "me.jpg")
+    assert post_form(client, "/apply", data, content_type="multipart/form-data").status_code == 302
+    with app.app_context():
+        folder = photos.photo_dir()
+        assert len(os.listdir(folder)) == 2  # the kept one and the sent one
+        assert photos.sweep() == 0  # not a day old yet
+        assert photos.sweep(older_than=-1) == 1
+        [left] = os.listdir(folder)
+        assert left == db.session.scalar(select(Submission.photo))
