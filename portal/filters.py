@@ -21,6 +21,24 @@ def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
+def local(value: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
+    """A time from the database (UTC), as people here read it: in SITE_TIMEZONE,
+    naming the zone."""
+    if not value:
+        return ""
+    from .review.times import site_zone, utc_to_site
+
+    return f"{utc_to_site(value).strftime(fmt)} ({site_zone().key})"
+
+
+def badge(submission) -> tuple[str, str]:
+    """The state a person should see: (css class, words). A published interview
+    that is not live yet is "scheduled", with the time it goes live."""
+    if submission.scheduled_for is not None:
+        return "scheduled", f"Scheduled for {local(submission.scheduled_for)}"
+    return submission.state, state_label(submission.state)
+
+
 def ago(value: datetime | None) -> str:
     """How long ago, in the largest whole unit a person would say."""
     if value is None:
@@ -49,6 +67,7 @@ def init_app(app) -> None:
     app.jinja_env.filters.update(
         plain=plain_to_html,
         state_label=state_label,
+        local=local,
         action_label=action_label,
         date=date,
         ago=ago,
@@ -61,6 +80,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         site_name=lambda: app.config["SITE_NAME"],
         kept_photo=kept,
+        badge=badge,
         now=utcnow,
         public_url=public_url,
         # Templates compare with the workflow's names, never with string literals.

@@ -206,6 +206,14 @@ class Submission(db.Model):
         return self.revisions[-1] if self.revisions else None
 
     @property
+    def scheduled_for(self) -> datetime | None:
+        """When a published interview that is not live yet goes live (UTC)."""
+        if self.state != State.PUBLISHED.value or self.interview is None:
+            return None
+        when = self.interview.published_at
+        return when if when is not None and when > utcnow() else None
+
+    @property
     def social_links(self) -> list[tuple[str, str]]:
         return [
             (label, self.socials[key])

@@ -3,6 +3,7 @@ the team, the dashboard and login limits."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy import select, update
 from portal import operations
 from portal.clock import frozen, utcnow
 from portal.extensions import db
-from portal.models import OutboxEmail, PasswordToken, ReplyPreset, Submission, User
+from portal.models import OutboxEmail, PasswordToken, ReplyPreset, StatusToken, Submission, User
 from portal.notifications.delivery import deliver_due
 from portal.workflow import Action, State
 from tests.conftest import draft_data, item_ids, login, make_user, post_form
@@ -361,6 +362,46 @@ def test_scheduled_publication_appears_at_its_time_not_before(app, client, edito
             deliver_due()
     [live] = inbox.to("sched@shop.example")
     assert f"/interviews/{slug}" in live.text
+
+
+def test_scheduled_is_its_own_state_on_every_screen_in_local_time(app, client, editor):
+    app.config["SITE_TIMEZONE"] = "Europe/Paris"
+    with app.app_context():
+        s = submission_in(State.READY)
+        sid, slug = s.id, s.interview.slug
+    login(client)
+    with frozen(datetime(2031, 6, 30, 12, 0)):
+        with app.app_context():
+            token = StatusToken.issue(db.session.get(Submission, sid))
+            db.session.commit()
+        response = act(client, sid, "publish", publish_at="2031-07-01T10:00")
+        said = html.unescape(page_text(client, response.headers["Location"]))
+        assert "Scheduled: it goes live Tue 1 Jul 2031, 10:00 (Europe/Paris)." in said
+        assert "Done: published" not in said
+        assert "Scheduled for Tue 1 Jul 2031, 10:00 (Europe/Paris)" in said
+        assert "Not live yet" in said and f'href="/interviews/{slug}"' not in said
+        queue = html.unescape(page_text(client, "/editor/?state=published"))
+        assert "scheduled for Tue 1 Jul 2031, 10:00 (Europe/Paris)" in queue
+        status = html.unescape(app.test_client().get(f"/status/{token}").get_data(as_text=True))
+        assert "Scheduled for Tue 1 Jul 2031, 10:00 (Europe/Paris)" in status
+        assert (
+            "goes live Tue 1 Jul 2031, 10:00" in status and "Your interview is live" not in status
+        )
+    with frozen(datetime(2031, 7, 1, 8, 1)):
+        page = html.unescape(page_text(client, f"/editor/submissions/{sid}"))
+        assert "Live since Tue 1 Jul 2031, 10:00 (Europe/Paris)" in page
+        assert f'href="/interviews/{slug}"' in page
+
+
+def test_a_publication_time_already_past_publishes_nothing(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.READY).id
+    login(client)
+    response = act(client, sid, "publish", publish_at="2020-01-01T10:00")
+    assert response.status_code == 400
+    assert "that time has passed" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Submission, sid).state == State.READY.value
 
 
 # The team

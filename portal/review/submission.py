@@ -3,14 +3,18 @@ assignment, and the workflow actions allowed now."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import operations, spam, workflow
 from ..auth import editor_required
+from ..clock import utcnow
 from ..diffs import compare_answers
 from ..extensions import db
+from ..filters import local
 from ..forms import expected_version
 from ..models import ReplyPreset, Submission, User
 from ..workflow import Action, State
@@ -25,6 +29,9 @@ from .forms import (
 )
 from .queue import active_editors
 from .times import site_to_utc
+
+# A publication time typed a minute ago still means "now", not a mistake.
+PAST_GRACE = timedelta(minutes=5)
 
 
 def load(submission_id: int) -> Submission:
@@ -147,6 +154,13 @@ def act(submission_id: int, action: str):
             return _page(submission, form=form, failed=action), 400
         if publish_form.publish_at.data:
             options["when"] = site_to_utc(publish_form.publish_at.data)
+            if options["when"] < utcnow() - PAST_GRACE:
+                flash(
+                    "Publish at: that time has passed. Leave it empty to publish now, "
+                    "or give a later time.",
+                    "error",
+                )
+                return _page(submission, form=form, failed=action), 400
     if not form.validate_on_submit():
         # Say which field, and give the page back with everything typed in it.
         asked_about = {
@@ -174,7 +188,10 @@ def act(submission_id: int, action: str):
         expected_version=expected_version(form),
         **options,
     )
-    flash(f"Done: {workflow.LABELS[State(submission.state)].lower()}.", "success")
+    if submission.scheduled_for is not None:
+        flash(f"Scheduled: it goes live {local(submission.scheduled_for)}.", "success")
+    else:
+        flash(f"Done: {workflow.LABELS[State(submission.state)].lower()}.", "success")
     return redirect(url_for("review.submission", submission_id=submission.id))
 
 

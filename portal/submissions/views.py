@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from .. import operations, personal_data, photos, spam, workflow
 from ..extensions import csrf, db
+from ..filters import local
 from ..forms import expected_version
 from ..models import Question, StatusToken
 from ..notifications import limits
@@ -164,7 +165,7 @@ def status(token: str):
         submission=submission,
         token=token,
         state=state,
-        next_step=workflow.APPLICANT_NEXT[state].format(days=current_app.config["RESPONSE_DAYS"]),
+        next_step=_next_step(submission),
         waiting=applicant.waiting(submission, current_app.config["RESPONSE_DAYS"]),
         timeline=applicant.timeline(submission),
         proof=applicant.proof(submission) if state is State.AWAITING_SIGNOFF else [],
@@ -175,6 +176,13 @@ def status(token: str):
         fix_form=_fix_form(submission)(formdata=None) if submission.interview else None,
         after_form=AfterRequestForm(formdata=None),
     )
+
+
+def _next_step(submission) -> str:
+    if submission.scheduled_for is not None:
+        return f"Your interview is ready and goes live {local(submission.scheduled_for)}."
+    state = State(submission.state)
+    return workflow.APPLICANT_NEXT[state].format(days=current_app.config["RESPONSE_DAYS"])
 
 
 def _fix_form(submission):
