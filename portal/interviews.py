@@ -6,6 +6,8 @@ submission's state (that is `operations`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -17,7 +19,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import photos, search, share_image
 from .extensions import db
-from .models import TITLE_MAX, Interview, InterviewItem, SlugRedirect, Submission, Tag
+from .models import (
+    TITLE_MAX,
+    Interview,
+    InterviewItem,
+    InterviewVersion,
+    SlugRedirect,
+    Submission,
+    Tag,
+)
 from .sanitize import plain_to_html
 from .workflow import WorkflowError
 
@@ -186,3 +196,231 @@ def _keep_old_address(interview: Interview, new_slug: str) -> None:
     ever_published = any(e.action == "publish" for e in interview.submission.events)
     if ever_published:
         interview.old_slugs.append(SlugRedirect(old_slug=interview.slug))
+
+
+# Versions: every save is kept; a published interview's changes wait as "pending".
+
+
+def snapshot(interview: Interview) -> dict:
+    """What the draft says now, in the shape `save_draft` takes."""
+    return {
+        "title": interview.title,
+        "slug": interview.slug,
+        "intro_html": interview.intro_html,
+        "photo": interview.photo,
+        "pull_quote": interview.pull_quote,
+        "tag_names": [tag.name for tag in interview.tags],
+        "items": [
+            {
+                "item_id": item.id,
+                "question": item.question,
+                "answer_html": item.answer_html,
+                "position": n + 1,
+            }
+            for n, item in enumerate(interview.items)
+        ],
+    }
+
+
+def fingerprint(interview: Interview) -> str:
+    """A digest of what a proof shows the interviewee: the title, the note, the
+    photo, each question and answer in order. Equal digests, equal texts."""
+    content = snapshot(interview)
+    shown = [content["title"], content["intro_html"], content["photo"]]
+    shown += [[i["question"], i["answer_html"]] for i in content["items"]]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
+
+
+def record_version(interview: Interview, author, status: str = "saved") -> InterviewVersion:
+    """Keep what the draft says now, in the caller's transaction."""
+    version = InterviewVersion(
+        interview_id=interview.id, author=author, status=status, content=snapshot(interview)
+    )
+    db.session.add(version)
+    return version
+
+
+def pending(interview: Interview) -> InterviewVersion | None:
+    """The changes to a published interview that readers don't see yet."""
+    return db.session.scalar(
+        select(InterviewVersion).where(
+            InterviewVersion.interview_id == interview.id, InterviewVersion.status == "pending"
+        )
+    )
+
+
+def corrections(interview: Interview) -> list[InterviewVersion]:
+    """The changes published with a note for readers, oldest first."""
+    return list(
+        db.session.scalars(
+            select(InterviewVersion)
+            .where(
+                InterviewVersion.interview_id == interview.id,
+                InterviewVersion.status == "published",
+                InterviewVersion.note != "",
+            )
+            .order_by(InterviewVersion.id)
+        )
+    )
+
+
+def versions(interview: Interview) -> list[InterviewVersion]:
+    return list(
+        db.session.scalars(
+            select(InterviewVersion)
+            .where(InterviewVersion.interview_id == interview.id)
+            .order_by(InterviewVersion.id.desc())
+        )
+    )
+
+
+def save_pending(
+    interview: Interview,
+    author,
+    *,
+    base: int | None,
+    title: str,
+    slug: str,
+    intro_html: str,
+    items: list[ItemEdit],
+    tag_names: list[str],
+    photo: str | None = None,
+    remove_photo: bool = False,
+    pull_quote: str | None = None,
+    expected_version: int | None = None,
+) -> InterviewVersion:
+    """Save changes to a published interview without touching what readers see:
+    they wait as the one pending version (`base`: the pending version's id the
+    form was made from, or None) until an editor publishes or discards them."""
+    current = pending(interview)
+    if (current.id if current else None) != base:
+        raise DraftConflict(
+            "Another editor saved changes to this interview while you were editing it. "
+            "Your text is still in the form below: compare it with theirs and save again."
+        )
+    owner = slug_owner(slug)
+    if owner is not None and owner != interview.id:
+        raise SlugTaken("Another interview has this address already.")
+    was = current.content if current else snapshot(interview)
+    if photo:
+        new_photo = photo
+    elif remove_photo:
+        new_photo = None
+    else:
+        new_photo = was["photo"]
+    if current is not None:
+        current.status = "saved"  # kept as history; the new one takes its place
+        if current.content["photo"] not in (new_photo, interview.photo):
+            photos.discard(current.content["photo"])
+    version = InterviewVersion(
+        interview_id=interview.id,
+        author=author,
+        status="pending",
+        content={
+            "title": title,
+            "slug": slug,
+            "intro_html": intro_html,
+            "photo": new_photo,
+            "pull_quote": was["pull_quote"] if pull_quote is None else pull_quote,
+            "tag_names": [n.strip() for n in tag_names if n.strip()],
+            "items": [
+                {
+                    "item_id": e.item_id,
+                    "question": e.question,
+                    "answer_html": e.answer_html,
+                    "position": e.position,
+                    "remove": e.remove,
+                }
+                for e in items
+            ],
+        },
+    )
+    db.session.add(version)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise DraftConflict("Another editor saved at the same moment: save again.") from None
+    return version
+
+
+def apply_pending(interview: Interview, version: InterviewVersion, before_commit=None) -> None:
+    """Make the pending changes what readers see (the caller records why)."""
+    content = version.content
+    photo_changed = content["photo"] != interview.photo
+    version.status = "published"
+    save_draft(
+        interview,
+        expected_version=None,
+        title=content["title"],
+        slug=content["slug"],
+        intro_html=content["intro_html"],
+        items=[
+            ItemEdit(
+                item_id=i["item_id"],
+                question=i["question"],
+                answer_html=i["answer_html"],
+                position=i["position"],
+                remove=i.get("remove", False),
+            )
+            for i in content["items"]
+        ],
+        tag_names=content["tag_names"],
+        photo=content["photo"] if photo_changed and content["photo"] else None,
+        remove_photo=photo_changed and not content["photo"],
+        pull_quote=content["pull_quote"],
+        before_commit=before_commit,
+    )
+
+
+def discard_pending(interview: Interview) -> bool:
+    """Drop the pending changes (the caller commits); readers never saw them.
+    False if there were none."""
+    version = pending(interview)
+    if version is None:
+        return False
+    version.status = "discarded"
+    if version.content["photo"] not in (interview.photo, interview.submission.photo):
+        photos.discard(version.content["photo"])
+    return True
+
+
+@dataclass
+class FieldChange:
+    label: str
+    diff: object  # Markup
+    changed: bool
+
+
+def compare(old: dict, new: dict) -> list[FieldChange]:
+    """What differs between two versions' content, field by field, words marked."""
+    from .diffs import word_diff
+    from .sanitize import strip_tags
+
+    def field(label, a, b):
+        return FieldChange(label, word_diff(a or "", b or ""), (a or "") != (b or ""))
+
+    changes = [
+        field("Title", old["title"], new["title"]),
+        field("Address", old["slug"], new["slug"]),
+        field("Interviewer's note", strip_tags(old["intro_html"]), strip_tags(new["intro_html"])),
+        field("Tags", ", ".join(old["tag_names"]), ", ".join(new["tag_names"])),
+        FieldChange("Photo", "", old["photo"] != new["photo"]),
+    ]
+    olds = {i["item_id"]: i for i in old["items"]}
+    for n, item in enumerate(sorted(new["items"], key=lambda i: i["position"])):
+        before = olds.get(item["item_id"], {"question": "", "answer_html": ""})
+        if item.get("remove"):
+            changes.append(
+                FieldChange(f"Pair {n + 1} (removed)", strip_tags(before["answer_html"]), True)
+            )
+            continue
+        changes.append(field(f"Question {n + 1}", before["question"], item["question"]))
+        changes.append(
+            field(
+                f"Answer {n + 1}",
+                strip_tags(before["answer_html"]),
+                strip_tags(item["answer_html"]),
+            )
+        )
+    return changes

@@ -399,6 +399,9 @@ class Interview(db.Model):
     old_slugs: Mapped[list[SlugRedirect]] = relationship(
         back_populates="interview", cascade="all, delete-orphan"
     )
+    versions: Mapped[list[InterviewVersion]] = relationship(
+        order_by="InterviewVersion.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -410,6 +413,35 @@ class Interview(db.Model):
             & Interview.published_at.is_not(None)
             & (Interview.published_at <= now)
         )
+
+
+class InterviewVersion(db.Model):
+    """One saved state of an editor's draft, kept so any two can be compared.
+
+    For a published interview a save does not touch what readers see: it is a
+    "pending" version (at most one), until an editor publishes it (then
+    "published", with the correction note shown on the page) or discards it.
+    `content` holds what `interviews.save_draft` takes."""
+
+    __tablename__ = "interview_versions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('saved', 'pending', 'published', 'discarded')", name="status_valid"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="saved")
+    content: Mapped[dict] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+
+    author: Mapped[User | None] = relationship()
 
 
 class InterviewItem(db.Model):

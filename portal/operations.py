@@ -406,13 +406,50 @@ def approve(submission, actor, message="", *, expected_version=None) -> Event:
 
 
 def send_proof(submission, actor, message="", *, expected_version=None) -> Event:
-    """Send the edited interview to the interviewee for sign-off."""
-    return _act(submission, Action.SEND_PROOF, actor, message, expected_version)
+    """Send the edited interview to the interviewee for sign-off; the event keeps
+    the fingerprint of exactly what the proof shows."""
+    interview = submission.interview
+    details = {"fingerprint": interviews.fingerprint(interview)} if interview else None
+    return _act(submission, Action.SEND_PROOF, actor, message, expected_version, details)
 
 
 def sign_off(submission, actor=None, message="", *, expected_version=None) -> Event:
-    """The interviewee signs the proof off."""
-    return _act(submission, Action.SIGN_OFF, actor or APPLICANT, message, expected_version)
+    """The interviewee signs the proof off: what they signed is recorded by its
+    fingerprint, and refused if the text is no longer the proof they were sent."""
+    workflow.check(Action.SIGN_OFF, submission.state, (actor or APPLICANT).role)
+    seen = _last_detail(submission, Action.SEND_PROOF, "fingerprint")
+    now = interviews.fingerprint(submission.interview)
+    if seen is not None and seen != now:
+        raise workflow.IllegalTransition(
+            "The interview changed after this proof was sent. The editors will send a new one."
+        )
+    details = {"fingerprint": now}
+    return _act(submission, Action.SIGN_OFF, actor or APPLICANT, message, expected_version, details)
+
+
+def _last_detail(submission: Submission, action: Action, key: str):
+    """`key` from the details of the latest `action` event, or None."""
+    for event in reversed(submission.events):
+        if event.action == action.value:
+            return (event.details or {}).get(key)
+    return None
+
+
+def _check_signed_off_text(submission: Submission) -> None:
+    """What goes live is what the interviewee signed off, unless an admin skipped
+    the sign-off (with a reason on record) after their last sign-off, or changes
+    were published since, with the interviewee told."""
+    for event in reversed(submission.events):
+        if event.action in (Action.SKIP_SIGNOFF.value, Action.PUBLISH_CHANGES.value):
+            return
+        if event.action == Action.SIGN_OFF.value:
+            signed = (event.details or {}).get("fingerprint")
+            if signed is not None and signed != interviews.fingerprint(submission.interview):
+                raise workflow.IllegalTransition(
+                    "The interview is no longer the text the interviewee signed off. "
+                    "Open the draft and save it: it goes back to “approved”, for a new proof."
+                )
+            return
 
 
 def ask_fix(
@@ -432,7 +469,9 @@ def skip_signoff(submission, actor, message="", *, expected_version=None) -> Eve
 def publish(
     submission, actor, message="", *, expected_version=None, when: datetime | None = None
 ) -> Event:
-    """Publish now, or at `when` (UTC); the share image is made here."""
+    """Publish now, or at `when` (UTC), exactly what was signed off; the share
+    image is made here."""
+    _check_signed_off_text(submission)
 
     def go_live(event):
         submission.interview.published_at = when or event.created_at
@@ -490,24 +529,40 @@ def _pairs(interview) -> dict[int, tuple[str, str]]:
     return {item.id: (item.question, item.answer_html) for item in interview.items}
 
 
-def save_draft(submission: Submission, actor: Actor, **changes) -> Event | None:
-    """Save the editor's draft (`interviews.save_draft` takes the changes).
+def save_draft(
+    submission: Submission, actor: Actor, *, pending_base: int | None = None, **changes
+) -> Event | None:
+    """Save the editor's draft (`interviews.save_draft` takes the changes); each
+    save is kept as a version.
 
     After the interviewee's sign-off, a change to what they signed off (the
     title, the note, a question or an answer, the photo) sends the interview
     back to "approved": a new proof is needed. The event lists what changed.
+    A published interview's changes wait, unseen by readers, until an editor
+    publishes them (`publish_changes`); `pending_base` is the pending version
+    the editor's form was made from.
     """
     interview = submission.interview
+    if submission.state == State.PUBLISHED.value:
+        interviews.save_pending(interview, actor.user, base=pending_base, **changes)
+        return None
+
+    def keep_version():
+        interviews.record_version(interview, actor.user)
+
     if submission.state != State.READY.value:
-        interviews.save_draft(interview, **changes)
+        interviews.save_draft(interview, before_commit=keep_version, **changes)
         return None
     before = (interview.title, interview.intro_html, interview.photo, _pairs(interview))
     moved: list[Event] = []
 
+    signed = _last_detail(submission, Action.SIGN_OFF, "fingerprint")
+
     def needs_new_proof():
         after_pairs = _pairs(interview)
         after = (interview.title, interview.intro_html, interview.photo, after_pairs)
-        if after == before:
+        unsigned = signed is not None and signed != interviews.fingerprint(interview)
+        if after == before and not unsigned:
             return
         old_pairs = before[3]
         edited = [
@@ -517,13 +572,62 @@ def save_draft(submission: Submission, actor: Actor, **changes) -> Event | None:
         ]
         if before[:3] != after[:3]:
             edited.insert(0, "the title, the note or the photo")
+        if not edited:
+            edited.append("a text changed outside the draft editor")
         event = _move(submission, Action.EDIT_AFTER_SIGNOFF, actor, details={"edited": edited})
         db.session.flush()
         queue_for_event(event)
         moved.append(event)
 
-    interviews.save_draft(interview, before_commit=needs_new_proof, **changes)
+    def keep_and_check():
+        keep_version()
+        needs_new_proof()
+
+    interviews.save_draft(interview, before_commit=keep_and_check, **changes)
     return moved[0] if moved else None
+
+
+def publish_changes(
+    submission: Submission, actor: Actor, note: str = "", *, expected_version: int | None = None
+) -> Event:
+    """The pending changes to a published interview go live. `note`, if any, is
+    shown on the page as a correction; the interviewee is told either way."""
+    interview = submission.interview
+    with _atomic(submission.id):
+        version = interviews.pending(interview) if interview else None
+        if version is None:
+            raise workflow.IllegalTransition("There are no saved changes to publish.")
+        live = interviews.snapshot(interview)
+        changed = [c.label for c in interviews.compare(live, version.content) if c.changed]
+        event = _move(
+            submission,
+            Action.PUBLISH_CHANGES,
+            actor,
+            note,
+            expected_version,
+            details={"edited": changed, "version": version.id},
+        )
+        version.note = (note or "").strip()
+        version.published_at = event.created_at
+
+        def announce():
+            db.session.flush()
+            queue_for_event(event)
+
+        interviews.apply_pending(interview, version, before_commit=announce)
+    return event
+
+
+def discard_changes(submission: Submission, actor: Actor) -> bool:
+    """Drop the pending changes to a published interview (noted for the editors)."""
+    with _atomic(submission.id):
+        if not interviews.discard_pending(submission.interview):
+            return False
+        submission.notes.append(
+            Note(author=actor.user, kind="note", body="Discarded the unpublished changes.")
+        )
+        db.session.commit()
+    return True
 
 
 def _cleaned(requests: dict | None) -> dict[str, str]:

@@ -27,12 +27,15 @@ def scrub(submission: Submission) -> None:
     notes and status links deleted; event messages blanked; the emails about
     this application deleted (the applicant's and the editors' copies) and the
     person's details struck from the daily digests that listed it. Files: the
-    photo, the interview's photo and its share card, deleted once this commits.
+    photo, the interview's photo and its share card (and any photo of a saved
+    draft version), deleted once this commits.
     """
     photos.discard(submission.photo)
     interview = submission.interview
     if interview is not None:
         photos.discard(interview.photo, interview.share_image)
+        for version in interview.versions:  # every saved state of the draft, and its photo
+            photos.discard(version.content.get("photo"))
         search.forget(interview.id)
         db.session.delete(interview)
     for revision in list(submission.revisions):

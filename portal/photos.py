@@ -145,11 +145,13 @@ def claim(reference: str | None) -> str | None:
 def sweep(older_than: float = KEPT_SECONDS) -> int:
     """Delete stored files that no row points at and that are older than
     `older_than` seconds: kept photos never sent, and what a crash left."""
-    from .models import Interview, Submission
+    from .models import Interview, InterviewVersion, Submission
 
     used = set()
     for column in (Submission.photo, Interview.photo, Interview.share_image):
         used.update(db.session.scalars(select(column).where(column.is_not(None))))
+    for content in db.session.scalars(select(InterviewVersion.content)):
+        used.add((content or {}).get("photo"))
     cutoff = time.time() - older_than
     removed = 0
     for entry in os.scandir(photo_dir()):

@@ -41,6 +41,7 @@ class Action(StrEnum):
     SKIP_SIGNOFF = "skip_signoff"
     EDIT_AFTER_SIGNOFF = "edit_after_signoff"
     PUBLISH = "publish"
+    PUBLISH_CHANGES = "publish_changes"
     UNPUBLISH = "unpublish"
     WITHDRAW = "withdraw"
 
@@ -133,6 +134,8 @@ TRANSITIONS: dict[Action, Transition] = {
         # longer what would go live, so a new proof is needed (or an admin's skip).
         _t(Action.EDIT_AFTER_SIGNOFF, {State.READY}, State.APPROVED, EDITORS),
         _t(Action.PUBLISH, {State.READY}, State.PUBLISHED, EDITORS),
+        # A published interview's saved changes go live (the draft editor's own form).
+        _t(Action.PUBLISH_CHANGES, {State.PUBLISHED}, State.PUBLISHED, EDITORS, Message.OPTIONAL),
         _t(
             Action.UNPUBLISH,
             {State.PUBLISHED},
@@ -182,6 +185,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.SKIP_SIGNOFF: "Skip the sign-off",
     Action.EDIT_AFTER_SIGNOFF: "Edit after the sign-off",
     Action.PUBLISH: "Publish",
+    Action.PUBLISH_CHANGES: "Publish the changes",
     Action.UNPUBLISH: "Unpublish",
     Action.WITHDRAW: "Withdraw",
 }
@@ -267,7 +271,9 @@ DESTRUCTIVE = frozenset({Action.MARK_SPAM, Action.REJECT, Action.UNPUBLISH, Acti
 DRAFT_EDITABLE = frozenset({State.APPROVED, State.READY, State.PUBLISHED})
 # Actions that come with a form of their own (the application, the draft editor),
 # not with a button on the submission page.
-FORM_ACTIONS = frozenset({Action.SAVE, Action.SUBMIT, Action.REVISE, Action.EDIT_AFTER_SIGNOFF})
+FORM_ACTIONS = frozenset(
+    {Action.SAVE, Action.SUBMIT, Action.REVISE, Action.EDIT_AFTER_SIGNOFF, Action.PUBLISH_CHANGES}
+)
 
 # The states where the next move is the editors'.
 EDITORS_TURN = frozenset({State.SUBMITTED, State.IN_REVIEW, State.APPROVED, State.READY})

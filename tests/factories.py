@@ -79,8 +79,11 @@ def actor_for(action: Action) -> Actor:
     return Actor.of(staff(Role.EDITOR))
 
 
-def submission_in(state: State | str, **profile_overrides) -> Submission:
-    """A submission that reached `state` through the workflow (call in an app context)."""
+def submission_in(state: State | str, draft=None, **profile_overrides) -> Submission:
+    """A submission that reached `state` through the workflow (call in an app context).
+
+    `draft(interview)`, if given, edits the draft once it is approved, before any
+    proof: what the interviewee then signs off (and what goes live) includes it."""
     path = PATHS[State(state)]
     submission, _token = operations.apply(
         profile(**profile_overrides), answers(), submit=path[0] is Action.SUBMIT
@@ -90,5 +93,8 @@ def submission_in(state: State | str, **profile_overrides) -> Submission:
             "A message for the record." if action in (Action.REQUEST_CHANGES, Action.REJECT) else ""
         )
         operations.perform(submission, action, actor_for(action), message=message)
+        if action is Action.APPROVE and draft is not None:
+            draft(submission.interview)
+            db.session.commit()
     assert submission.state == State(state).value
     return submission

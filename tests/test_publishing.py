@@ -25,10 +25,12 @@ def publish_some(app, n: int, tags=("Retail",)) -> list[str]:
     slugs = []
     with app.app_context():
         for i in range(n):
-            s = submission_in(State.READY, business=f"Shop {i} <b>&</b>")
-            s.interview.tags = interviews.tags_from(list(tags))
-            s.interview.intro_html = f"<p>Intro {i} with <em>style</em>.</p>"
-            db.session.commit()
+
+            def draft(interview, i=i):
+                interview.tags = interviews.tags_from(list(tags))
+                interview.intro_html = f"<p>Intro {i} with <em>style</em>.</p>"
+
+            s = submission_in(State.READY, business=f"Shop {i} <b>&</b>", draft=draft)
             with frozen(utcnow() - timedelta(hours=n - i)):
                 operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
             slugs.append(s.interview.slug)

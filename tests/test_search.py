@@ -16,9 +16,11 @@ from tests.factories import actor_for, submission_in
 
 def publish(app, business: str, intro: str, when=None) -> str:
     with app.app_context():
-        s = submission_in(State.READY, business=business)
-        s.interview.intro_html = f"<p>{intro}</p>"
-        db.session.commit()
+        s = submission_in(
+            State.READY,
+            business=business,
+            draft=lambda interview: setattr(interview, "intro_html", f"<p>{intro}</p>"),
+        )
         operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=when)
         return s.interview.slug
 

@@ -45,11 +45,19 @@ def test_the_image_is_remade_only_when_what_it_shows_changes(app, client, editor
         sid, first = s.id, s.interview.share_image
     login(client)
     page = f"/editor/submissions/{sid}/draft"
+
+    def publish_changes():
+        with app.app_context():
+            submission = db.session.get(Submission, sid)
+            operations.publish_changes(submission, actor_for(Action.PUBLISH))
+
     assert post_form(client, page, draft_data(app, sid, title="Only the title")).status_code == 302
+    publish_changes()
     with app.app_context():
         assert db.session.get(Submission, sid).interview.share_image == first
     data = draft_data(app, sid, pull_quote="Show the work, not just the result.")
     assert post_form(client, page, data).status_code == 302
+    publish_changes()
     with app.app_context():
         second = db.session.get(Submission, sid).interview.share_image
     assert second != first

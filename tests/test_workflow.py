@@ -42,6 +42,7 @@ EXPECTED: dict[tuple[State | None, Action], tuple[State, set[Role]]] = {
     (S.READY, Action.EDIT_AFTER_SIGNOFF): (S.APPROVED, EDITORS),
     (S.READY, Action.PUBLISH): (S.PUBLISHED, EDITORS),
     (S.PUBLISHED, Action.UNPUBLISH): (S.READY, EDITORS),
+    (S.PUBLISHED, Action.PUBLISH_CHANGES): (S.PUBLISHED, EDITORS),
 }
 for _state in State:
     if _state not in (S.PUBLISHED, S.WITHDRAWN):

@@ -322,6 +322,13 @@ def test_a_published_interview_keeps_its_old_address_with_a_301(app, client, edi
     data = draft_data(app, sid, slug="a-better-address")
     assert post_form(client, f"/editor/submissions/{sid}/draft", data).status_code == 302
     reader = app.test_client()
+    # Saved, not published: readers still find it where it was.
+    assert reader.get(f"/interviews/{old}").status_code == 200
+    assert reader.get("/interviews/a-better-address").status_code == 404
+    page = f"/editor/submissions/{sid}"
+    version = version_on(page_text(client, page))
+    response = post_form(client, page, {"version": version}, action=f"{page}/changes/publish")
+    assert response.status_code == 302
     response = reader.get(f"/interviews/{old}")
     assert response.status_code == 301
     assert response.headers["Location"] == "/interviews/a-better-address"

@@ -1,4 +1,4 @@
-"""one application per form, links that expire unused, two-factor sign-in
+"""one application per form, links that expire unused, two-factor sign-in, draft versions
 
 Revision ID: 0013
 Revises: 0012
@@ -9,6 +9,8 @@ Revises: 0012
   without use, not after it was made (existing links count from when made).
 - Two-factor sign-in: each editor's authenticator secret and the last time
   step used, single-use recovery codes, and the admins' "required" switch.
+- `interview_versions`: every saved state of a draft; for a published
+  interview, the pending changes readers don't see until they are published.
 """
 
 import sqlalchemy as sa
@@ -46,6 +48,28 @@ def upgrade():
         sa.Column("used_at", sa.DateTime(), nullable=True),
     )
     op.create_index("ix_recovery_codes_user_id", "recovery_codes", ["user_id"])
+    op.create_table(
+        "interview_versions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "interview_id",
+            sa.Integer(),
+            sa.ForeignKey("interviews.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "author_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("content", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("published_at", sa.DateTime(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('saved', 'pending', 'published', 'discarded')", name="status_valid"
+        ),
+    )
+    op.create_index("ix_interview_versions_interview_id", "interview_versions", ["interview_id"])
     with op.batch_alter_table("site_state") as batch:
         batch.add_column(
             sa.Column(
@@ -57,6 +81,8 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("site_state") as batch:
         batch.drop_column("two_factor_required")
+    op.drop_index("ix_interview_versions_interview_id", table_name="interview_versions")
+    op.drop_table("interview_versions")
     op.drop_index("ix_recovery_codes_user_id", table_name="recovery_codes")
     op.drop_table("recovery_codes")
     with op.batch_alter_table("users") as batch:

@@ -207,6 +207,24 @@ def published(event: Event) -> None:
     )
 
 
+@on(Action.PUBLISH_CHANGES)
+def changes_published(event: Event) -> None:
+    """The interviewee hears of every change to their live interview."""
+    submission = event.submission
+    interview = submission.interview
+    queue(
+        "publish_changes",
+        _applicant(submission),
+        "We updated your interview",
+        event=event,
+        key=_key(event),
+        submission=submission,
+        note=event.message,
+        edited=(event.details or {}).get("edited", []),
+        link=public_url("publishing.interview", slug=interview.slug),
+    )
+
+
 def withdraw_announcement(submission: Submission) -> int:
     """Drop the "you're live" email of `submission` that is still waiting for its
     publication time: the interview was taken back before it went live."""

@@ -19,7 +19,7 @@ from flask import (
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import photos, search
+from .. import interviews, photos, search
 from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
@@ -128,6 +128,7 @@ def _interview_page(slug: str):
         interview=found,
         submission=found.submission,
         related=_related(found),
+        corrections=interviews.corrections(found),
     )
 
 

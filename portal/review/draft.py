@@ -27,13 +27,10 @@ def draft(submission_id: int):
         )
     items = list(interview.items)
     Form = with_items([item.id for item in items])
+    waiting = interviews.pending(interview)
     if request.method == "GET":
-        form = Form(obj=interview, version=interview.version)
-        form.tags.data = ", ".join(tag.name for tag in interview.tags)
-        for n, item in enumerate(items):
-            form[f"q{item.id}"].data = item.question
-            form[f"a{item.id}"].data = item.answer_html
-            form[f"pos{item.id}"].data = n + 1
+        form = Form(version=interview.version, pending=waiting.id if waiting else "")
+        _fill(form, waiting.content if waiting else interviews.snapshot(interview))
     else:
         form = Form()
     conflict = None
@@ -58,6 +55,9 @@ def draft(submission_id: int):
             reopened = operations.save_draft(
                 submission,
                 operations.Actor.of(current_user),
+                pending_base=int(form.pending.data)
+                if (form.pending.data or "").isdigit()
+                else None,
                 expected_version=expected_version(form),
                 title=form.title.data,
                 slug=form.slug.data,
@@ -74,8 +74,16 @@ def draft(submission_id: int):
             # Keep what they typed; show the saved version's number so saving again wins.
             conflict = str(error)
             form.version.data = str(interview.version)
+            now_pending = interviews.pending(interview)
+            form.pending.data = str(now_pending.id) if now_pending else ""
         else:
-            if reopened is not None:
+            if submission.state == State.PUBLISHED.value:
+                flash(
+                    "Changes saved. Readers still see the live interview: publish the "
+                    "changes from the submission page when they are ready.",
+                    "success",
+                )
+            elif reopened is not None:
                 flash(
                     "Draft saved. It changed what the interviewee signed off, so it is back "
                     "to “approved”: send them a new proof.",
@@ -93,7 +101,24 @@ def draft(submission_id: int):
         form=form,
         conflict=conflict,
         fixes=_fix_requests(submission),
+        waiting=waiting,
     ), status
+
+
+def _fill(form, content: dict) -> None:
+    """The draft form, showing `content` (the live draft, or the pending changes)."""
+    form.title.data = content["title"]
+    form.slug.data = content["slug"]
+    form.intro_html.data = content["intro_html"]
+    form.pull_quote.data = content["pull_quote"]
+    form.tags.data = ", ".join(content["tag_names"])
+    for item in content["items"]:
+        key = item["item_id"]
+        if f"q{key}" in form:
+            form[f"q{key}"].data = item["question"]
+            form[f"a{key}"].data = item["answer_html"]
+            form[f"pos{key}"].data = item["position"]
+            form[f"remove{key}"].data = item.get("remove", False)
 
 
 def _fix_requests(submission) -> dict[int, str]:

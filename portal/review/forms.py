@@ -204,6 +204,8 @@ def slug_format(form, field):
 
 class DraftForm(FlaskForm):
     version = HiddenField()
+    # A published interview: the pending version the form was made from ("" for none).
+    pending = HiddenField()
     title = StringField(
         "Title",
         filters=[strip],
@@ -255,6 +257,19 @@ def with_items(item_ids: list[int]) -> type[DraftForm]:
         )
         setattr(Form, f"remove{item_id}", BooleanField("Remove this pair"))
     return Form
+
+
+class ChangesForm(FlaskForm):
+    """Publishing a live interview's saved changes."""
+
+    version = HiddenField()
+    message = TextAreaField(
+        "Correction note for readers (optional)",
+        filters=[strip],
+        validators=[Optional(), Length(max=1000), PlainText()],
+        description="Shown on the page with the date, and sent to the interviewee. "
+        "Leave it empty for changes readers needn't be told of, like a typo.",
+    )
 
 
 class PublishForm(FlaskForm):

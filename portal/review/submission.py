@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import operations, spam, workflow
+from .. import interviews, operations, spam, workflow
 from ..auth import editor_required
 from ..clock import utcnow
 from ..diffs import compare_answers
@@ -21,6 +22,7 @@ from ..workflow import Action, State
 from . import bp
 from .forms import (
     AssignForm,
+    ChangesForm,
     CompareForm,
     NoteForm,
     PublishForm,
@@ -88,7 +90,11 @@ def _action_forms(submission: Submission, actions, failed_form=None, failed=None
 def _page(submission: Submission, form=None, failed: str | None = None):
     """The submission page; after a refused action, with what was typed in its form."""
     actions = sorted(
-        workflow.allowed_actions(submission.state, current_user.role),
+        (
+            a
+            for a in workflow.allowed_actions(submission.state, current_user.role)
+            if a not in workflow.FORM_ACTIONS
+        ),
         key=lambda a: a in workflow.DESTRUCTIVE,
     )
     compare_form = CompareForm()
@@ -99,8 +105,18 @@ def _page(submission: Submission, form=None, failed: str | None = None):
     )
     assign_form.assignee.data = submission.assigned_to_id or 0
     interview = submission.interview
+    waiting = interviews.pending(interview) if interview else None
     return render_template(
         "review/submission.html",
+        waiting=waiting,
+        waiting_changes=[
+            c
+            for c in interviews.compare(interviews.snapshot(interview), waiting.content)
+            if c.changed
+        ]
+        if waiting
+        else [],
+        changes_form=ChangesForm(formdata=None, version=submission.version),
         submission=submission,
         others=operations.other_applications(submission),
         action_forms=_action_forms(submission, actions, form, failed),
@@ -193,6 +209,61 @@ def act(submission_id: int, action: str):
     else:
         flash(f"Done: {workflow.LABELS[State(submission.state)].lower()}.", "success")
     return redirect(url_for("review.submission", submission_id=submission.id))
+
+
+@bp.route("/submissions/<int:submission_id>/changes/publish", methods=["POST"])
+@editor_required
+def publish_changes(submission_id: int):
+    """Put a published interview's saved changes live, with an optional correction note."""
+    submission = load(submission_id)
+    form = ChangesForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.message.errors) or "Please try again.", "error")
+        return redirect(url_for("review.submission", submission_id=submission.id))
+    operations.publish_changes(
+        submission,
+        operations.Actor.of(current_user),
+        form.message.data or "",
+        expected_version=expected_version(form),
+    )
+    flash(f"The changes are live; {submission.name} has been told.", "success")
+    return redirect(url_for("review.submission", submission_id=submission.id))
+
+
+@bp.route("/submissions/<int:submission_id>/changes/discard", methods=["POST"])
+@editor_required
+def discard_changes(submission_id: int):
+    """Drop a published interview's saved changes; readers never saw them."""
+    submission = load(submission_id)
+    actor = operations.Actor.of(current_user)
+    if FlaskForm().validate_on_submit() and operations.discard_changes(submission, actor):
+        flash("The unpublished changes are discarded.", "success")
+    return redirect(url_for("review.submission", submission_id=submission.id))
+
+
+@bp.route("/submissions/<int:submission_id>/versions")
+@editor_required
+def versions(submission_id: int):
+    """Every saved version of the draft; any two compared, field by field."""
+    submission = load(submission_id)
+    if submission.interview is None:
+        abort(404)
+    kept = interviews.versions(submission.interview)
+    by_id = {v.id: v for v in kept}
+    old = by_id.get(request.args.get("a", type=int) or 0)
+    new = by_id.get(request.args.get("b", type=int) or 0)
+    if kept and (old is None or new is None):
+        new = new or kept[0]
+        old = old or (kept[1] if len(kept) > 1 else kept[0])
+    return render_template(
+        "review/versions.html",
+        submission=submission,
+        kept=kept,
+        old=old,
+        new=new,
+        changes=interviews.compare(old.content, new.content) if kept else [],
+        live=interviews.snapshot(submission.interview),
+    )
 
 
 @bp.route("/submissions/<int:submission_id>/assign", methods=["POST"])
