@@ -252,7 +252,7 @@ def message_rule(action: Action | str) -> Message:
 # What the applicant reads on the status page about what comes next.
 APPLICANT_NEXT: dict[State, str] = {
     State.DRAFT: "Your application is saved but not sent. Finish it and submit when you are ready.",
-    State.SUBMITTED: "An editor will read your application and answer within {days} days.",
+    State.SUBMITTED: "An editor will read your application and answer you by email.",
     State.SPAM: "Your application is waiting for a quick check by an editor.",
     State.IN_REVIEW: "An editor is reading your application now.",
     State.CHANGES_REQUESTED: "The editors asked for a few changes. Revise your answers below and send them back.",

@@ -138,3 +138,45 @@ def test_a_kept_photo_never_sent_is_swept_after_a_day_and_a_used_one_stays(app, 
         assert photos.sweep(older_than=-1) == 1
         [left] = os.listdir(folder)
         assert left == db.session.scalar(select(Submission.photo))
+
+
+def test_the_proof_leads_with_what_changed_and_folds_the_rest(app, client):
+    from portal import operations
+    from portal.workflow import Action
+    from tests.factories import actor_for
+
+    with app.app_context():
+        s = submission_in(State.APPROVED)
+        s.interview.items[1].answer_html = "<p>Our edited wording of the second answer.</p>"
+        db.session.commit()
+        operations.perform(
+            s, Action.SEND_PROOF, actor_for(Action.SEND_PROOF), message="Only one small cut."
+        )
+        token = StatusToken.issue(s)
+        db.session.commit()
+        total = len(s.interview.items)
+    page = _text(client.get(f"/status/{token}"))
+    proof = page[page.index("Your proof") :]
+    assert proof.index("Only one small cut.") < proof.index("We edited 1 of your")
+    assert f"We edited 1 of your {total} answers" in proof
+    assert f"{total - 1} answers we left as you wrote them</summary>" in proof
+    assert "<summary>The whole interview, as readers will see it</summary>" in proof
+    assert "Sign it off: publish it as shown" in page
+    response = post_form(
+        client,
+        f"/status/{token}",
+        {"message": "Please keep my last sentence."},
+        action=f"/status/{token}/actions/ask_fix",
+    )
+    assert "the editors have your request" in _text(client.get(response.headers["Location"]))
+
+
+def test_small_things_on_the_status_page(app, client):
+    _, draft = _status_link(app, State.DRAFT)
+    page = _text(client.get(draft))
+    assert "Withdraw my application" not in page and "Erase this application" in page
+    _, sent = _status_link(app, State.SUBMITTED)
+    page = _text(client.get(sent))
+    assert page.count("within 14 days") == 1
+    # What they sent, read-only.
+    assert "What you sent</h2></summary>" in page

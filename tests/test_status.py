@@ -62,7 +62,7 @@ def test_proof_shows_each_answer_beside_the_original_and_takes_fixes_per_answer(
     inbox.clear()
     path = status_page(app, sid)
     html = client.get(path).get_data(as_text=True)
-    assert "Your words" in html and "As published" in html
+    assert "Your words" in html and "What readers will see" in html
     assert "<strong>wording</strong>" in html
     assert re.search(r"<del>[^<]*</del>", html) and "<ins>" in html
     version = re.search(r'name="version" value="(\d+)"', html).group(1)

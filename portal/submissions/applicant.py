@@ -103,6 +103,12 @@ class ProofPair:
         return strip_tags(str(self.edited)).split() != self.original.split()
 
 
+def proof_note(submission: Submission) -> str:
+    """What the editors wrote when they sent the latest proof."""
+    sent = [e for e in submission.events if e.action == Action.SEND_PROOF.value]
+    return sent[-1].message if sent else ""
+
+
 def proof(submission: Submission) -> list[ProofPair]:
     """Each edited answer beside the applicant's own words, the changes marked."""
     pairs = []

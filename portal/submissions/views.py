@@ -160,6 +160,8 @@ def status(token: str):
     submission = _submission_for(token)
     state = State(submission.state)
     actions = [a for a in workflow.allowed_actions(state, Role.APPLICANT) if a in STATUS_ACTIONS]
+    if state is State.DRAFT:
+        actions = [a for a in actions if a is not Action.WITHDRAW]  # unsent: erase it instead
     return render_template(
         "submissions/status.html",
         submission=submission,
@@ -169,6 +171,7 @@ def status(token: str):
         waiting=applicant.waiting(submission, current_app.config["RESPONSE_DAYS"]),
         timeline=applicant.timeline(submission),
         proof=applicant.proof(submission) if state is State.AWAITING_SIGNOFF else [],
+        proof_note=applicant.proof_note(submission) if state is State.AWAITING_SIGNOFF else "",
         actions=actions,
         can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
         asked=applicant.latest_request(submission) if state is State.CHANGES_REQUESTED else None,
@@ -318,12 +321,16 @@ def act(token: str, action: str):
             operations.erase(submission)
             return render_template("submissions/erased.html")
         return render_template("submissions/withdrawn.html", submission=submission)
-    flash(
-        workflow.APPLICANT_NEXT[State(submission.state)].format(
-            days=current_app.config["RESPONSE_DAYS"]
-        ),
-        "success",
-    )
+    if action == Action.ASK_FIX.value:
+        asked = sum(1 for v in options.get("item_requests", {}).values() if v.strip())
+        flash(
+            "Thank you: the editors have your request"
+            + (f", with notes on {asked} answer{'s' if asked != 1 else ''}" if asked else "")
+            + ". They will fix it and send you a new proof.",
+            "success",
+        )
+    else:
+        flash(_next_step(submission), "success")
     return redirect(url_for("submissions.status", token=token))
 
 
