@@ -104,7 +104,13 @@ def test_applicant_and_editor_journeys(portal: Portal, open_page, watch):
     tomorrow = datetime.now(ZoneInfo("Europe/London")) + timedelta(days=1)
     desk.fill("#publish_at", tomorrow.strftime("%Y-%m-%dT%H:%M"))
     act(desk, "publish")
-    expect(desk.locator(".flag", has_text="scheduled")).to_be_visible()
+    # Every screen says it is scheduled, in the site's own time.
+    when = tomorrow.strftime("%a %-d %b %Y, %H:%M") + " (Europe/London)"
+    expect(desk.locator(".flash")).to_contain_text(f"Scheduled: it goes live {when}")
+    expect(desk.locator(".status-badge")).to_have_text(f"Scheduled for {when}")
+    expect(desk.get_by_role("link", name="Public page")).to_have_count(0)
+    phone.reload()
+    expect(phone.locator(".status-badge")).to_have_text(f"Scheduled for {when}")
     assert (
         desk.request.get(portal.url("/interviews/paddling-into-the-feed-with-tidewater")).status
         == 404
