@@ -32,7 +32,8 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None; in the same time
     either way: an unknown address is checked against a dummy hash."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-    if user is None:
+    if user is None or "$" not in user.password_hash:
+        # Unknown, or invited and no password set yet ("!"): a real hash's time.
         method = current_app.config["PASSWORD_HASH_METHOD"]
         if method not in _DUMMY_HASHES:
             _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(16), method=method)

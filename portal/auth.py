@@ -22,7 +22,7 @@ def init_app(app) -> None:
 def load_user(user_id: str) -> User | None:
     # The cookie holds "<id>:<nonce>"; a new nonce (logout, deactivation) ends it.
     ident, _, nonce = user_id.partition(":")
-    if not ident.isdigit() or not nonce:
+    if not (ident.isascii() and ident.isdigit()) or not nonce:
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.active or user.session_nonce != nonce:

@@ -25,7 +25,7 @@ def expected_version(form) -> int | None:
     if not value:
         return None
     # Not a version we could have written: as stale as an old one (a Conflict).
-    return int(value) if value.isdigit() and len(value) < 19 else -1
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else -1
 
 
 class PlainText:

@@ -30,7 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import utcnow
 from .extensions import db
-from .workflow import Role, State
+from .workflow import Action, Role, State
 
 # Field sizes, shared by the columns and the forms that fill them.
 NAME_MAX = 120
@@ -273,14 +273,16 @@ class StatusToken(db.Model):
     @staticmethod
     def _published_cutoff(row: StatusToken) -> datetime:
         """Links made before this stop working: those that went around while the
-        interview was being made, once it has been live for a while."""
-        interview = row.submission.interview
-        if row.submission.state != State.PUBLISHED.value or interview is None:
-            return datetime.min
-        if interview.published_at is None:
+        interview was being made, once it was first published a while ago (taking
+        it down or publishing it again does not bring them back)."""
+        first = next(
+            (e.created_at for e in row.submission.events if e.action == Action.PUBLISH.value),
+            None,
+        )
+        if first is None:
             return datetime.min
         days = current_app.config["STATUS_LINK_DAYS_AFTER_PUBLICATION"]
-        cutoff = interview.published_at + timedelta(days=days)
+        cutoff = first + timedelta(days=days)
         return cutoff if cutoff <= utcnow() else datetime.min
 
     @classmethod
@@ -649,9 +651,10 @@ class OutboxEmail(db.Model):
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
     # The link only the recipient may hold ("status:<submission id>",
-    # "set-password:<user id>"): the bodies show PRIVATE_LINK in its place and
-    # the worker mints the real one as it sends, so no stored copy opens anything.
-    private_link: Mapped[str | None] = mapped_column(String(40))
+    # "set-password:<user id>"; several, space-separated, for numbered places):
+    # the bodies show PRIVATE_LINK in its place and the worker mints the real one
+    # as it sends, so no stored copy opens anything.
+    private_link: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

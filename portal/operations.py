@@ -76,6 +76,10 @@ class Conflict(WorkflowError):
         )
 
 
+class FormAlreadySent(WorkflowError):
+    """A form posted again after what it made was withdrawn or erased."""
+
+
 @dataclass
 class Profile:
     name: str
@@ -208,8 +212,18 @@ def apply(
     Returns the submission and a status token in clear, for the receipt page.
     """
     earlier = _made_by_form(form_key)
-    if earlier is not None and _same_address(earlier, profile):
-        return _again(earlier, profile)
+    if earlier is not None:
+        if earlier.state == State.WITHDRAWN.value or personal_data.is_erased(earlier):
+            raise FormAlreadySent(
+                "This form was sent before, and that application has since been withdrawn "
+                "or erased, so it was not sent again. To apply again, send the form now."
+            )
+        if _same_address(earlier, profile) and earlier.state == State.DRAFT.value:
+            # Saved, then sent (or saved again) from the same page: the same draft.
+            continue_draft(earlier, profile, answers, submit=submit, spam_reasons=spam_reasons)
+            return _again(earlier, profile)
+        if _same_address(earlier, profile):
+            return _again(earlier, profile)
     try:
         with _atomic(None):
             return _start(
@@ -252,7 +266,7 @@ def _same_address(submission: Submission, profile: Profile) -> bool:
 
 
 def _again(submission: Submission, profile: Profile) -> tuple[Submission, str]:
-    """A form posted a second time: nothing new is stored (nor its photo) and
+    """A form posted a second time: no second application (nor its photo) and
     nobody is emailed again; the poster gets the first post's status page."""
     if profile.photo and profile.photo != submission.photo:
         photos.discard(profile.photo)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from . import photos, search
 from .clock import utcnow
 from .extensions import db
-from .models import Event, Note, OutboxEmail, StatusToken, Submission
+from .models import AfterRequest, Event, Note, OutboxEmail, StatusToken, Submission
 from .workflow import WorkflowError
 
 ERASED = "(erased)"
@@ -19,14 +19,23 @@ class CannotErase(WorkflowError):
     pass
 
 
+def is_erased(submission: Submission) -> bool:
+    return submission.email == _erased_address(submission)
+
+
+def _erased_address(submission: Submission) -> str:
+    return f"erased-{submission.id}@erased.invalid"
+
+
 def scrub(submission: Submission) -> None:
     """Remove every copy of the applicant's personal data held for `submission`,
     in the session: the caller (`operations.erase`) records the move and commits.
 
     Rows: the profile overwritten; answers, the interview and its search entry,
-    notes and status links deleted; event messages blanked; the emails about
-    this application deleted (the applicant's and the editors' copies) and the
-    person's details struck from the daily digests that listed it. Files: the
+    notes, requests after publication and status links deleted; event messages
+    blanked; the emails about this application deleted (the applicant's and the
+    editors' copies) and the person's details struck from the daily digests that
+    listed it. Files: the
     photo, the interview's photo and its share card (and any photo of a saved
     draft version), deleted once this commits.
     """
@@ -44,9 +53,10 @@ def scrub(submission: Submission) -> None:
         event.message, event.details = "", {}
     _strike_from_emails(submission)
     db.session.execute(delete(Note).where(Note.submission_id == submission.id))
+    db.session.execute(delete(AfterRequest).where(AfterRequest.submission_id == submission.id))
     db.session.execute(delete(StatusToken).where(StatusToken.submission_id == submission.id))
     submission.name = submission.business = ERASED
-    submission.email = f"erased-{submission.id}@erased.invalid"
+    submission.email = _erased_address(submission)
     submission.website = submission.location = submission.industry = submission.pitch = ""
     submission.socials, submission.photo = {}, None
     submission.state_changed_at = utcnow()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from urllib.parse import unquote
 
 from flask import Flask, abort, render_template, request
 from werkzeug.routing import IntegerConverter
@@ -34,8 +35,9 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def redact(path: str) -> str:
-    """`path` with any status or set-password token replaced, fit for a log."""
-    return _TOKEN_PATH.sub(r"\1[token]", path or "")
+    """`path` with any status or set-password token replaced, fit for a log;
+    also when it is percent-encoded (/%73tatus/..., /status%2F..., ?next=...)."""
+    return _TOKEN_PATH.sub(r"\1[token]", unquote(unquote(path or "")))
 
 
 class DatabaseInt(IntegerConverter):
@@ -52,7 +54,22 @@ def register_converters(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseInt
 
 
+class RedactTokens(logging.Filter):
+    """For loggers that write request lines (werkzeug's under `flask run`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and not record.args:
+            record.msg = redact(record.msg)
+        return True
+
+
 def init_app(app: Flask) -> None:
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactTokens) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactTokens())
+
     @app.before_request
     def forms_only():
         """Every POST here is an HTML form: any other body is refused with 415."""

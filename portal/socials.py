@@ -23,6 +23,16 @@ class NotAProfile(ValueError):
     pass
 
 
+def _split(url: str):
+    """urlsplit, and its hostname read: a broken IPv6 host ("http://[") is no
+    address at all, not an error."""
+    try:
+        parts = urlsplit(url)
+        return parts, parts.hostname
+    except ValueError:
+        return None, None
+
+
 def _host_matches(host: str, allowed: tuple[str, ...]) -> bool:
     host = host.lower().removeprefix("www.").removeprefix("m.")
     return any(host == a or host.endswith("." + a) for a in allowed)
@@ -38,15 +48,15 @@ def canonical(network: str, value: str) -> str:
     hosts, pattern = NETWORKS[network]
     if "/" in value or "." in value and not _HANDLE.match(value.lstrip("@")):
         url = value if "://" in value else "https://" + value
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts, hostname = _split(url)
+        if not hostname or parts.scheme not in ("http", "https"):
             raise NotAProfile("Enter your name there, like @yourbusiness, or a web address.")
-        if not _host_matches(parts.hostname, hosts):
+        if not _host_matches(hostname, hosts):
             raise NotAProfile(f"That address is not on {hosts[0]}.")
         path = parts.path.rstrip("/")
         if not path:
             raise NotAProfile("That address has no profile name in it.")
-        return f"https://{parts.hostname.lower()}{path}"
+        return f"https://{hostname.lower()}{path}"
     handle = value.lstrip("@")
     if not _HANDLE.match(handle):
         raise NotAProfile("A profile name has only letters, digits, dots, dashes and _.")
@@ -59,7 +69,7 @@ def _mastodon(value: str) -> str:
         user, server = match.groups()
         return f"https://{server.lower()}/@{user}"
     url = value if "://" in value else "https://" + value
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname and "/@" in parts.path:
-        return f"https://{parts.hostname.lower()}{parts.path.rstrip('/')}"
+    parts, hostname = _split(url)
+    if hostname and parts.scheme in ("http", "https") and "/@" in parts.path:
+        return f"https://{hostname.lower()}{parts.path.rstrip('/')}"
     raise NotAProfile("Write it as @you@your.server or paste your profile's address.")

@@ -87,6 +87,9 @@ def enrol(user: User, secret: str, code: str) -> list[str]:
     user.totp_secret = secret
     user.totp_since = utcnow()
     user.totp_last_step = step
+    # A session opened with the password alone (by anyone) ends here; the
+    # caller signs the editor's own session in again.
+    user.end_sessions()
     codes = _new_recovery_codes(user)
     _tell(user, "on")
     db.session.commit()
@@ -99,13 +102,15 @@ def check(user: User, code: str) -> str | None:
     if not user.has_two_factor or not code:
         return None
     digits = _digits(code)
-    if digits.isdigit() and len(digits) == 6:
+    if digits.isascii() and digits.isdigit() and len(digits) == 6:
         step = _step_accepted(user.totp_secret, digits, user.totp_last_step)
         if step is None:
             return None
         user.totp_last_step = step
         db.session.commit()
         return "app"
+    if not code.isascii():
+        return None
     wanted = hash_token(_recovery_form(code))
     for row in db.session.scalars(
         select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))

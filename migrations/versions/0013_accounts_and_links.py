@@ -23,6 +23,11 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("outbox") as batch:
+        # Several links in one email: "status:12 status:15 ...".
+        batch.alter_column(
+            "private_link", existing_type=sa.String(length=40), type_=sa.String(length=200)
+        )
     with op.batch_alter_table("submissions") as batch:
         batch.add_column(sa.Column("form_key", sa.String(length=64), nullable=True))
         batch.create_unique_constraint("uq_submissions_form_key", ["form_key"])
@@ -94,3 +99,7 @@ def downgrade():
     with op.batch_alter_table("submissions") as batch:
         batch.drop_constraint("uq_submissions_form_key", type_="unique")
         batch.drop_column("form_key")
+    with op.batch_alter_table("outbox") as batch:
+        batch.alter_column(
+            "private_link", existing_type=sa.String(length=200), type_=sa.String(length=40)
+        )

@@ -32,7 +32,7 @@ from ..links import public_url
 from ..models import OutboxEmail, StatusToken, Submission
 from ..workflow import WorkflowError
 from .emails import answer_resend_requests
-from .outbox import PRIVATE_LINK
+from .outbox import PRIVATE_LINK, numbered_private_link
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +136,17 @@ def mint_private_link(spec: str) -> str:
     return link
 
 
-def _message(email: OutboxEmail, link: str | None = None) -> Message:
+def _minted(spec: str) -> list[str]:
+    """The links an email's `private_link` names (one, or several in order)."""
+    return [mint_private_link(part) for part in spec.split()]
+
+
+def _message(email: OutboxEmail, links: list[str] | None = None) -> Message:
     text, html = email.text_body, email.html_body
-    if link is not None:
-        text, html = text.replace(PRIVATE_LINK, link), html.replace(PRIVATE_LINK, link)
+    for n, link in enumerate(links or [], start=1):
+        for mark in (numbered_private_link(n), PRIVATE_LINK if n == 1 else None):
+            if mark:
+                text, html = text.replace(mark, link), html.replace(mark, link)
     return _WrappedMessage(
         subject=email.subject,
         # (name, address) pairs: Flask-Mail encodes the name, so a name can't add
@@ -260,8 +267,8 @@ def deliver_due(
     for e in emails:
         try:
             # A private link is made now, for this copy only: the stored row never holds it.
-            link = mint_private_link(e.private_link) if e.private_link else None
-            messages[e.id] = _message(e, link)
+            links = _minted(e.private_link) if e.private_link else None
+            messages[e.id] = _message(e, links)
         except LinkUnavailable as error:
             unsendable[e.id] = error
     db.session.commit()  # the minted links; hold no transaction while talking to SMTP

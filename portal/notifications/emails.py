@@ -13,7 +13,7 @@ from ..extensions import db
 from ..links import public_url
 from ..models import Event, OutboxEmail, ResendRequest, Submission, User
 from ..workflow import Action, State
-from .outbox import PRIVATE_LINK, queue
+from .outbox import PRIVATE_LINK, numbered_private_link, queue
 
 Handler = Callable[[Event], None]
 _HANDLERS: dict[Action, Handler] = {}
@@ -272,16 +272,24 @@ def share_lines(submission: Submission, interview, link: str) -> list[tuple[str,
     return [(label, SHARE_TEXT.get(label, ANY_NETWORK).format(**values)) for label in networks]
 
 
-def status_link_again(submission: Submission, cause: str) -> None:
-    """The status link, sent again on request (not caused by a transition)."""
+def status_links_again(submissions: list[Submission], cause: str) -> None:
+    """The status links of one address's applications, sent again on request: one
+    email, whatever the number of applications (newest first, at most
+    RESEND_AT_MOST), so a request can't be multiplied into many emails."""
+    shown = submissions[:RESEND_AT_MOST]
     queue(
         "status_link",
-        _applicant(submission),
-        "Your status link",
+        _applicant(shown[0]),
+        "Your status link" if len(shown) == 1 else "Your status links",
         key=cause,
-        submission=submission,
-        **_status_link(submission),
+        private_link=" ".join(f"status:{s.id}" for s in shown),
+        entries=[(s, numbered_private_link(n)) for n, s in enumerate(shown, start=1)],
+        more=len(submissions) - len(shown),
     )
+
+
+# A status-link email lists at most this many applications, the newest.
+RESEND_AT_MOST = 5
 
 
 def queue_digests(day: date) -> int:
@@ -358,13 +366,14 @@ def answer_resend_requests(limit: int = 100) -> int:
 
 
 def resend_status_links(email: str, commit: bool = True) -> int:
-    """Queue a fresh status link for every application from `email`."""
+    """Queue one email with a fresh status link for each application from `email`."""
     submissions = db.session.scalars(
-        select(Submission).where(db.func.lower(Submission.email) == email.strip().lower())
+        select(Submission)
+        .where(db.func.lower(Submission.email) == email.strip().lower())
+        .order_by(Submission.id.desc())
     ).all()
-    stamp = utcnow().isoformat()
-    for submission in submissions:
-        status_link_again(submission, f"resend:{submission.id}:{stamp}")
+    if submissions:
+        status_links_again(submissions, f"resend:{submissions[0].id}:{utcnow().isoformat()}")
     if commit:
         db.session.commit()
     return len(submissions)

@@ -38,6 +38,12 @@ def holding_back(*addresses: str) -> Iterator[None]:
 PRIVATE_LINK = "[private link]"
 
 
+def numbered_private_link(n: int) -> str:
+    """The place of the n-th (from 1) of several private links in one email,
+    whose `private_link` names them in order, separated by spaces."""
+    return f"[private link {n}]"
+
+
 def header_safe(text: str, limit: int = 250) -> str:
     """One line of text, fit for a Subject header."""
     return _LINE_BREAKS.sub(" ", text or "").strip()[:limit]

@@ -302,6 +302,9 @@ def robots():
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
 
 
+PHOTO_CACHE_SECONDS = 86400
+
+
 @bp.route("/photos/<name>")
 def photo(name: str):
     """A stored photo, by the random name it was given."""
@@ -309,7 +312,9 @@ def photo(name: str):
     if path is None:
         abort(404)
     response = send_file(path, mimetype="image/png" if name.endswith(".png") else "image/jpeg")
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    # A name never shows another picture, but an erased person's photo must not
+    # outlive the erasure in shared caches for long: a day, not a year.
+    response.headers["Cache-Control"] = f"public, max-age={PHOTO_CACHE_SECONDS}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -55,9 +55,7 @@ def draft(submission_id: int):
             reopened = operations.save_draft(
                 submission,
                 operations.Actor.of(current_user),
-                pending_base=int(form.pending.data)
-                if (form.pending.data or "").isdigit()
-                else None,
+                pending_base=_id_or_none(form.pending.data),
                 expected_version=expected_version(form),
                 title=form.title.data,
                 slug=form.slug.data,
@@ -103,6 +101,11 @@ def draft(submission_id: int):
         fixes=_fix_requests(submission),
         waiting=waiting,
     ), status
+
+
+def _id_or_none(value: str | None) -> int | None:
+    text = value or ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _fill(form, content: dict) -> None:

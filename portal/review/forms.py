@@ -119,7 +119,7 @@ class NotifyForm(FlaskForm):
 def _id_or_zero(value) -> int:
     """An id as typed in a form, or 0 when it is none (or too large to be one)."""
     text = str(value)
-    return int(text) if text.isdigit() and len(text) < 19 else 0
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else 0
 
 
 class ActionForm(FlaskForm):

@@ -104,7 +104,9 @@ def bulk():
     """Assign, mark as spam or release many at once, after a confirmation step."""
     form = BulkForm()
     form.assignee.choices = choices((u.id, u.name) for u in active_editors())
-    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) < 19})
+    ids = sorted(
+        {int(i) for i in request.form.getlist("ids") if i.isascii() and i.isdigit() and len(i) < 19}
+    )
     ids = ids[: PAGE_SIZE * 4]
     back = request.form.get("back") or url_for("review.queue")
     if not form.validate_on_submit() or not ids:

@@ -204,6 +204,8 @@ def two_factor_setup():
             if sent_code and form.validate_on_submit():
                 codes = two_factor.enrol(current_user, secret, form.code.data)
                 session.pop("totp_pending", None)
+                # This session stays; every other one ended.
+                login_user(current_user._get_current_object())
         elif sent_code and form.validate_on_submit():
             codes = two_factor.replace_recovery_codes(current_user, form.code.data)
         elif off_form.password.name in request.form and off_form.validate_on_submit():

@@ -43,8 +43,12 @@ def _one_line(max_length: int, required: str | None = None):
 def http_url(form, field):
     if not field.data:
         return
-    parts = urlsplit(field.data if "://" in field.data else "https://" + field.data)
-    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+    try:
+        parts = urlsplit(field.data if "://" in field.data else "https://" + field.data)
+        hostname = parts.hostname
+    except ValueError:  # "http://[": a broken IPv6 address
+        hostname = None
+    if not hostname or parts.scheme not in ("http", "https") or "." not in hostname:
         raise ValidationError("Enter a web address starting with http:// or https://.")
     field.data = parts.geturl()
 

@@ -88,14 +88,21 @@ def apply():
     if valid:
         photo = _photo(form)
         if not form.photo.errors:
-            with _limited(form.email.data) as mailed:
-                submission, token = operations.apply(
-                    _profile(form, photo),
-                    answers_of(form, questions),
-                    submit=not saving,
-                    spam_reasons=None if saving else _spam_reasons(form, questions),
-                    form_key=spam.form_key(form.shown.data),
-                )
+            try:
+                with _limited(form.email.data) as mailed:
+                    submission, token = operations.apply(
+                        _profile(form, photo),
+                        answers_of(form, questions),
+                        submit=not saving,
+                        spam_reasons=None if saving else _spam_reasons(form, questions),
+                        form_key=spam.form_key(form.shown.data),
+                    )
+            except operations.FormAlreadySent as error:
+                flash(str(error), "error")
+                form.shown.data = spam.form_stamp()  # sending it now is a new application
+                return render_template(
+                    "submissions/apply.html", form=form, questions=questions
+                ), 409
             if not mailed:
                 flash(HELD_BACK, "warning")
             elif saving:
