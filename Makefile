@@ -24,8 +24,10 @@ run: $(VENV)/.run-installed
 	$(FLASK) demo seed
 	$(FLASK) search reindex
 	@echo "Editors log in at http://127.0.0.1:5000/editor/login"
-	$(FLASK) mail deliver --loop & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@# The worker outlives database and SMTP outages; should it die anyway, it is
+	@# started again after a few seconds.
+	(while true; do $(FLASK) mail deliver --loop; sleep 3; done) & worker=$$!; \
+	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # The browser suite (tests/browser) drives Chromium: Debian's package, installed

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from .clock import utcnow
 from .extensions import db
 from .models import User
-from .notifications.delivery import Report, deliver_due
+from .notifications.delivery import deliver_due
 
 users = AppGroup("users", help="Editors and admins.")
 demo = AppGroup("demo", help="Demo content.")
@@ -70,33 +70,64 @@ def seed() -> None:
 @click.option("--until-empty", is_flag=True, help="Deliver until nothing is due, then stop.")
 @click.option("--batch", type=int, default=None, help="Emails per SMTP connection.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
-def deliver(loop: bool, until_empty: bool, batch: int | None, interval: float) -> None:
+@click.option(
+    "--name",
+    default=None,
+    help="The worker's name (default: <host>:mail); give each worker on a host its own.",
+)
+def deliver(
+    loop: bool, until_empty: bool, batch: int | None, interval: float, name: str | None
+) -> None:
     """Send the due emails of the outbox (once, or as a worker with --loop).
 
-    On SIGTERM or Ctrl-C the worker finishes the email in hand, hands the rest of
-    its batch back to the outbox and exits.
+    As a worker it outlives a database restart or an SMTP outage (it waits and
+    tries again), and says it is alive on the outbox page and in /healthz. On
+    SIGTERM or Ctrl-C it finishes the email in hand, hands the rest of its batch
+    back to the outbox and exits.
     """
+    from .notifications.delivery import default_worker_name, run_worker
+
+    if not (loop or until_empty):
+        report = deliver_due(batch)
+        click.echo(f"sent {report.sent}, failed {report.failed}, dead {report.dead}")
+        return
     stopping = threading.Event()
-    if loop or until_empty:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stopping.set())
-        if not current_app.config["MAIL_SERVER"]:
-            click.echo("No MAIL_SERVER set: emails stay in the outbox (see /editor/outbox).")
-    totals = Report()
-    while True:
-        report = deliver_due(batch, should_stop=stopping.is_set)
-        for name in ("sent", "failed", "dead"):
-            setattr(totals, name, getattr(totals, name) + getattr(report, name))
-        if loop and report.handled:
-            click.echo(f"sent {report.sent}, failed {report.failed}, dead {report.dead}")
-        if stopping.is_set() or not (loop or until_empty):
-            break
-        if report.handled == 0 and report.released == 0:
-            if until_empty:
-                break
-            stopping.wait(interval)
-    if not loop:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    if not current_app.config["MAIL_SERVER"]:
+        click.echo("No MAIL_SERVER set: emails stay in the outbox (see /editor/outbox).")
+    totals = run_worker(
+        name or default_worker_name(),
+        batch=batch,
+        interval=interval,
+        stopping=stopping,
+        until_empty=until_empty,
+        echo=click.echo,
+    )
+    if until_empty:
         click.echo(f"sent {totals.sent}, failed {totals.failed}, dead {totals.dead}")
+
+
+@mail_cli.command("retry")
+@click.option(
+    "--since",
+    "since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+    required=True,
+    help="Dead emails queued from this UTC day or time on.",
+)
+@click.option(
+    "--until",
+    "until",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+    default=None,
+    help="... and before this one (default: now).",
+)
+def retry_dead_command(since, until) -> None:
+    """Put every dead email of a period back in line (after an outage or a restore)."""
+    from .notifications.delivery import retry_dead
+
+    click.echo(f"{retry_dead(since, until)} dead emails are due again.")
 
 
 @mail_cli.command("show")

@@ -159,7 +159,9 @@ def from_environment(environ=os.environ) -> dict:
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_TIMEOUT": _int(environ, "MAIL_TIMEOUT", 10, minimum=1),
         "MAIL_BATCH_SIZE": _int(environ, "MAIL_BATCH_SIZE", 20, minimum=1),
-        "MAIL_MAX_ATTEMPTS": _int(environ, "MAIL_MAX_ATTEMPTS", 8, minimum=1),
+        # A temporarily failing email is given up once it is this old (an outage
+        # costs no tries, so only age can tell that it is time to stop).
+        "MAIL_EXPIRE_DAYS": _int(environ, "MAIL_EXPIRE_DAYS", 3, minimum=1),
         "MAIL_LEASE_SECONDS": _int(environ, "MAIL_LEASE_SECONDS", 600, minimum=0),
         "MAIL_BACKOFF_SECONDS": _int(environ, "MAIL_BACKOFF_SECONDS", 60, minimum=1),
         # Werkzeug's scrypt. Not read from the environment: only the test suite,

@@ -169,7 +169,7 @@ def save_draft(
             interview.pull_quote = pull_quote
         db.session.flush()
         search.index(interview)
-        share_image.ensure(interview)  # remade only when what it shows changed
+        share_image.try_ensure(interview)  # remade only when what it shows changed
         if before_commit is not None:
             before_commit()  # the caller's step in the same transaction (operations)
         db.session.commit()

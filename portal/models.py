@@ -661,9 +661,25 @@ class OutboxEmail(db.Model):
     deliver_after: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
+    # The worker that claimed it: a worker starting again hands its claims back.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None]
 
     event: Mapped[Event | None] = relationship()
+
+
+class MailWorker(db.Model):
+    """A mail worker's heartbeat: the outbox page and /healthz say when each was
+    last seen, so mail that silently stopped is noticed."""
+
+    __tablename__ = "mail_workers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the worker last met: "" when all is well, else e.g. "SMTP down since 10:04".
+    trouble: Mapped[str] = mapped_column(String(300), default="")
 
 
 def count_by(column, *where) -> dict[str, int]:

@@ -489,7 +489,7 @@ def publish(
 
     def go_live(event):
         submission.interview.published_at = when or event.created_at
-        share_image.ensure(submission.interview)
+        share_image.try_ensure(submission.interview)
         _reindex(submission)
 
     return _act(submission, Action.PUBLISH, actor, message, expected_version, then=go_live)

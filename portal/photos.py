@@ -4,6 +4,7 @@ under a random name outside the code and static folders, served by name."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import secrets
@@ -18,6 +19,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
+
+log = logging.getLogger(__name__)
 
 # session.info keys: files written in, and files to delete after, the transaction.
 _WRITTEN = "photos_written"
@@ -35,10 +38,28 @@ class PhotoError(ValueError):
     """A file we won't keep, with a message for the person who sent it."""
 
 
+class StoreUnavailable(PhotoError):
+    """The photo is fine but can't be stored now (the folder is full or read-only)."""
+
+    def __init__(self):
+        super().__init__(
+            "We could not store your photo just now (our fault, not yours). Everything "
+            "else you typed is here: send the form again, or without the photo."
+        )
+
+
 def photo_dir() -> str:
     path = current_app.config.get("PHOTO_DIR") or os.path.join(current_app.instance_path, "photos")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def _stored(data: bytes, extension: str) -> str:
+    try:
+        return write_new(data, extension)
+    except OSError as error:
+        log.error("Photo not stored: %s", error)
+        raise StoreUnavailable() from None
 
 
 def _open(data: bytes) -> Image.Image:
@@ -87,15 +108,27 @@ def store(data: bytes) -> str:
     else:
         image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
         extension = "jpg"
-    return write_new(out.getvalue(), extension)
+    return _stored(out.getvalue(), extension)
 
 
 def write_new(data: bytes, extension: str) -> str:
     """Write a file under a new random name, tied to the session's transaction:
     if it rolls back (or the request ends without a commit), the file goes too."""
     name = f"{secrets.token_hex(16)}.{extension}"
-    with open(os.path.join(photo_dir(), name), "wb") as handle:
-        handle.write(data)
+    path = os.path.join(photo_dir(), name)
+    # Written whole under a temporary name, then renamed: a full disk or a
+    # crash leaves no half-written photo under a real name.
+    partial = f"{path}.partial"
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except OSError:
+        with suppress(OSError):
+            os.remove(partial)
+        raise
     db.session.info.setdefault(_WRITTEN, []).append(name)
     return name
 
@@ -137,7 +170,7 @@ def claim(reference: str | None) -> str | None:
     if name is None:
         return None
     with open(path_of(name), "rb") as handle:
-        copy = write_new(handle.read(), name.rsplit(".", 1)[1])
+        copy = _stored(handle.read(), name.rsplit(".", 1)[1])
     discard(name)
     return copy
 
@@ -155,7 +188,9 @@ def sweep(older_than: float = KEPT_SECONDS) -> int:
     cutoff = time.time() - older_than
     removed = 0
     for entry in os.scandir(photo_dir()):
-        stray = NAME.match(entry.name) and entry.name not in used
+        stray = entry.name.endswith(".partial") or (
+            NAME.match(entry.name) and entry.name not in used
+        )
         if stray and entry.stat().st_mtime < cutoff:
             with suppress(FileNotFoundError):
                 os.remove(entry.path)

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import textwrap
 
 from flask import current_app
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+from sqlalchemy import select
 
 from . import photos
-from .models import Interview
+from .extensions import db
+from .models import Interview, Submission
 from .sanitize import strip_tags
+from .workflow import State
+
+log = logging.getLogger(__name__)
 
 SIZE = (1200, 630)
 BACKGROUND = (11, 92, 75)
@@ -84,3 +90,30 @@ def ensure(interview: Interview) -> bool:
     interview.share_image = photos.write_new(render(interview), "png")
     interview.share_image_key = key
     return True
+
+
+def try_ensure(interview: Interview) -> bool:
+    """`ensure`, best effort: a photo folder that is full or read-only costs the
+    share card (made later by `fill_missing`), never the publication or the save."""
+    try:
+        return ensure(interview)
+    except OSError as error:
+        log.warning("Share image of interview %s not made: %s", interview.id, error)
+        return False
+
+
+def fill_missing(limit: int = 5) -> int:
+    """Make the share cards that could not be made when their interviews were
+    published (the mail worker calls this between its rounds)."""
+    missing = db.session.scalars(
+        select(Interview)
+        .join(Interview.submission)
+        .where(Interview.share_image.is_(None), Submission.state == State.PUBLISHED.value)
+        .limit(limit)
+    ).all()
+    made = 0
+    for interview in missing:
+        if try_ensure(interview):
+            db.session.commit()
+            made += 1
+    return made

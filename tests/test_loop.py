@@ -236,4 +236,4 @@ def test_applicant_cannot_use_editor_actions(app, client):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok"}
+    assert response.json == {"status": "ok", "mail": {"worker": "never seen"}}

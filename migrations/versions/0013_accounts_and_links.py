@@ -11,6 +11,8 @@ Revises: 0012
   step used, single-use recovery codes, and the admins' "required" switch.
 - `interview_versions`: every saved state of a draft; for a published
   interview, the pending changes readers don't see until they are published.
+- The outbox: several private links per email; which worker claimed an email;
+  `mail_workers`, each worker's heartbeat.
 """
 
 import sqlalchemy as sa
@@ -28,6 +30,15 @@ def upgrade():
         batch.alter_column(
             "private_link", existing_type=sa.String(length=40), type_=sa.String(length=200)
         )
+        batch.add_column(sa.Column("claimed_by", sa.String(length=100), nullable=True))
+    op.create_table(
+        "mail_workers",
+        sa.Column("name", sa.String(length=100), primary_key=True),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+        sa.Column("last_seen", sa.DateTime(), nullable=False),
+        sa.Column("trouble", sa.String(length=300), nullable=False),
+    )
     with op.batch_alter_table("submissions") as batch:
         batch.add_column(sa.Column("form_key", sa.String(length=64), nullable=True))
         batch.create_unique_constraint("uq_submissions_form_key", ["form_key"])
@@ -99,7 +110,9 @@ def downgrade():
     with op.batch_alter_table("submissions") as batch:
         batch.drop_constraint("uq_submissions_form_key", type_="unique")
         batch.drop_column("form_key")
+    op.drop_table("mail_workers")
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("claimed_by")
         batch.alter_column(
             "private_link", existing_type=sa.String(length=200), type_=sa.String(length=40)
         )

@@ -1,22 +1,30 @@
 """Delivering the outbox over SMTP with Flask-Mail.
 
-An email is claimed (pending/failed → sending) and committed before it is sent, so
-two workers never send the same row; its outcome is committed right after it is
-sent. A failed send is kept with the server's reply and tried again later with
-exponential back-off; nothing is deleted. A worker that dies leaves its claimed
-emails in "sending": after the lease they are due again.
+An email is claimed (pending/failed → sending, with the worker's name) and
+committed before it is sent, so two workers never send the same row; its outcome
+is committed right after it is sent. A failed send is kept with the server's
+reply and tried again later with exponential back-off; nothing is deleted.
+
+An outage costs nothing: when the server can't be reached or the connection
+drops, the emails are handed back without a try counted against them. An email
+is given up ("dead") when the server refuses it for good, or when it has kept
+failing for MAIL_EXPIRE_DAYS. A worker that dies leaves its claimed emails in
+"sending": when it starts again it hands them back, and any worker takes them
+after the lease.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import smtplib
 import socket
+import time
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.charset import QP, Charset
 from email.mime.text import MIMEText
 
@@ -24,12 +32,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_mail import BadHeaderError, Message
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 
-from .. import accounts
+from .. import accounts, share_image
 from ..clock import utcnow
 from ..extensions import db, mail
 from ..links import public_url
-from ..models import OutboxEmail, StatusToken, Submission
+from ..models import MailWorker, OutboxEmail, StatusToken, Submission
 from ..workflow import WorkflowError
 from .emails import answer_resend_requests
 from .outbox import PRIVATE_LINK, numbered_private_link
@@ -45,6 +54,7 @@ class Report:
     failed: int = 0
     dead: int = 0
     released: int = 0
+    outage: str = ""  # why the SMTP server could not be reached, if it couldn't
 
     @property
     def handled(self) -> int:
@@ -63,7 +73,7 @@ def _due_condition(now):
     )
 
 
-def _claim(limit: int) -> list[OutboxEmail]:
+def _claim(limit: int, worker: str | None = None) -> list[OutboxEmail]:
     now = utcnow()
     due = (
         select(OutboxEmail)
@@ -81,10 +91,26 @@ def _claim(limit: int) -> list[OutboxEmail]:
         db.session.execute(
             update(OutboxEmail)
             .where(OutboxEmail.id.in_([r.id for r in rows]))
-            .values(status="sending", claimed_at=now)
+            .values(status="sending", claimed_at=now, claimed_by=worker)
         )
     db.session.commit()
     return rows
+
+
+def release_claims_of(worker: str, claimed_before) -> int:
+    """A worker starting again hands back what it had claimed when it stopped
+    (claimed before this start: never what a namesake running now just took)."""
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.status == "sending",
+            OutboxEmail.claimed_by == worker,
+            OutboxEmail.claimed_at < claimed_before,
+        )
+        .values(status="pending", claimed_at=None, claimed_by=None)
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 # Flask-Mail registers UTF-8 bodies as 8bit, which leaves long lines as they are;
@@ -176,9 +202,16 @@ def _is_permanent(error: Exception) -> bool:
     return False
 
 
+class _Unreachable(OSError):
+    """The SMTP server could not be reached at all (whatever it answered)."""
+
+    def __init__(self, error: Exception):
+        super().__init__(describe(error))
+
+
 def _connection_lost(error: Exception | None) -> bool:
     # smtplib's errors are OSErrors too; only a dropped or timed-out socket counts.
-    if isinstance(error, smtplib.SMTPServerDisconnected):
+    if isinstance(error, _Unreachable | smtplib.SMTPServerDisconnected):
         return True
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
@@ -211,23 +244,50 @@ def _smtp_timeout(seconds: float):
         socket.setdefaulttimeout(before)
 
 
-def _record(email_id: int, attempts_before: int, error: Exception | None) -> str:
-    """Commit one email's outcome: one UPDATE, no read (the row is ours while claimed)."""
-    attempts = attempts_before + 1
-    values = {"attempts": attempts, "claimed_at": None}
+def _record(email_id: int, attempts_before: int, error: Exception | None, created) -> str:
+    """Commit one email's outcome: one UPDATE, no read (the row is ours while claimed).
+
+    A connection that failed or dropped is not the email's fault: no try is
+    counted, and it is due again after the first back-off step."""
+    now = utcnow()
+    outage = error is not None and _connection_lost(error)
+    attempts = attempts_before + (0 if outage else 1)
+    values = {"attempts": attempts, "claimed_at": None, "claimed_by": None}
+    expired = created < now - timedelta(days=current_app.config["MAIL_EXPIRE_DAYS"])
     if error is None:
-        values.update(status="sent", sent_at=utcnow(), last_error="")
-    elif _is_permanent(error) or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        values.update(status="sent", sent_at=now, last_error="")
+    elif _is_permanent(error) or expired:
         values.update(status="dead", last_error=describe(error))
     else:
         values.update(
             status="failed",
             last_error=describe(error),
-            deliver_after=utcnow() + backoff(attempts),
+            deliver_after=now + backoff(max(attempts, 1)),
         )
-    db.session.execute(update(OutboxEmail).where(OutboxEmail.id == email_id).values(**values))
-    db.session.commit()
+    _until_written(update(OutboxEmail).where(OutboxEmail.id == email_id).values(**values))
     return values["status"]
+
+
+# While a sent email's outcome can't be written, the worker keeps trying for this
+# long: giving up would leave it "sending", to be sent again after the lease.
+RECORD_PATIENCE_SECONDS = 600
+
+
+def _until_written(statement) -> None:
+    waited, pause = 0.0, 0.5
+    while True:
+        try:
+            db.session.execute(statement)
+            db.session.commit()
+            return
+        except DBAPIError as error:
+            with suppress(Exception):
+                db.session.rollback()
+            if waited >= RECORD_PATIENCE_SECONDS:
+                raise
+            log.warning("Database unavailable while recording an email: %s", error.orig)
+            time.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 30)
 
 
 def _release(ids: list[int]) -> int:
@@ -244,22 +304,26 @@ def _release(ids: list[int]) -> int:
 
 
 def deliver_due(
-    limit: int | None = None, should_stop: Callable[[], bool] = lambda: False
+    limit: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    worker: str | None = None,
 ) -> Report:
     """Send up to `limit` due emails over one SMTP connection; say what happened.
 
     `should_stop` is asked before each email: when it says yes, the emails not
     yet sent are handed back and the pass ends after the email in hand.
+    `worker` names who claims them.
     """
     report = Report()
     answer_resend_requests()
     if not current_app.config["MAIL_SERVER"]:
         return report  # kept in the outbox; each was logged when queued
-    emails = _claim(limit or current_app.config["MAIL_BATCH_SIZE"])
+    emails = _claim(limit or current_app.config["MAIL_BATCH_SIZE"], worker)
     if not emails:
         return report
     ids = [e.id for e in emails]
     attempts = {e.id: e.attempts for e in emails}
+    created = {e.id: e.created_at for e in emails}
     # Read now: after the rollback below, touching a row would open a transaction
     # (on SQLite a write lock) for as long as the SMTP server takes.
     recipients = {e.id: [list(r) for r in e.recipients] for e in emails}
@@ -278,8 +342,11 @@ def deliver_due(
             connection.__enter__()
     except Exception as error:  # down, refused, timed out: every email is retried
         log.warning("SMTP connection failed: %s", describe(error))
+        report.outage = describe(error)
         for email_id in ids:
-            report.count(_record(email_id, attempts[email_id], error))
+            report.count(
+                _record(email_id, attempts[email_id], _Unreachable(error), created[email_id])
+            )
         return report
     try:
         for position, email_id in enumerate(ids):
@@ -295,7 +362,7 @@ def deliver_due(
             except Exception as exc:  # kept with the reply, never lost
                 error = exc
                 log.warning("Email %s not sent: %s", email_id, describe(exc))
-            report.count(_record(email_id, attempts[email_id], error))
+            report.count(_record(email_id, attempts[email_id], error, created[email_id]))
             if _connection_lost(error):
                 # The connection is gone: hand the rest back for the next pass.
                 report.released = _release(ids[position + 1 :])
@@ -310,6 +377,21 @@ class NotRetryable(WorkflowError):
     """Only a failed or dead email can be sent again by hand."""
 
 
+def retry_dead(since: datetime, until: datetime | None = None) -> int:
+    """Put every dead email queued in [since, until) back in line at once (after
+    an outage, or a restore): the command's and the outbox page's bulk retry."""
+    conditions = [OutboxEmail.status == "dead", OutboxEmail.created_at >= since]
+    if until is not None:
+        conditions.append(OutboxEmail.created_at < until)
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(*conditions)
+        .values(status="pending", attempts=0, deliver_after=utcnow(), claimed_at=None)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
 def retry(email: OutboxEmail) -> None:
     """Put a failed or dead email back in line, now (the outbox page's button)."""
     if email.status not in ("failed", "dead"):
@@ -321,3 +403,95 @@ def retry(email: OutboxEmail) -> None:
     email.deliver_after = utcnow()
     email.claimed_at = None
     db.session.commit()
+
+
+# The worker: a loop around deliver_due that outlives its database and its SMTP
+# server, and says it is alive.
+
+
+def default_worker_name() -> str:
+    """The same name each time a worker starts on this host, so that it can hand
+    back what it claimed before it stopped."""
+    return f"{socket.gethostname()}:mail"
+
+
+def beat(worker: str, trouble: str = "") -> None:
+    """Note that `worker` is alive now (and what, if anything, it is up against)."""
+    row = db.session.get(MailWorker, worker)
+    if row is None:
+        row = MailWorker(name=worker, pid=os.getpid(), started_at=utcnow())
+        db.session.add(row)
+    row.pid, row.last_seen, row.trouble = os.getpid(), utcnow(), trouble[:300]
+    db.session.commit()
+
+
+def last_seen() -> MailWorker | None:
+    """The worker seen most recently, if any has ever run."""
+    return db.session.scalar(select(MailWorker).order_by(MailWorker.last_seen.desc()).limit(1))
+
+
+# Longest wait between tries while the database or the SMTP server is away.
+MAX_PAUSE_SECONDS = 60.0
+
+
+def run_worker(
+    worker: str,
+    *,
+    batch: int | None,
+    interval: float,
+    stopping,
+    until_empty: bool = False,
+    echo: Callable[[str], None] = log.info,
+) -> Report:
+    """Deliver until `stopping` is set (or, with `until_empty`, nothing is due).
+
+    A database or SMTP failure is one line in the log and a pause that grows
+    (up to MAX_PAUSE_SECONDS), never the end of the worker; nothing claimed is
+    lost, and what this worker claimed before it last stopped is handed back.
+    """
+    totals, pause, trouble = Report(), interval, ""
+    started, start = False, utcnow()
+    while not stopping.is_set():
+        try:
+            if not started:
+                released = release_claims_of(worker, start)
+                if released:
+                    echo(f"handed back {released} emails claimed before a restart")
+                started = True
+            beat(worker, trouble)
+            report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)
+            share_image.fill_missing()
+        except DBAPIError as error:
+            with suppress(Exception):
+                db.session.rollback()
+            with suppress(Exception):
+                db.session.remove()
+                db.engine.dispose()  # connections to a server that restarted are dead
+            if not trouble.startswith("database"):
+                echo(f"database unavailable ({type(error.orig).__name__}); trying again")
+            trouble = f"database unavailable since {utcnow():%H:%M:%S} UTC"
+            stopping.wait(pause)
+            pause = min(max(pause, 0.5) * 2, MAX_PAUSE_SECONDS)
+            continue
+        for name in ("sent", "failed", "dead"):
+            setattr(totals, name, getattr(totals, name) + getattr(report, name))
+        if report.outage:
+            if not trouble.startswith("SMTP"):
+                echo(f"SMTP server unreachable ({report.outage}); trying again")
+                trouble = f"SMTP server unreachable since {utcnow():%H:%M:%S} UTC"
+            stopping.wait(pause)
+            pause = min(max(pause, 0.5) * 2, MAX_PAUSE_SECONDS)
+            continue
+        # The database answered; the SMTP server is only known to be back once
+        # an email went through it.
+        if trouble.startswith("database") or (trouble and report.handled):
+            echo("back to normal")
+            trouble = ""
+        pause = interval
+        if report.handled:
+            echo(f"sent {report.sent}, failed {report.failed}, dead {report.dead}")
+        if report.handled == 0 and report.released == 0:
+            if until_empty:
+                break
+            stopping.wait(interval)
+    return totals

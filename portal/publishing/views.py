@@ -25,6 +25,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
 from ..models import Interview, InterviewItem, SlugRedirect, Tag
+from ..notifications.delivery import last_seen
 from . import bp
 from .forms import SearchForm
 
@@ -321,10 +322,17 @@ def photo(name: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness: 200 when the database answers."""
+    """Liveness: 200 when the database answers; the detail says when a mail
+    worker was last seen (a monitor can alert on it)."""
     try:
         db.session.execute(text("SELECT 1"))
+        worker = last_seen()
     except Exception:  # any database failure means "not healthy"
         db.session.rollback()
         return {"status": "database unavailable"}, 503
-    return {"status": "ok"}
+    if worker is None:
+        mail = {"worker": "never seen"}
+    else:
+        seconds = int((utcnow() - worker.last_seen).total_seconds())
+        mail = {"worker": worker.name, "last_seen_seconds": seconds, "trouble": worker.trouble}
+    return {"status": "ok", "mail": mail}

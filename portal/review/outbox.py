@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..auth import editor_required
+from ..clock import utcnow
 from ..extensions import db
 from ..models import OutboxEmail, count_by
+from ..notifications.delivery import last_seen, retry_dead
 from ..notifications.delivery import retry as retry_email
 from . import bp
 from .forms import RecipientFilterForm
 
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
+# A worker polls every few seconds (longer while it waits out an outage).
+WORKER_SILENT = timedelta(minutes=3)
 PAGE_SIZE = 50
 
 # The HTML part is shown in a sandboxed frame: no scripts, no forms, no fetches,
@@ -34,6 +40,7 @@ def outbox():
     if recipient:
         query = query.where(OutboxEmail.to_address == recipient)
     rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    worker = last_seen()
     return render_template(
         "review/outbox.html",
         emails=rows[:PAGE_SIZE],
@@ -44,6 +51,8 @@ def outbox():
         status=status,
         recipient=recipient,
         filter_form=RecipientFilterForm(formdata=None, recipient=recipient),
+        worker=worker,
+        worker_silent=worker is not None and worker.last_seen < utcnow() - WORKER_SILENT,
     )
 
 
@@ -77,3 +86,14 @@ def retry(email_id: int):
     retry_email(found)
     flash(f"“{found.subject}” is queued to be sent again.", "success")
     return redirect(url_for("review.email", email_id=found.id))
+
+
+@bp.route("/outbox/retry-dead", methods=["POST"])
+@editor_required
+def outbox_retry_dead():
+    """Every dead email of the last few days back in line, at once (after an outage)."""
+    days = request.form.get("days", type=int)
+    if FlaskForm().validate_on_submit() and days in (1, 3, 7, 30):
+        count = retry_dead(utcnow() - timedelta(days=days))
+        flash(f"{count} dead email{'s' if count != 1 else ''} will be sent again.", "success")
+    return redirect(url_for("review.outbox", status="dead"))

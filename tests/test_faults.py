@@ -1,0 +1,206 @@
+"""The portal keeps working when its parts fail: a mail worker that outlives its
+database and an SMTP outage, outages that cost no email, a photo store that is
+full or read-only."""
+
+from __future__ import annotations
+
+import io
+import threading
+from contextlib import suppress
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from portal import operations, photos
+from portal.clock import frozen, utcnow
+from portal.extensions import db
+from portal.models import Interview, MailWorker, OutboxEmail, Submission
+from portal.notifications import delivery
+from portal.workflow import Action, State
+from tests.conftest import application, free_port, login, post_form
+from tests.factories import actor_for, answers, profile, submission_in
+
+
+def _stop_after(seconds: float) -> threading.Event:
+    stopping = threading.Event()
+    threading.Timer(seconds, stopping.set).start()
+    return stopping
+
+
+def test_the_worker_outlives_the_database_going_away(app, inbox, monkeypatch):
+    with app.app_context():
+        operations.apply(profile(email="patient@shop.example"), answers())
+    real = delivery.deliver_due
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 3:  # the database restarts under the worker
+            raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "deliver_due", flaky)
+    monkeypatch.setattr(delivery, "MAX_PAUSE_SECONDS", 0.05)
+    said = []
+    with app.app_context():
+        totals = delivery.run_worker(
+            "test:mail",
+            batch=None,
+            interval=0.01,
+            stopping=_stop_after(20),
+            until_empty=True,
+            echo=said.append,
+        )
+    assert totals.sent == 1 and len(inbox.to("patient@shop.example")) == 1
+    # One line about the outage, not one per try; then a line when it is over.
+    assert sum("database unavailable" in line for line in said) == 1
+    assert "back to normal" in said
+
+
+def test_an_smtp_outage_longer_than_the_back_off_kills_nothing(app, inbox):
+    mail_state = app.extensions["mail"]
+    real_port = mail_state.port
+    with app.app_context():
+        operations.apply(profile(email="outage@shop.example"), answers())
+        email = db.session.scalar(select(OutboxEmail))
+        mail_state.port = free_port()  # nothing listens: the server is down
+        # Two days of tries, far past the old ladder of eight.
+        for hour in range(0, 48, 2):
+            with frozen(email.created_at + timedelta(hours=hour, minutes=1)):
+                report = delivery.deliver_due()
+                assert report.dead == 0
+        db.session.refresh(email)
+        assert email.status == "failed" and email.attempts == 0
+        mail_state.port = real_port
+        with frozen(email.deliver_after + timedelta(seconds=1)):
+            assert delivery.deliver_due().sent == 1
+    assert len(inbox.to("outage@shop.example")) == 1
+
+
+def test_dead_emails_of_a_period_come_back_at_once(app, client, editor, inbox):
+    with app.app_context():
+        for n in range(3):
+            operations.apply(profile(email=f"dead{n}@shop.example"), answers())
+        db.session.execute(OutboxEmail.__table__.update().values(status="dead", last_error="x"))
+        db.session.commit()
+    login(client)
+    page = client.get("/editor/outbox").get_data(as_text=True)
+    assert "Send again every dead email" in page
+    response = post_form(
+        client, "/editor/outbox", {"days": "7"}, action="/editor/outbox/retry-dead"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert set(db.session.scalars(select(OutboxEmail.status))) == {"pending"}
+        db.session.execute(OutboxEmail.__table__.update().values(status="dead"))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(
+        args=["mail", "retry", "--since", (utcnow() - timedelta(days=1)).strftime("%Y-%m-%d")]
+    )
+    assert result.exit_code == 0 and "dead emails are due again" in result.output
+
+
+def test_a_restarted_worker_hands_back_what_it_had_claimed(app, inbox):
+    with app.app_context():
+        operations.apply(profile(email="stranded@shop.example"), answers())
+        db.session.execute(
+            OutboxEmail.__table__.update().values(
+                status="sending", claimed_by="host:mail", claimed_at=utcnow() - timedelta(seconds=5)
+            )
+        )
+        db.session.commit()
+        # The lease (600 s) has not run out: only the restart brings it back.
+        delivery.run_worker(
+            "host:mail", batch=None, interval=0.01, stopping=_stop_after(20), until_empty=True
+        )
+        assert db.session.scalar(select(OutboxEmail.status)) == "sent"
+        worker = db.session.get(MailWorker, "host:mail")
+        assert worker is not None and worker.trouble == ""
+
+
+def test_the_worker_says_it_is_alive_and_what_it_is_up_against(app, client, editor):
+    app.config["MAIL_SERVER"] = "127.0.0.1"
+    app.extensions["mail"].port = free_port()
+    login(client)
+    page = client.get("/editor/outbox").get_data(as_text=True)
+    assert "No mail worker has run yet" in page
+    with app.app_context():
+        operations.apply(profile(email="wait@shop.example"), answers())
+        delivery.run_worker("host:mail", batch=None, interval=0.01, stopping=_stop_after(0.5))
+    page = client.get("/editor/outbox").get_data(as_text=True)
+    assert "The mail worker is waiting: SMTP server unreachable" in page
+    health = client.get("/healthz").json
+    assert health["mail"]["worker"] == "host:mail" and "SMTP" in health["mail"]["trouble"]
+    with frozen(utcnow() + timedelta(minutes=10)):
+        page = client.get("/editor/outbox").get_data(as_text=True)
+    assert "The mail worker was last seen 10 minutes ago" in page
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 90, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_broken_photo_store_is_a_message_and_loses_nothing(app, client, monkeypatch):
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(photos, "write_new", full_disk)
+    data = application(app, pitch="Ferry-side coffee since 2011.")
+    data["photo"] = (io.BytesIO(_jpeg()), "me.jpg")
+    response = post_form(client, "/apply", data, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "We could not store your photo just now" in page
+    assert "Ferry-side coffee since 2011." in page
+    # Sent again without the photo, it goes through.
+    assert post_form(client, "/apply", application(app)).status_code == 302
+
+
+def test_publishing_goes_ahead_when_the_share_image_cannot_be_made(app, monkeypatch):
+    with app.app_context():
+        s = submission_in(State.READY)
+        real = photos.write_new
+        monkeypatch.setattr(
+            photos, "write_new", lambda *a: (_ for _ in ()).throw(OSError(30, "Read-only"))
+        )
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+        assert s.state == State.PUBLISHED.value and s.interview.share_image is None
+        # The worker makes it later, once the folder takes files again.
+        monkeypatch.setattr(photos, "write_new", real)
+        from portal import share_image
+
+        assert share_image.fill_missing() == 1
+        assert db.session.scalar(select(Interview.share_image)) is not None
+        assert db.session.scalar(select(Submission.state)) == State.PUBLISHED.value
+
+
+def test_a_photo_is_never_left_half_written(app, monkeypatch):
+    import os
+
+    with app.app_context():
+        real_open = open
+
+        class Full:
+            def __init__(self, path, mode):
+                self.handle = real_open(path, mode)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.handle.close()
+
+            def write(self, data):
+                self.handle.write(data[:10])
+                raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr("builtins.open", Full)
+        with suppress(OSError):
+            photos.write_new(b"x" * 1000, "jpg")
+        monkeypatch.setattr("builtins.open", real_open)
+        assert os.listdir(photos.photo_dir()) == []
