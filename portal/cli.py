@@ -10,7 +10,7 @@ from datetime import timedelta
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from .clock import utcnow
@@ -206,9 +206,50 @@ def reindex() -> None:
     click.echo(f"{count} interviews indexed.")
 
 
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(target: str) -> None:
+    """Write the database and the photos to TARGET (a .tar.gz), while the site runs."""
+    from .backup import BackupError, backup
+
+    try:
+        manifest = backup(target)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up the {manifest['database']} database and the photos to {target}.")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Don't ask: replace this site's data.")
+@with_appcontext
+def restore_command(source: str, yes: bool) -> None:
+    """Replace the database and add the photos from SOURCE (stop the site first).
+
+    Emails that were waiting in the backup are held for an editor to send again
+    from the outbox: some may have gone out after the backup was made.
+    """
+    from .backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces everything in this site's database. Go on?", abort=True)
+    try:
+        manifest = restore(source)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Restored the backup made {manifest['made_at']} UTC. {manifest['held_emails']} "
+        "emails that were waiting in it are held: send them again from the outbox "
+        "(or `flask mail retry`) if they are still wanted. Then run `flask db upgrade`."
+    )
+
+
 def init_app(app) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(mail_cli)
     app.cli.add_command(drafts_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from portal import operations
 from portal.clock import frozen, utcnow
@@ -475,3 +475,33 @@ def test_the_live_email_gives_each_network_its_own_text(app, inbox):
     assert link in linkedin_line and len(linkedin_line) > len(x_line)
     assert "link in bio" in instagram_line and link not in instagram_line
     assert len({x_line, linkedin_line, instagram_line}) == 3
+
+
+def test_a_worker_process_outlives_its_database_connections_dying(app, inbox):
+    """On PostgreSQL every connection of the worker is killed mid-run, as a
+    database restart does; on SQLite (no server to lose) the run is the same
+    without that step. Either way: nothing lost, nothing twice, the worker alive."""
+    ids = _queue_many(app, 40)
+    inbox.clear()
+    inbox.delay = 0.05
+    worker = spawn_worker(app, "--loop", "--batch", "5", "--interval", "0.1")
+    try:
+        _wait_for(lambda: len(inbox.messages) >= 8)
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                killed = db.session.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+                db.session.commit()
+                assert killed >= 1
+        inbox.delay = 0.0
+        _wait_for(lambda: len(inbox.messages) >= len(ids), timeout=120)
+        assert worker.poll() is None  # still running
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=60)
+    delivered = Counter(inbox.email_ids())
+    assert set(delivered) == set(ids) and max(delivered.values()) == 1, err
