@@ -279,26 +279,25 @@ def save_pending(
     author,
     *,
     base: int | None,
-    title: str,
-    slug: str,
-    intro_html: str,
     items: list[ItemEdit],
     tag_names: list[str],
     photo: str | None = None,
     remove_photo: bool = False,
     pull_quote: str | None = None,
-    expected_version: int | None = None,
+    expected_version: int | None = None,  # noqa: ARG001 (the pending version's `base` guards)
+    **fields: str,
 ) -> InterviewVersion:
     """Save changes to a published interview without touching what readers see:
     they wait as the one pending version (`base`: the pending version's id the
-    form was made from, or None) until an editor publishes or discards them."""
+    form was made from, or None) until an editor publishes or discards them.
+    Takes what `save_draft` takes; `fields` are the title, slug and intro_html."""
     current = pending(interview)
     if (current.id if current else None) != base:
         raise DraftConflict(
             "Another editor saved changes to this interview while you were editing it. "
             "Your text is still in the form below: compare it with theirs and save again."
         )
-    owner = slug_owner(slug)
+    owner = slug_owner(fields["slug"])
     if owner is not None and owner != interview.id:
         raise SlugTaken("Another interview has this address already.")
     was = current.content if current else snapshot(interview)
@@ -317,9 +316,7 @@ def save_pending(
         author=author,
         status="pending",
         content={
-            "title": title,
-            "slug": slug,
-            "intro_html": intro_html,
+            **{name: fields[name] for name in ("title", "slug", "intro_html")},
             "photo": new_photo,
             "pull_quote": was["pull_quote"] if pull_quote is None else pull_quote,
             "tag_names": [n.strip() for n in tag_names if n.strip()],

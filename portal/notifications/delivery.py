@@ -434,6 +434,12 @@ def last_seen() -> MailWorker | None:
 MAX_PAUSE_SECONDS = 60.0
 
 
+def _wait_longer(stopping, pause: float) -> float:
+    """Wait out `pause` (or until stopped); the next wait is twice as long."""
+    stopping.wait(pause)
+    return min(max(pause, 0.5) * 2, MAX_PAUSE_SECONDS)
+
+
 def run_worker(
     worker: str,
     *,
@@ -469,9 +475,8 @@ def run_worker(
                 db.engine.dispose()  # connections to a server that restarted are dead
             if not trouble.startswith("database"):
                 echo(f"database unavailable ({type(error.orig).__name__}); trying again")
-            trouble = f"database unavailable since {utcnow():%H:%M:%S} UTC"
-            stopping.wait(pause)
-            pause = min(max(pause, 0.5) * 2, MAX_PAUSE_SECONDS)
+                trouble = f"database unavailable since {utcnow():%H:%M:%S} UTC"
+            pause = _wait_longer(stopping, pause)
             continue
         for name in ("sent", "failed", "dead"):
             setattr(totals, name, getattr(totals, name) + getattr(report, name))
@@ -479,8 +484,7 @@ def run_worker(
             if not trouble.startswith("SMTP"):
                 echo(f"SMTP server unreachable ({report.outage}); trying again")
                 trouble = f"SMTP server unreachable since {utcnow():%H:%M:%S} UTC"
-            stopping.wait(pause)
-            pause = min(max(pause, 0.5) * 2, MAX_PAUSE_SECONDS)
+            pause = _wait_longer(stopping, pause)
             continue
         # The database answered; the SMTP server is only known to be back once
         # an email went through it.
