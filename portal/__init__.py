@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, has_request_context, render_template, request
+from flask import Flask, has_request_context, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
@@ -153,13 +153,27 @@ def _retry(error) -> dict | None:
     }
 
 
+def _back() -> str:
+    """Where "Go back" leads from a refused action: the page it was sent from (a
+    status page sends no referrer, so it is found from the address)."""
+    args = request.view_args or {}
+    if "token" in args and (request.endpoint or "").startswith("submissions."):
+        return url_for("submissions.status", token=args["token"])
+    if "submission_id" in args and (request.endpoint or "").startswith("review."):
+        return url_for("review.submission", submission_id=args["submission_id"])
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else url_for("publishing.home")
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
     def workflow_error(error):
         db.session.rollback()
         retry = _retry(error)
         kept = KeptMessageForm(formdata=None, message=request.form.get("message", ""))
-        return render_template("errors/409.html", error=error, retry=retry, kept=kept), 409
+        return render_template(
+            "errors/409.html", error=error, retry=retry, kept=kept, back=_back()
+        ), 409
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -21,11 +21,13 @@ def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
-def local(value: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
-    """A time from the database (UTC), as people here read it: in SITE_TIMEZONE,
-    naming the zone."""
+def local(value: datetime | str | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
+    """A time from the database (UTC, or its ISO text), as people here read it:
+    in SITE_TIMEZONE, naming the zone."""
     if not value:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     from .review.times import site_zone, utc_to_site
 
     return f"{utc_to_site(value).strftime(fmt)} ({site_zone().key})"

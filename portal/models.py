@@ -170,6 +170,9 @@ class Submission(db.Model):
     photo: Mapped[str | None] = mapped_column(String(40))
     # The form it came from (spam.form_key): the same form posted twice is one application.
     form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When the applicant ticked both consents (to publish after a proof; the
+    # privacy notice): a record of consent, and a saved draft keeps them ticked.
+    consented_at: Mapped[datetime | None]
     assigned_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -91,6 +91,7 @@ class Profile:
     pitch: str = ""
     socials: dict[str, str] = field(default_factory=dict)
     photo: str | None = None  # a stored photo's name; None keeps the current one
+    consented: bool = False  # ticked both consents (kept with a draft, for next time)
 
 
 def _last_event(submission_id: int) -> Event | None:
@@ -173,6 +174,8 @@ def _write_profile(submission: Submission, profile: Profile) -> None:
     for name in ("name", "email", "business", "website", "location", "industry", "pitch"):
         setattr(submission, name, (getattr(profile, name) or "").strip())
     submission.socials = {k: v for k, v in profile.socials.items() if v}
+    if profile.consented and submission.consented_at is None:
+        submission.consented_at = utcnow()
     if profile.photo:
         interview = submission.interview
         if submission.photo and not (interview and interview.photo == submission.photo):
@@ -392,9 +395,12 @@ def start_review(submission, actor, message="", *, expected_version=None) -> Eve
 def request_changes(
     submission, actor, message="", *, expected_version=None, answer_requests=None
 ) -> Event:
-    """Ask the applicant for changes, optionally tied to answers (by question id)."""
+    """Ask the applicant for changes, optionally tied to answers (by question id).
+    Notes on answers are message enough."""
     requests = _cleaned(answer_requests)
     details = {"answers": requests} if requests else None
+    if requests and not (message or "").strip():
+        message = "Please see our notes beside your answers."
     return _act(submission, Action.REQUEST_CHANGES, actor, message, expected_version, details)
 
 
@@ -472,6 +478,8 @@ def ask_fix(
     """The interviewee asks for fixes to the proof, optionally per item (by item id)."""
     fixes = _cleaned(item_requests)
     details = {"items": fixes} if fixes else None
+    if fixes and not (message or "").strip():
+        message = "My notes are beside the answers."
     return _act(submission, Action.ASK_FIX, actor or APPLICANT, message, expected_version, details)
 
 
@@ -485,10 +493,13 @@ def publish(
 ) -> Event:
     """Publish now, or at `when` (UTC), exactly what was signed off; the share
     image is made here."""
+    workflow.check(Action.PUBLISH, submission.state, actor.role)
     _check_signed_off_text(submission)
 
     def go_live(event):
         submission.interview.published_at = when or event.created_at
+        if when is not None and when > event.created_at:
+            event.details = {**(event.details or {}), "scheduled_for": when.isoformat()}
         share_image.try_ensure(submission.interview)
         _reindex(submission)
 
@@ -497,6 +508,10 @@ def publish(
 
 def unpublish(submission, actor, message="", *, expected_version=None) -> Event:
     """Take the interview offline; a "you're live" email not yet sent is dropped."""
+    if submission.scheduled_for is not None:
+        raise workflow.IllegalTransition(
+            "This interview is not live yet: cancel the schedule instead."
+        )
 
     def go_offline(_event):
         submission.interview.published_at = None
@@ -504,6 +519,22 @@ def unpublish(submission, actor, message="", *, expected_version=None) -> Event:
         _reindex(submission)
 
     return _act(submission, Action.UNPUBLISH, actor, message, expected_version, then=go_offline)
+
+
+def cancel_schedule(submission, actor, message="", *, expected_version=None) -> Event:
+    """Call off a publication set for later, before it goes live: back to "ready
+    to publish", its "you're live" email dropped, nobody told of anything."""
+    if submission.scheduled_for is None:
+        raise workflow.IllegalTransition(
+            "This interview is live already: unpublish it instead (with a message)."
+        )
+
+    def call_off(_event):
+        submission.interview.published_at = None
+        withdraw_announcement(submission)
+        _reindex(submission)
+
+    return _act(submission, Action.CANCEL_SCHEDULE, actor, message, expected_version, then=call_off)
 
 
 def withdraw(submission, actor=None, message="", *, expected_version=None) -> Event:
@@ -607,6 +638,11 @@ def publish_changes(
     """The pending changes to a published interview go live. `note`, if any, is
     shown on the page as a correction; the interviewee is told either way."""
     interview = submission.interview
+    if submission.scheduled_for is not None:
+        raise workflow.IllegalTransition(
+            "This interview is not live yet: cancel the schedule, then edit it (a change "
+            "after the sign-off needs a new proof)."
+        )
     with _atomic(submission.id):
         version = interviews.pending(interview) if interview else None
         if version is None:
@@ -663,6 +699,7 @@ ACTIONS: dict[Action, Callable[..., Event]] = {
     Action.ASK_FIX: ask_fix,
     Action.SKIP_SIGNOFF: skip_signoff,
     Action.PUBLISH: publish,
+    Action.CANCEL_SCHEDULE: cancel_schedule,
     Action.UNPUBLISH: unpublish,
     Action.WITHDRAW: withdraw,
 }
@@ -686,6 +723,13 @@ def perform(
             f"“{workflow.ACTION_LABELS[action]}” comes with a form of its own."
         )
     return ACTIONS[action](submission, actor, message, expected_version=expected_version, **options)
+
+
+def new_status_link(submission: Submission) -> str:
+    """A fresh status link for the page the applicant is sent to (in clear, once)."""
+    token = StatusToken.issue(submission)
+    db.session.commit()
+    return token
 
 
 def request_status_links(email: str) -> None:

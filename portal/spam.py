@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -15,6 +14,7 @@ from itsdangerous import BadSignature, TimestampSigner
 from limits import parse
 from markupsafe import Markup
 
+from .clock import timestamp
 from .extensions import limiter
 
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
@@ -28,7 +28,7 @@ def _signer() -> TimestampSigner:
 def form_stamp(started: datetime | None = None) -> str:
     """A signed note of when the form was shown (or, for a saved draft taken up
     again, when the applicant started it), for the hidden `shown` field."""
-    when = started.replace(tzinfo=UTC).timestamp() if started else time.time()
+    when = started.replace(tzinfo=UTC).timestamp() if started else timestamp()
     # A random part makes each form shown its own: see form_key.
     return _signer().sign(f"{int(when)}.{secrets.token_hex(8)}").decode()
 
@@ -46,7 +46,7 @@ def seconds_since(stamp: str | None) -> float | None:
     """How long ago the form was shown, or None if the stamp is missing or forged."""
     value = _unsigned(stamp)
     try:
-        return time.time() - int((value or "").partition(".")[0])
+        return timestamp() - int((value or "").partition(".")[0])
     except ValueError:
         return None
 

@@ -42,6 +42,7 @@ class Action(StrEnum):
     EDIT_AFTER_SIGNOFF = "edit_after_signoff"
     PUBLISH = "publish"
     PUBLISH_CHANGES = "publish_changes"
+    CANCEL_SCHEDULE = "cancel_schedule"
     UNPUBLISH = "unpublish"
     WITHDRAW = "withdraw"
 
@@ -136,6 +137,9 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.PUBLISH, {State.READY}, State.PUBLISHED, EDITORS),
         # A published interview's saved changes go live (the draft editor's own form).
         _t(Action.PUBLISH_CHANGES, {State.PUBLISHED}, State.PUBLISHED, EDITORS, Message.OPTIONAL),
+        # A publication set for later, called off before it went live (nobody
+        # saw it, so nobody is told it was "taken offline").
+        _t(Action.CANCEL_SCHEDULE, {State.PUBLISHED}, State.READY, EDITORS),
         _t(
             Action.UNPUBLISH,
             {State.PUBLISHED},
@@ -186,6 +190,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.EDIT_AFTER_SIGNOFF: "Edit after the sign-off",
     Action.PUBLISH: "Publish",
     Action.PUBLISH_CHANGES: "Publish the changes",
+    Action.CANCEL_SCHEDULE: "Cancel the schedule",
     Action.UNPUBLISH: "Unpublish",
     Action.WITHDRAW: "Withdraw",
 }

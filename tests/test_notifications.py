@@ -23,7 +23,7 @@ from portal.models import OutboxEmail, Submission, User
 from portal.notifications.delivery import deliver_due
 from portal.notifications.emails import queue_digests, queue_for_event
 from portal.notifications.outbox import queue
-from portal.workflow import Action, State
+from portal.workflow import Action, State, WorkflowError
 from tests.conftest import PUBLIC_URL, application, login, post_form
 from tests.factories import actor_for, answers, profile, staff, submission_in
 
@@ -438,13 +438,18 @@ def test_a_scheduled_interview_taken_back_never_announces_itself(app, inbox):
     with app.app_context():
         s = submission_in(State.READY)
         operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=tomorrow)
-        operations.perform(
-            s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Not this week."
-        )
+        # Not live yet: it is not "unpublished" (with an email saying it went
+        # offline), its schedule is called off.
+        with pytest.raises(WorkflowError):
+            operations.perform(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="No")
+        db.session.rollback()
+        operations.perform(s, Action.CANCEL_SCHEDULE, actor_for(Action.CANCEL_SCHEDULE))
+        assert s.state == State.READY.value
         email = s.email
     with frozen(tomorrow + timedelta(hours=1)):
         deliver_all(app)
     assert [m.subject for m in inbox.to(email) if "is live" in m.subject] == []
+    assert [m.subject for m in inbox.to(email) if "offline" in m.subject] == []
     with app.app_context():
         s = db.session.get(Submission, s.id)
         operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))

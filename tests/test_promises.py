@@ -180,3 +180,137 @@ def test_small_things_on_the_status_page(app, client):
     assert page.count("within 14 days") == 1
     # What they sent, read-only.
     assert "What you sent</h2></summary>" in page
+
+
+# What a second look, as an applicant on a phone and an editor, found.
+
+
+def _act(client, sid: int, action: str, **data):
+    import re
+
+    page = f"/editor/submissions/{sid}"
+    html_page = client.get(page).get_data(as_text=True)
+    data.setdefault("version", re.search(r'name="version" value="(\d+)"', html_page).group(1))
+    return post_form(client, page, data, action=f"{page}/actions/{action}")
+
+
+def test_a_scheduled_interview_is_called_off_not_unpublished_and_not_edited(
+    app, client, editor, inbox
+):
+    from datetime import timedelta
+
+    from portal.clock import utcnow
+    from portal.notifications.delivery import deliver_due
+
+    with app.app_context():
+        s = submission_in(State.READY)
+        sid = s.id
+        deliver_due()
+    inbox.clear()
+    login(client)
+    later = (utcnow() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
+    assert _act(client, sid, "publish", publish_at=later).status_code == 302
+    page = _text(client.get(f"/editor/submissions/{sid}"))
+    assert "Cancel the schedule" in page and "actions/unpublish" not in page
+    assert "Edit the draft" not in page
+    refused = client.get(f"/editor/submissions/{sid}/draft")
+    assert refused.status_code == 409 and "cancel the schedule first" in _text(refused)
+    response = _act(client, sid, "cancel_schedule")
+    assert response.status_code == 302
+    with app.app_context():
+        s = db.session.get(Submission, sid)
+        assert s.state == State.READY.value and s.interview.published_at is None
+        deliver_due()
+    assert not [m for m in inbox.messages if "offline" in (m.subject or "")]
+    history = _text(client.get(f"/editor/submissions/{sid}"))
+    assert "Publish</strong>, to go live" in history and "Cancel the schedule" in history
+
+
+def test_notes_on_answers_are_message_enough(app, client, editor):
+    ids = question_ids(app)
+    sid, status = _status_link(app, State.IN_REVIEW)
+    login(client)
+    response = _act(client, sid, "request_changes", message="", **{f"req{ids[1]}": "More here?"})
+    assert response.status_code == 302
+    with app.app_context():
+        s = submission_in(State.AWAITING_SIGNOFF)
+        item = s.interview.items[0].id
+        token = StatusToken.issue(s)
+        db.session.commit()
+    response = post_form(
+        app.test_client(),
+        f"/status/{token}",
+        {"message": "", f"fix{item}": "Please spell it Saint Ives."},
+        action=f"/status/{token}/actions/ask_fix",
+    )
+    assert response.status_code == 302
+    # The applicant sees what they asked, as theirs.
+    page = _text(app.test_client().get(f"/status/{token}"))
+    assert "You asked us to fix the proof" in page and "Please spell it Saint Ives." in page
+
+
+def test_a_refused_action_on_a_status_page_goes_back_to_it(app, client):
+    with app.app_context():
+        s = submission_in(State.AWAITING_SIGNOFF)
+        token = StatusToken.issue(s)
+        db.session.commit()
+    response = post_form(
+        client, f"/status/{token}", {"message": ""}, action=f"/status/{token}/actions/ask_fix"
+    )
+    assert response.status_code == 409
+    assert f'href="/status/{token}">Go back' in response.get_data(as_text=True)
+
+
+def test_a_refused_publication_time_stays_in_the_box(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.READY).id
+    login(client)
+    response = _act(client, sid, "publish", publish_at="2020-11-01T09:00")
+    assert response.status_code == 400
+    assert 'value="2020-11-01T09:00"' in response.get_data(as_text=True)
+    # A time the clocks skip is refused too, not moved an hour on.
+    app.config["SITE_TIMEZONE"] = "Europe/London"
+    response = _act(client, sid, "publish", publish_at="2031-03-30T01:30")
+    assert response.status_code == 400 and "does not exist" in _text(response)
+
+
+def test_a_stale_publish_click_says_what_is_true_now(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.APPROVED).id
+    login(client)
+    response = _act(client, sid, "publish")
+    assert response.status_code == 409
+    assert "signed off" not in _text(response) and "not possible" in _text(response)
+
+
+def test_saved_then_sent_after_the_back_button_is_the_same_draft_and_not_spam(app, client):
+    app.config["SPAM_MIN_SECONDS"] = 5
+    from datetime import timedelta
+
+    from portal.clock import frozen, utcnow
+
+    post_form(client, "/apply", application(app, save="1"))
+    with frozen(utcnow() + timedelta(minutes=10)):
+        # The back button brings a fresh copy of the form, filled in by the browser.
+        response = post_form(client, "/apply", application(app))
+    assert response.status_code == 302
+    with app.app_context():
+        [state] = db.session.scalars(select(Submission.state)).all()
+    assert state == State.SUBMITTED.value
+
+
+def test_a_saved_draft_keeps_the_consents_ticked(app, client):
+    import re
+
+    response = post_form(client, "/apply", application(app, save="1"))
+    page = client.get(response.headers["Location"] + "/continue").get_data(as_text=True)
+    for name in ("consent", "privacy"):
+        box = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+        assert "checked" in box, box
+    # A draft saved without them keeps them unticked.
+    other = app.test_client()
+    response = post_form(
+        other, "/apply", application(app, save="1", email="b@x.example", consent="", privacy="")
+    )
+    page = other.get(response.headers["Location"] + "/continue").get_data(as_text=True)
+    assert "checked" not in re.search(r'<input[^>]*name="consent"[^>]*>', page).group(0)

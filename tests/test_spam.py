@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from portal.clock import frozen, utcnow
 from portal.extensions import db
 from portal.models import Event, Submission
 from portal.notifications.delivery import deliver_due
@@ -24,13 +25,8 @@ def only_submission(app) -> Submission:
 
 
 def old_stamp(app, seconds: int) -> str:
-    with app.test_request_context():
-        real = time.time
-        try:
-            time.time = lambda: real() - seconds
-            return form_stamp()
-        finally:
-            time.time = real
+    with app.test_request_context(), frozen(utcnow() - timedelta(seconds=seconds)):
+        return form_stamp()
 
 
 @pytest.mark.parametrize(

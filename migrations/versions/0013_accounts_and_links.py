@@ -3,6 +3,7 @@
 Revision ID: 0013
 Revises: 0012
 
+- `submissions.consented_at`: when both consents were ticked (kept with a draft).
 - `submissions.form_key`: the form an application came from; a form posted
   twice (a double tap, a retrying proxy) makes one application.
 - `status_tokens.last_used_at`: a status link expires after STATUS_LINK_DAYS
@@ -41,6 +42,7 @@ def upgrade():
     )
     with op.batch_alter_table("submissions") as batch:
         batch.add_column(sa.Column("form_key", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("consented_at", sa.DateTime(), nullable=True))
         batch.create_unique_constraint("uq_submissions_form_key", ["form_key"])
     with op.batch_alter_table("status_tokens") as batch:
         batch.add_column(sa.Column("last_used_at", sa.DateTime(), nullable=True))
@@ -110,6 +112,7 @@ def downgrade():
     with op.batch_alter_table("submissions") as batch:
         batch.drop_constraint("uq_submissions_form_key", type_="unique")
         batch.drop_column("form_key")
+        batch.drop_column("consented_at")
     op.drop_table("mail_workers")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("claimed_by")

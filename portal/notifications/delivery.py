@@ -434,6 +434,22 @@ def last_seen() -> MailWorker | None:
 MAX_PAUSE_SECONDS = 60.0
 
 
+def _namesake_running(worker: str) -> bool:
+    """Another process on this host that beats under this name is alive: what
+    it has claimed is in its hands, not left over."""
+    row = db.session.get(MailWorker, worker)
+    db.session.commit()
+    if row is None or row.pid == os.getpid():
+        return False
+    try:
+        os.kill(row.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, someone else's
+    return True
+
+
 def _wait_longer(stopping, pause: float) -> float:
     """Wait out `pause` (or until stopped); the next wait is twice as long."""
     stopping.wait(pause)
@@ -460,9 +476,12 @@ def run_worker(
     while not stopping.is_set():
         try:
             if not started:
-                released = release_claims_of(worker, start)
-                if released:
-                    echo(f"handed back {released} emails claimed before a restart")
+                if _namesake_running(worker):
+                    echo(f"another worker named {worker} is running: give each its own --name")
+                else:
+                    released = release_claims_of(worker, start)
+                    if released:
+                        echo(f"handed back {released} emails claimed before a restart")
                 started = True
             beat(worker, trouble)
             report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from .. import interviews, operations, photos, workflow
 from ..auth import editor_required
+from ..filters import local
 from ..forms import expected_version
 from ..workflow import State
 from . import bp
@@ -24,6 +25,12 @@ def draft(submission_id: int):
         raise workflow.IllegalTransition(
             "The draft can be edited once the application is approved, and not "
             "while the proof is with the applicant."
+        )
+    if submission.scheduled_for is not None:
+        raise workflow.IllegalTransition(
+            f"This interview is scheduled to go live {local(submission.scheduled_for)}. "
+            "To change it, cancel the schedule first: a change after the sign-off "
+            "needs a new proof."
         )
     items = list(interview.items)
     Form = with_items([item.id for item in items])

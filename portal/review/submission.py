@@ -30,7 +30,7 @@ from .forms import (
     with_answer_requests,
 )
 from .queue import active_editors
-from .times import site_to_utc
+from .times import NoSuchTime, site_to_utc
 
 # A publication time typed a minute ago still means "now", not a mistake.
 PAST_GRACE = timedelta(minutes=5)
@@ -87,13 +87,15 @@ def _action_forms(submission: Submission, actions, failed_form=None, failed=None
     return forms
 
 
-def _page(submission: Submission, form=None, failed: str | None = None):
+def _page(submission: Submission, form=None, failed: str | None = None, publish_form=None):
     """The submission page; after a refused action, with what was typed in its form."""
     actions = sorted(
         (
             a
             for a in workflow.allowed_actions(submission.state, current_user.role)
             if a not in workflow.FORM_ACTIONS
+            # Set for later: it can be called off; live: it can be taken down.
+            and a is not (Action.UNPUBLISH if submission.scheduled_for else Action.CANCEL_SCHEDULE)
         ),
         key=lambda a: a in workflow.DESTRUCTIVE,
     )
@@ -123,13 +125,15 @@ def _page(submission: Submission, form=None, failed: str | None = None):
         message_rules={a: workflow.message_rule(a) for a in actions},
         destructive=workflow.DESTRUCTIVE,
         failed=failed,
-        publish_form=PublishForm(formdata=None),
+        publish_form=publish_form or PublishForm(formdata=None),
         note_form=NoteForm(formdata=None),
         assign_form=assign_form,
         compare_form=compare_form,
         compared=compared,
         changes=compare_answers(compared[0].answers, compared[1].answers) if compared else [],
-        draft_editable=State(submission.state) in workflow.DRAFT_EDITABLE and interview is not None,
+        draft_editable=State(submission.state) in workflow.DRAFT_EDITABLE
+        and interview is not None
+        and submission.scheduled_for is None,
         item_questions={i.id: i.question for i in interview.items} if interview else {},
         question_texts={
             a.question_id: a.question_text
@@ -167,16 +171,20 @@ def act(submission_id: int, action: str):
                 "Publish at: give a date and time like 2027-03-01 09:30, or leave it empty.",
                 "error",
             )
-            return _page(submission, form=form, failed=action), 400
+            return _page(submission, form=form, failed=action, publish_form=publish_form), 400
         if publish_form.publish_at.data:
-            options["when"] = site_to_utc(publish_form.publish_at.data)
+            try:
+                options["when"] = site_to_utc(publish_form.publish_at.data)
+            except NoSuchTime as error:
+                flash(str(error), "error")
+                return _page(submission, form=form, failed=action, publish_form=publish_form), 400
             if options["when"] < utcnow() - PAST_GRACE:
                 flash(
                     "Publish at: that time has passed. Leave it empty to publish now, "
                     "or give a later time.",
                     "error",
                 )
-                return _page(submission, form=form, failed=action), 400
+                return _page(submission, form=form, failed=action, publish_form=publish_form), 400
     if not form.validate_on_submit():
         # Say which field, and give the page back with everything typed in it.
         asked_about = {

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from markupsafe import Markup
@@ -12,10 +12,11 @@ from sqlalchemy import select
 from ..clock import utcnow
 from ..diffs import word_diff
 from ..extensions import db
+from ..filters import local
 from ..models import Event, OutboxEmail, Submission
 from ..notifications.emails import pointed
 from ..sanitize import strip_tags
-from ..workflow import Action, State
+from ..workflow import LABELS, Action, State
 
 # Their messages are internal: the spam rules' reasons, an admin's reason to skip.
 PRIVATE_MESSAGES = {Action.MARK_SPAM.value, Action.SKIP_SIGNOFF.value}
@@ -61,8 +62,33 @@ def latest_request(submission: Submission) -> Request | None:
 class Entry:
     at: datetime
     kind: str  # "event" or "email"
-    text: str
+    text: str  # for an event, what the applicant reads about it
     message: str = ""
+    notes: dict = field(default_factory=dict)  # their fix requests, by interview item id
+
+
+# What the applicant did, in their words; the rest is told by the state it led to.
+YOU_DID = {
+    Action.SAVE.value: "You saved your application",
+    Action.SUBMIT.value: "You sent your application",
+    Action.REVISE.value: "You sent your revised answers",
+    Action.SIGN_OFF.value: "You signed the proof off",
+    Action.ASK_FIX.value: "You asked us to fix the proof",
+    Action.WITHDRAW.value: "You withdrew your application",
+}
+
+
+def _what_happened(event: Event) -> str:
+    if event.actor_role == "applicant" and event.action in YOU_DID:
+        return YOU_DID[event.action]
+    scheduled = (event.details or {}).get("scheduled_for")
+    if event.action == Action.PUBLISH.value and scheduled:
+        return f"Scheduled to go live {local(scheduled)}"
+    if event.action == Action.CANCEL_SCHEDULE.value:
+        return "The publication date was called off: we will set a new one"
+    if event.action == Action.EDIT_AFTER_SIGNOFF.value:
+        return "We changed the interview after you signed it off: a new proof will follow"
+    return LABELS[State(event.to_state)] if event.to_state else ""
 
 
 def timeline(submission: Submission) -> list[Entry]:
@@ -71,8 +97,9 @@ def timeline(submission: Submission) -> list[Entry]:
         Entry(
             e.created_at,
             "event",
-            e.to_state,
+            _what_happened(e),
             "" if e.action in PRIVATE_MESSAGES else e.message,
+            e.item_requests if e.action == Action.ASK_FIX.value else {},
         )
         for e in submission.events
     ]

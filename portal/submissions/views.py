@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from .. import operations, personal_data, photos, spam, workflow
 from ..extensions import csrf, db
 from ..filters import local
 from ..forms import expected_version
-from ..models import Question, StatusToken
+from ..models import Question, StatusToken, Submission
 from ..notifications import limits
 from ..workflow import Action, Role, State
 from . import applicant, bp
@@ -70,6 +70,7 @@ def _profile(form, photo: str | None = None) -> operations.Profile:
         pitch=form.pitch.data or "",
         socials=socials_of(form),
         photo=photo,
+        consented=bool(getattr(form, "consent", None) and form.consent.data and form.privacy.data),
     )
 
 
@@ -88,21 +89,41 @@ def apply():
     if valid:
         photo = _photo(form)
         if not form.photo.errors:
+            draft = _this_browsers_draft(form.email.data)
             try:
                 with _limited(form.email.data) as mailed:
-                    submission, token = operations.apply(
-                        _profile(form, photo),
-                        answers_of(form, questions),
-                        submit=not saving,
-                        spam_reasons=None if saving else _spam_reasons(form, questions),
-                        form_key=spam.form_key(form.shown.data),
-                    )
+                    if draft is not None:
+                        # Saved from this browser, then sent again from a page the
+                        # back button brought back: that draft, not a second one.
+                        started = spam.form_stamp(started=draft.created_at)
+                        operations.continue_draft(
+                            draft,
+                            _profile(form, photo),
+                            answers_of(form, questions),
+                            submit=not saving,
+                            spam_reasons=None
+                            if saving
+                            else _spam_reasons(form, questions, started),
+                        )
+                        submission, token = draft, operations.new_status_link(draft)
+                    else:
+                        submission, token = operations.apply(
+                            _profile(form, photo),
+                            answers_of(form, questions),
+                            submit=not saving,
+                            spam_reasons=None if saving else _spam_reasons(form, questions),
+                            form_key=spam.form_key(form.shown.data),
+                        )
             except operations.FormAlreadySent as error:
                 flash(str(error), "error")
                 form.shown.data = spam.form_stamp()  # sending it now is a new application
                 return render_template(
                     "submissions/apply.html", form=form, questions=questions
                 ), 409
+            if saving:
+                session["draft"] = submission.id
+            else:
+                session.pop("draft", None)
             if not mailed:
                 flash(HELD_BACK, "warning")
             elif saving:
@@ -132,9 +153,20 @@ def _valid(form, saving: bool) -> bool:
     return not any(field.errors for field in form)
 
 
-def _spam_reasons(form, questions) -> list[str]:
+def _spam_reasons(form, questions, stamp: str | None = None) -> list[str]:
     texts = [form.pitch.data, *answers_of(form, questions).values()]
-    return spam.reasons(texts, form.fax.data, request.form.get("shown"))
+    return spam.reasons(texts, form.fax.data, stamp or request.form.get("shown"))
+
+
+def _this_browsers_draft(email: str):
+    """The draft this browser saved, if it is still a draft from `email`."""
+    draft_id = session.get("draft")
+    if not isinstance(draft_id, int):
+        return None
+    draft = db.session.get(Submission, draft_id)
+    if draft is None or draft.state != State.DRAFT.value:
+        return None
+    return draft if draft.email.lower() == (email or "").strip().lower() else None
 
 
 HELD_BACK = (
@@ -220,6 +252,7 @@ def continue_draft(token: str):
         # The applicant started this form when they made the draft: someone who
         # comes back and sends it at once is not a bot filling it in seconds.
         form.shown.data = spam.form_stamp(started=submission.created_at)
+        form.consent.data = form.privacy.data = submission.consented_at is not None
     else:
         form = Form()
     saving = "save" in request.form
