@@ -282,9 +282,27 @@ def _advance(submission: Submission, until: Action, actor: Actor, tags, days_ago
     for i, action in enumerate(steps[: steps.index(until) + 1]):
         who = operations.APPLICANT if action is Action.SIGN_OFF else actor
         with frozen(utcnow() - timedelta(days=days_ago) + timedelta(days=i + 1)):
+            note = ""
             if action is Action.SEND_PROOF:
                 _polish(submission, tags)
-            operations.perform(submission, action, who)
+                note = PROOF_NOTES.get(submission.business, "")
+            operations.perform(submission, action, who, message=note)
+
+
+# What the editor changed in some answers before the proof (by answer position),
+# and what they wrote with the proof: the interviewee sees both on the proof.
+EDITS = {
+    "Little Loom Yarns": {
+        0: "<p>I dye wool in small batches, in colours named after Scottish weather. "
+        "Knitters buy it online, and the seconds go to two markets a month.</p>",
+        2: "<p>Every new colourway launches on Instagram first: the shop would be "
+        "empty without it.</p>",
+    },
+}
+PROOF_NOTES = {
+    "Little Loom Yarns": "We tightened two answers a little; the rest is as you wrote "
+    "it. Tell us if anything no longer sounds like you.",
+}
 
 
 def _polish(submission: Submission, tag_names: list[str]) -> None:
@@ -296,6 +314,8 @@ def _polish(submission: Submission, tag_names: list[str]) -> None:
         f"{submission.business} in {submission.location} and what social media "
         "changed for them.</p>"
     )
+    for position, html in EDITS.get(submission.business, {}).items():
+        interview.items[position].answer_html = html
     for name in tag_names:
         slug = interviews.slugify(name)
         tag = db.session.scalar(select(Tag).where(Tag.slug == slug)) or Tag(name=name, slug=slug)
