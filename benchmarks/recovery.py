@@ -64,7 +64,7 @@ def restart_postgres() -> float:
     version, name = _cluster()
     started = time.monotonic()
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart"],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart"],  # noqa: S607
         check=True,
         capture_output=True,
     )
@@ -161,109 +161,125 @@ def main() -> int:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while Client(base).get("/healthz")[0] != 200:
-        if time.monotonic() > deadline:
-            raise SystemExit("the portal did not start")
-        time.sleep(0.2)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if Client(base).get("/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                raise SystemExit("the portal did not start")
+            time.sleep(0.2)
 
-    stop = threading.Event()
-    lock = threading.Lock()
-    failures: list[float] = []  # when a client saw a failure
-    successes: list[float] = []
-    told_received = Counter()
+        stop = threading.Event()
+        lock = threading.Lock()
+        failures: list[float] = []  # when a client saw a failure
+        successes: list[float] = []
+        told_received = Counter()
 
-    def note(ok: bool) -> None:
-        with lock:
-            (successes if ok else failures).append(time.monotonic())
+        def note(ok: bool) -> None:
+            with lock:
+                (successes if ok else failures).append(time.monotonic())
 
-    def reader():
-        client = Client(base)
-        while not stop.is_set():
-            for path in ("/", "/search?q=kayak", "/feed.atom"):
+        def reader():
+            client = Client(base)
+            while not stop.is_set():
+                for path in ("/", "/search?q=kayak", "/feed.atom"):
+                    try:
+                        status, _ = client.get(path)
+                        note(status < 500)
+                    except OSError:
+                        note(False)
+
+        def applicant(n: int):
+            client = Client(base)
+            sent = 0
+            while not stop.is_set():
                 try:
-                    status, _ = client.get(path)
+                    status, page = client.get("/apply")
+                    if status != 200:
+                        note(False)
+                        continue
+                    data = {
+                        "csrf_token": _field(page, "csrf_token"),
+                        "shown": _field(page, "shown"),
+                        "name": f"Applicant {n}",
+                        "email": f"applicant{n}-{sent}@recovery.example",
+                        "save": "1",
+                    }
+                    status = client.post("/apply", data)
                     note(status < 500)
+                    if status == 302:
+                        told_received[n] += 1
+                        sent += 1
                 except OSError:
                     note(False)
 
-    def applicant(n: int):
-        client = Client(base)
-        sent = 0
-        while not stop.is_set():
-            try:
-                status, page = client.get("/apply")
-                if status != 200:
-                    note(False)
-                    continue
-                data = {
-                    "csrf_token": _field(page, "csrf_token"),
-                    "shown": _field(page, "shown"),
-                    "name": f"Applicant {n}",
-                    "email": f"applicant{n}-{sent}@recovery.example",
-                    "save": "1",
-                }
-                status = client.post("/apply", data)
-                note(status < 500)
-                if status == 302:
-                    told_received[n] += 1
-                    sent += 1
-            except OSError:
-                note(False)
+        threads = [threading.Thread(target=reader) for _ in range(10)]
+        threads += [threading.Thread(target=applicant, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(args.restart_at)
+        restarted_at = restart_postgres()
+        time.sleep(max(0.0, args.seconds - args.restart_at))
+        stop.set()
+        for thread in threads:
+            thread.join()
 
-    threads = [threading.Thread(target=reader) for _ in range(10)]
-    threads += [threading.Thread(target=applicant, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    time.sleep(args.restart_at)
-    restarted_at = restart_postgres()
-    time.sleep(max(0.0, args.seconds - args.restart_at))
-    stop.set()
-    for thread in threads:
-        thread.join()
-
-    engine = create_engine(url)
-    deadline = time.monotonic() + 120
-    with engine.connect() as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.scalar(
+        engine = create_engine(url)
+        deadline = time.monotonic() + 120
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                waiting = conn.scalar(
+                    select(func.count())
+                    .select_from(OutboxEmail)
+                    .where(OutboxEmail.status.in_(("pending", "sending", "failed")))
+                )
+                conn.commit()
+                if waiting == 0:
+                    break
+                time.sleep(0.5)
+            stored = conn.scalar(
                 select(func.count())
-                .select_from(OutboxEmail)
-                .where(OutboxEmail.status.in_(("pending", "sending", "failed")))
+                .select_from(Submission)
+                .where(Submission.email.like("%@recovery.example"))
             )
-            conn.commit()
-            if waiting == 0:
-                break
-            time.sleep(0.5)
-        stored = conn.scalar(
-            select(func.count())
-            .select_from(Submission)
-            .where(Submission.email.like("%@recovery.example"))
-        )
-        queued = conn.scalar(select(func.count()).select_from(OutboxEmail))
-        dead = conn.scalar(
-            select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "dead")
-        )
-    worker_alive = worker.poll() is None
-    for process in (worker, web):
-        process.terminate()
-        process.wait(timeout=30)
-    controller.stop()
-    engine.dispose()
+            queued = conn.scalar(select(func.count()).select_from(OutboxEmail))
+            dead = conn.scalar(
+                select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "dead")
+            )
+        worker_alive = worker.poll() is None
+        engine.dispose()
+
+    finally:
+        for process in (worker, web):  # never left running, whatever happened
+            process.terminate()
+            process.wait(timeout=30)
+        controller.stop()
+        log.close()
 
     after = [t for t in successes if t > restarted_at]
     failed_after = [t for t in failures if t >= restarted_at]
     delivered = Counter(sink.ids)
     print(f"requests: {len(successes)} answered, {len(failures)} failed")
     if failed_after:
-        print(f"failures seen from {failed_after[0] - restarted_at:.2f} s to "
-              f"{failed_after[-1] - restarted_at:.2f} s after the restart began")
-    print(f"first success after the restart began: {after[0] - restarted_at:.2f} s"
-          if after else "no success after the restart")
+        print(
+            f"failures seen from {failed_after[0] - restarted_at:.2f} s to "
+            f"{failed_after[-1] - restarted_at:.2f} s after the restart began"
+        )
+    print(
+        f"first success after the restart began: {after[0] - restarted_at:.2f} s"
+        if after
+        else "no success after the restart"
+    )
     print(f"applications: told received {sum(told_received.values())}, stored {stored}")
-    print(f"emails: queued {queued}, delivered {len(delivered)}, dead {dead}, "
-          f"sent twice {sum(1 for n in delivered.values() if n > 1)}")
+    print(
+        f"emails: queued {queued}, delivered {len(delivered)}, dead {dead}, "
+        f"sent twice {sum(1 for n in delivered.values() if n > 1)}"
+    )
     print(f"mail worker: {'the same process, still running' if worker_alive else 'DIED'}")
     lost = sum(told_received.values()) - stored
     ok = lost == 0 and len(delivered) == queued and worker_alive

@@ -256,7 +256,7 @@ def _record(email_id: int, attempts_before: int, error: Exception | None, create
     expired = created < now - timedelta(days=current_app.config["MAIL_EXPIRE_DAYS"])
     if error is None:
         values.update(status="sent", sent_at=now, last_error="")
-    elif _is_permanent(error) or expired:
+    elif _is_permanent(error) or (expired and not outage):
         values.update(status="dead", last_error=describe(error))
     else:
         values.update(
