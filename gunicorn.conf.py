@@ -17,6 +17,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
+# The app is loaded once, in the master, and each worker is a fork of it: a
+# reload (SIGHUP, `systemctl reload`) has its new workers ready at once instead
+# of importing the app while the old ones stop (benchmarks/reload.py), and the
+# workers share the loaded code's memory. New code needs a restart or the
+# USR2 upgrade in the README.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 keepalive = 5
 # Recycle workers now and then so a slow leak can never grow without bound; not
 # often, since each worker's cache of rendered pages goes with it.
@@ -48,3 +54,24 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def _forget_connections(server, close: bool) -> None:
+    from portal.extensions import db
+
+    with server.app.wsgi().app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose(close=close)
+
+
+def when_ready(server):
+    """The master loaded the app (preload_app) and may have talked to the
+    database doing so: it closes those connections, holding no lock or
+    transaction while it only watches its workers."""
+    _forget_connections(server, close=True)
+
+
+def post_fork(server, worker):
+    """A forked worker never uses a connection it inherited: it opens its own."""
+    _forget_connections(server, close=False)

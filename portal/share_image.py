@@ -114,6 +114,6 @@ def fill_missing(limit: int = 5) -> int:
     made = 0
     for interview in missing:
         if try_ensure(interview):
-            db.session.commit()
             made += 1
+    db.session.commit()
     return made

@@ -262,3 +262,24 @@ def test_a_backup_taken_while_applications_arrive_restores_pages_and_links(app, 
     for link in links:
         assert "Tidewater Kayaks" in reader.get(link).get_data(as_text=True)
     assert reader.get(f"/interviews/{slug}").status_code == 200
+
+
+def test_a_waiting_worker_holds_no_lock_that_makes_the_site_wait(app, client):
+    """On SQLite a worker's read begins IMMEDIATE: one left open while the
+    worker sleeps between passes would stop every form on the site."""
+    app.config["SQLITE_BUSY_TIMEOUT_MS"] = 500
+    stopping = threading.Event()
+
+    def work():
+        with app.app_context():
+            delivery.run_worker("host:mail", batch=None, interval=5, stopping=stopping)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        threading.Event().wait(0.5)  # the worker is asleep between passes
+        response = post_form(client, "/apply", application(app))
+        assert response.status_code == 302
+    finally:
+        stopping.set()
+        worker.join()

@@ -486,6 +486,10 @@ def run_worker(
             beat(worker, trouble)
             report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)
             share_image.fill_missing()
+            # Between passes the worker holds no transaction: on SQLite even a
+            # read here begins IMMEDIATE, and a lock kept while it sleeps would
+            # make every writer on the site wait.
+            db.session.commit()
         except DBAPIError as error:
             with suppress(Exception):
                 db.session.rollback()

@@ -115,8 +115,8 @@ def test_applicant_and_editor_journeys(portal: Portal, open_page, watch):
         desk.request.get(portal.url("/interviews/paddling-into-the-feed-with-tidewater")).status
         == 404
     )
-    # ...then changes their mind: takes it back and publishes it now.
-    act(desk, "unpublish", "Moving this one to today.")
+    # ...then changes their mind: calls the schedule off and publishes it now.
+    act(desk, "cancel_schedule")
     act(desk, "publish")
     expect(desk.get_by_role("link", name="Public page")).to_be_visible()
 
