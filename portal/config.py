@@ -157,6 +157,9 @@ def from_environment(environ=os.environ) -> dict:
         ),
         # Never suppressed in tests either: the suite talks to a real SMTP server.
         "MAIL_SUPPRESS_SEND": False,
+        # Where replies go (empty: to the sender); the domain of Message-IDs.
+        "MAIL_REPLY_TO": environ.get("MAIL_REPLY_TO", ""),
+        "MAIL_MESSAGE_ID_DOMAIN": environ.get("MAIL_MESSAGE_ID_DOMAIN", ""),
         "MAIL_TIMEOUT": _int(environ, "MAIL_TIMEOUT", 10, minimum=1),
         "MAIL_BATCH_SIZE": _int(environ, "MAIL_BATCH_SIZE", 20, minimum=1),
         # A temporarily failing email is given up once it is this old (an outage

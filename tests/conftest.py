@@ -135,9 +135,9 @@ class Inbox:
         self.refuse.clear()
         self.delay = 0.0
 
-    def email_ids(self) -> list[int]:
-        """The outbox ids of what arrived (the X-Portal-Email-Id header)."""
-        return [int(m.message["X-Portal-Email-Id"]) for m in self.messages]
+    def message_ids(self) -> list[str]:
+        """The Message-IDs of what arrived (one per outbox email, every try)."""
+        return [m.message["Message-ID"] for m in self.messages]
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ after the lease.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import random
@@ -24,9 +26,11 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.charset import QP, Charset
-from email.mime.text import MIMEText
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -113,18 +117,6 @@ def release_claims_of(worker: str, claimed_before) -> int:
     return result.rowcount
 
 
-# Flask-Mail registers UTF-8 bodies as 8bit, which leaves long lines as they are;
-# SMTP servers refuse lines over 998 characters ("500 Line too long"), and one
-# long paragraph from an applicant is enough. Quoted-printable wraps them.
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
-
-
-class _WrappedMessage(Message):
-    def _mimetext(self, text, subtype="plain"):
-        return MIMEText(text or "", _subtype=subtype, _charset=_UTF8_QP)
-
-
 class MalformedAddress(ValueError):
     """An address no server will take: dead at once, not retried."""
 
@@ -173,16 +165,91 @@ def _message(email: OutboxEmail, links: list[str] | None = None) -> Message:
         for mark in (numbered_private_link(n), PRIVATE_LINK if n == 1 else None):
             if mark:
                 text, html = text.replace(mark, link), html.replace(mark, link)
-    return _WrappedMessage(
-        subject=email.subject,
-        # (name, address) pairs: Flask-Mail encodes the name, so a name can't add
-        # a recipient.
-        recipients=[(name, address) for name, address in email.recipients],
-        body=text,
-        html=html,
+    return _Built(
+        build(email, text, html),
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
-        extra_headers={"X-Portal-Email-Id": str(email.id)},
+        recipients=[address for _name, address in email.recipients],
     )
+
+
+class _Built(Message):
+    """A Flask-Mail message whose bytes are a standard-library EmailMessage: the
+    connection sends it, and builds nothing of its own."""
+
+    def __init__(self, built: EmailMessage, **kwargs):
+        super().__init__(**kwargs)
+        self.built = built
+
+    def has_bad_headers(self) -> bool:
+        return False  # the headers were made by email.headerregistry, which refuses them
+
+    def as_bytes(self) -> bytes:
+        return self.built.as_bytes()
+
+
+def _sender() -> tuple[str, str]:
+    """MAIL_DEFAULT_SENDER as (name, address): "Name <a@b>" or a (name, address) pair."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    if isinstance(sender, tuple | list):
+        return sender[0], sender[1]
+    return parseaddr(sender)
+
+
+def _domain() -> str:
+    """Where Message-IDs are made: MAIL_MESSAGE_ID_DOMAIN, else the sender's domain."""
+    configured = current_app.config.get("MAIL_MESSAGE_ID_DOMAIN")
+    if configured:
+        return configured
+    return _sender()[1].rpartition("@")[2] or "localhost"
+
+
+def _opaque(what: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, what.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def message_id(email_id: int) -> str:
+    """The same Message-ID on every try of one outbox email (a retry after an
+    unclear timeout is then the same message to the receiving server), telling
+    nobody how many emails the site has sent."""
+    return f"<{_opaque(f'outbox:{email_id}')}@{_domain()}>"
+
+
+def _thread(email: OutboxEmail) -> str | None:
+    """One References value for every email about one application, so mail
+    programs keep them together."""
+    submission_id = email.event.submission_id if email.event is not None else None
+    if submission_id is None and email.dedup_key.startswith("resend:"):
+        submission_id = email.dedup_key.split(":")[1]
+    if submission_id is None:
+        return None
+    return f"<{_opaque(f'application:{submission_id}')}@{_domain()}>"
+
+
+def _address(name: str, address: str) -> Address:
+    username, _, domain = address.rpartition("@")
+    return Address(display_name=" ".join((name or "").split()), username=username, domain=domain)
+
+
+def build(email: OutboxEmail, text: str, html: str) -> EmailMessage:
+    """The message as it leaves: names in headers with email.headerregistry (a
+    comma, a colon or "Bcc:" in a name stays in the name), one
+    multipart/alternative, and the headers that mark it as automatic."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = _address(*_sender())
+    message["To"] = [_address(name, address) for name, address in email.recipients]
+    if current_app.config.get("MAIL_REPLY_TO"):
+        message["Reply-To"] = current_app.config["MAIL_REPLY_TO"]
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = message_id(email.id)
+    thread = _thread(email)
+    if thread is not None:
+        message["References"] = thread
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message
 
 
 def backoff(attempts: int) -> timedelta:
@@ -335,6 +402,8 @@ def deliver_due(
             messages[e.id] = _message(e, links)
         except LinkUnavailable as error:
             unsendable[e.id] = error
+        except (ValueError, TypeError) as error:  # a header no message can carry
+            unsendable[e.id] = MalformedAddress(f"Can't be written as an email: {error}")
     db.session.commit()  # the minted links; hold no transaction while talking to SMTP
     try:
         with _smtp_timeout(current_app.config["MAIL_TIMEOUT"]):

@@ -43,8 +43,13 @@ def _editors_for(submission: Submission) -> list[tuple[str, str]]:
     """The assigned editor, or every active editor when nobody is assigned."""
     if submission.assigned_to is not None and submission.assigned_to.active:
         return [(submission.assigned_to.name, submission.assigned_to.email)]
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    users = db.session.scalars(select(User).where(*_ON_THE_TEAM).order_by(User.id))
     return [(u.name, u.email) for u in users]
+
+
+# Who gets the editors' emails: active, and past the invitation (a password is
+# set: until then the address is only someone an admin typed in).
+_ON_THE_TEAM = (User.active.is_(True), User.password_hash.contains("$"))
 
 
 def _status_link(submission: Submission) -> dict:
@@ -108,7 +113,7 @@ def submitted(event: Event) -> None:
     if submission.state == State.SPAM.value:
         return  # caught by the spam rules: no alert; it waits in the Spam tab
     editors = db.session.scalars(
-        select(User).where(User.active.is_(True), User.notify_new == "each").order_by(User.id)
+        select(User).where(*_ON_THE_TEAM, User.notify_new == "each").order_by(User.id)
     )
     queue(
         "new_application",
@@ -293,7 +298,8 @@ RESEND_AT_MOST = 5
 
 
 def queue_digests(day: date) -> int:
-    """Queue, for each editor who chose a daily digest, the applications of `day`.
+    """Queue, for each editor who chose a daily digest, the applications of `day`
+    (not those held as spam: they wait in their own tab).
 
     Keyed by user and day, so running it twice on one day sends once.
     """
@@ -301,7 +307,9 @@ def queue_digests(day: date) -> int:
     submissions = db.session.scalars(
         select(Submission)
         .where(
-            Submission.submitted_at >= start, Submission.submitted_at < start + timedelta(days=1)
+            Submission.submitted_at >= start,
+            Submission.submitted_at < start + timedelta(days=1),
+            Submission.state != State.SPAM.value,
         )
         .order_by(Submission.submitted_at)
     ).all()
@@ -309,7 +317,7 @@ def queue_digests(day: date) -> int:
         return 0
     items = [(submission, _editor_link(submission)) for submission in submissions]
     readers = db.session.scalars(
-        select(User).where(User.active.is_(True), User.notify_new == "digest").order_by(User.id)
+        select(User).where(*_ON_THE_TEAM, User.notify_new == "digest").order_by(User.id)
     )
     queued = 0
     for user in readers:
