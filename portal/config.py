@@ -180,6 +180,11 @@ def from_environment(environ=os.environ) -> dict:
             environ, "RATELIMIT_STORAGE_URI", environ.get("REDIS_URL") or "memory://"
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis away: count in each process meanwhile (and say so in the log),
+        # rather than refuse every login and application.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         "LOGIN_LIMIT_PER_ADDRESS": _limit(environ, "LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": _limit(environ, "LOGIN_LIMIT_PER_ACCOUNT", "10 per 10 minutes"),
         # Second-step codes typed for one account (a 6-digit code: keep it low).

@@ -11,11 +11,9 @@ from functools import lru_cache
 
 from flask import current_app, request
 from itsdangerous import BadSignature, TimestampSigner
-from limits import parse
 from markupsafe import Markup
 
 from .clock import timestamp
-from .extensions import limiter
 
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
 _SALT = "apply-form-shown"
@@ -126,5 +124,8 @@ def reasons(texts: list[str], honeypot: str, stamp: str | None) -> list[str]:
 
 def _within_rate() -> bool:
     """Count this application against its address's allowance; False past it."""
-    item = parse(current_app.config["APPLY_LIMIT_PER_ADDRESS"])
-    return limiter.limiter.hit(item, "apply", request.remote_addr or "unknown")
+    from .notifications.limits import counted
+
+    return counted(
+        current_app.config["APPLY_LIMIT_PER_ADDRESS"], "apply", request.remote_addr or "unknown"
+    )

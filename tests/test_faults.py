@@ -283,3 +283,33 @@ def test_a_waiting_worker_holds_no_lock_that_makes_the_site_wait(app, client):
     finally:
         stopping.set()
         worker.join()
+
+
+def test_redis_going_away_does_not_take_the_site_down(database_url, smtp_server, tmp_path, caplog):
+    """Rate limits fall back to counting in each process while their storage is
+    away: logging in and applying go on working."""
+    from portal import create_app
+    from tests.conftest import make_user, reset_schema
+
+    controller, _inbox = smtp_server
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": controller.port,
+            "SPAM_MIN_SECONDS": 0,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+            # Nothing listens there: Redis is down.
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        reset_schema()
+    make_user(app)
+    client = app.test_client()
+    assert post_form(client, "/apply", application(app)).status_code == 302
+    login(client)
+    assert client.get("/editor/").status_code == 200

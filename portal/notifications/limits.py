@@ -10,20 +10,40 @@ typed is lost); only the email is held back.
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, request
 from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 from ..extensions import limiter
 from .outbox import holding_back
 
-__all__ = ["holding_back", "may_email"]
+__all__ = ["counted", "holding_back", "may_email"]
+
+log = logging.getLogger(__name__)
+
+# Counts kept in this process while the shared storage (Redis) is away.
+_fallback = FixedWindowRateLimiter(MemoryStorage())
+
+
+def counted(limit: str, *identifiers: str) -> bool:
+    """Count one more against `limit` for `identifiers`; False when past it. With
+    the shared storage away, each process counts alone for the time being."""
+    item = parse(limit)
+    try:
+        return limiter.limiter.hit(item, *identifiers)
+    except Exception as error:  # the storage's own errors: connection refused, timeout...
+        log.warning("Rate limit storage unavailable (%s); counting in this process", error)
+        return _fallback.hit(item, *identifiers)
 
 
 def may_email(address: str) -> bool:
     """Count one email to `address` from this client; False when either is past its limit."""
-    storage = limiter.limiter
-    per_recipient = parse(current_app.config["EMAIL_LIMIT_PER_RECIPIENT"])
-    per_client = parse(current_app.config["EMAIL_LIMIT_PER_CLIENT"])
-    recipient_ok = storage.hit(per_recipient, "email-to", (address or "").strip().lower())
-    client_ok = storage.hit(per_client, "email-from", request.remote_addr or "unknown")
+    config = current_app.config
+    recipient_ok = counted(
+        config["EMAIL_LIMIT_PER_RECIPIENT"], "email-to", (address or "").strip().lower()
+    )
+    client_ok = counted(config["EMAIL_LIMIT_PER_CLIENT"], "email-from", request.remote_addr or "x")
     return recipient_ok and client_ok
