@@ -313,3 +313,37 @@ def test_redis_going_away_does_not_take_the_site_down(database_url, smtp_server,
     assert post_form(client, "/apply", application(app)).status_code == 302
     login(client)
     assert client.get("/editor/").status_code == 200
+    problems = client.get("/readyz").json["problems"]
+    assert any(p.startswith("rate limit storage (Redis): not answering") for p in problems)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_readiness_names_what_is_wrong(app, client, monkeypatch, tmp_path):
+    from flask_migrate import upgrade
+
+    # The test schema is made without the migrations: not ready, and says why.
+    body = client.get("/readyz")
+    assert body.status_code == 503
+    assert any("db upgrade" in p for p in body.json["problems"])
+    with app.app_context():
+        from tests.test_migrations import _empty_database
+
+        _empty_database()
+        upgrade()
+    app.config["MAIL_SERVER"] = ""  # no mail to send: no worker needed
+    assert client.get("/readyz").json == {"status": "ready"}
+    # A photo folder the service can't write to.
+    app.config["PHOTO_DIR"] = "/proc/portal-photos-cannot-be-here"
+    problems = client.get("/readyz").json["problems"]
+    assert any(p.startswith("photo folder") for p in problems)
+    app.config["PHOTO_DIR"] = str(tmp_path / "photos")
+    # A mail worker nobody has seen for a while.
+    app.config["MAIL_SERVER"] = "127.0.0.1"
+    with app.app_context():
+        delivery.beat("host:mail")
+    with frozen(utcnow() + timedelta(minutes=20)):
+        problems = client.get("/readyz").json["problems"]
+    assert any("last seen 20 minutes ago" in p for p in problems)
+    # /healthz stays a cheap liveness answer through all of it.
+    assert client.get("/healthz").status_code == 200

@@ -19,7 +19,7 @@ from flask import (
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import interviews, photos, search
+from .. import interviews, photos, readiness, search
 from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
@@ -318,6 +318,15 @@ def photo(name: str):
     response.headers["Cache-Control"] = f"public, max-age={PHOTO_CACHE_SECONDS}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.route("/readyz")
+def readyz():
+    """Readiness: 200 when the site can do its work, else 503 naming each problem."""
+    found = readiness.problems()
+    if found:
+        return {"status": "not ready", "problems": found}, 503
+    return {"status": "ready"}
 
 
 @bp.route("/healthz")

@@ -1,0 +1,102 @@
+"""Readiness: is this site able to do its work, and if not, what is wrong?
+
+`/healthz` only asks whether the process and its database answer (cheap, for a
+liveness probe). `/readyz` asks what an operator gets wrong or what breaks
+quietly: a schema behind the code, a photo folder the service can't write, the
+rate limiter's Redis away, a mail worker nobody has seen for a while. Each
+problem is one short line naming the fix.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from functools import lru_cache
+
+from alembic.script import ScriptDirectory
+from flask import current_app
+from limits.storage import storage_from_string
+from sqlalchemy import text
+
+from . import photos
+from .clock import utcnow
+from .extensions import db
+from .notifications.delivery import last_seen
+
+# A worker polls every few seconds; longer than this without a heartbeat is gone.
+WORKER_SILENT = timedelta(minutes=5)
+
+
+@lru_cache(maxsize=4)
+def _newest_migration(directory: str) -> str:
+    return ScriptDirectory(directory).get_current_head() or ""
+
+
+def problems() -> list[str]:
+    """What stops this site from working now; empty when it is ready."""
+    found = []
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not ready", and nothing more can be checked
+        db.session.rollback()
+        return ["database: not answering (check DATABASE_URL and the server)"]
+    found += _schema()
+    found += _storage()
+    found += _rate_limits()
+    found += _mail_worker()
+    return found
+
+
+def _schema() -> list[str]:
+    try:
+        current = db.session.scalar(text("SELECT version_num FROM alembic_version")) or ""
+    except Exception:  # no version table: the migrations never ran
+        db.session.rollback()
+        current = ""
+    newest = _newest_migration(current_app.extensions["migrate"].directory)
+    if current != newest:
+        return [
+            f"database schema: at {current or 'nothing'}, the code needs {newest} "
+            "(run `flask --app wsgi db upgrade`)"
+        ]
+    return []
+
+
+def _storage() -> list[str]:
+    try:
+        with tempfile.NamedTemporaryFile(dir=photos.photo_dir()):
+            pass
+    except OSError as error:
+        return [f"photo folder: can't write to it ({error.strerror}); give the service its folder"]
+    return []
+
+
+def _rate_limits() -> list[str]:
+    if current_app.config["RATELIMIT_STORAGE_URI"].startswith("memory"):
+        return []
+    config = current_app.config
+    try:
+        # Asked afresh: while it is away the limiter counts in memory, and its
+        # own storage would answer for that.
+        storage = storage_from_string(
+            config["RATELIMIT_STORAGE_URI"], **config["RATELIMIT_STORAGE_OPTIONS"]
+        )
+        answering = storage.check()
+    except Exception:  # the storage's own connection errors
+        answering = False
+    if answering:
+        return []
+    return ["rate limit storage (Redis): not answering; limits are counted per process meanwhile"]
+
+
+def _mail_worker() -> list[str]:
+    if not current_app.config["MAIL_SERVER"]:
+        return []
+    worker = last_seen()
+    if worker is None:
+        return ["mail worker: never seen (run `flask --app wsgi mail deliver --loop`)"]
+    silent = utcnow() - worker.last_seen
+    if silent > WORKER_SILENT:
+        minutes = int(silent.total_seconds() // 60)
+        return [f"mail worker: last seen {minutes} minutes ago; emails are waiting"]
+    return []
