@@ -108,6 +108,20 @@ def deliver(
         click.echo(f"sent {totals.sent}, failed {totals.failed}, dead {totals.dead}")
 
 
+@mail_cli.command("test")
+@click.argument("address")
+def mail_test(address: str) -> None:
+    """Send a test email to ADDRESS now and print what the SMTP server answered."""
+    from .notifications.delivery import MalformedAddress, describe, send_test
+
+    try:
+        click.echo(f"The server answered: {send_test(address)}")
+    except (ValueError, MalformedAddress) as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:  # refused, down, timed out, bad login: say which
+        raise click.ClickException(f"Not sent: {describe(error)}") from None
+
+
 @mail_cli.command("retry")
 @click.option(
     "--since",

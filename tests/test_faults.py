@@ -347,3 +347,15 @@ def test_readiness_names_what_is_wrong(app, client, monkeypatch, tmp_path):
     assert any("last seen 20 minutes ago" in p for p in problems)
     # /healthz stays a cheap liveness answer through all of it.
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_operator_can_send_a_test_email_and_read_the_answer(app, inbox):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["mail", "test", "ops@shop.example"])
+    assert result.exit_code == 0, result.output
+    assert "The server answered: 250" in result.output
+    [received] = inbox.to("ops@shop.example")
+    assert received.subject.startswith("Test email from")
+    app.extensions["mail"].port = free_port()  # now the server is down
+    result = runner.invoke(args=["mail", "test", "ops@shop.example"])
+    assert result.exit_code != 0 and "Not sent: ConnectionRefusedError" in result.output

@@ -591,3 +591,33 @@ def run_worker(
                 break
             stopping.wait(interval)
     return totals
+
+
+def send_test(address: str) -> str:
+    """Send one test email to `address` now, through the configured server, and
+    return what the server answered (the operator's `flask mail test`)."""
+    if not current_app.config["MAIL_SERVER"]:
+        raise ValueError("No MAIL_SERVER is set: emails stay in the outbox.")
+    _check_addresses([("", address)])
+    message = EmailMessage(policy=SMTP)
+    message["From"] = _address(*_sender())
+    message["To"] = _address("", address)
+    message["Subject"] = f"Test email from {current_app.config['SITE_NAME']}"
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = f"<test-{_opaque(utcnow().isoformat())}@{_domain()}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        "This is a test from the operator of the interview portal: if you can read "
+        "it, the portal's email reaches this address.\n"
+    )
+    with _smtp_timeout(current_app.config["MAIL_TIMEOUT"]):
+        connection = mail.connect()
+        with connection:
+            smtp = connection.host
+            smtp.ehlo_or_helo_if_needed()
+            smtp.mail(_sender()[1])
+            code, reply = smtp.rcpt(address)
+            if code >= 400:
+                return f"{code} {_text(reply)} (refused the recipient)"
+            code, reply = smtp.data(message.as_bytes())
+            return f"{code} {_text(reply)}"
