@@ -46,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
         # value; a search for a rare and for a common word need different plans.
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
+        # A pooled connection is checked before use: after a database restart the
+        # first visitor of each stale one gets the page, not a 500.
+        options.setdefault("pool_pre_ping", True)
     if app.config["PROXY_COUNT"]:
         # Behind that many proxies: take the client's address and scheme from them,
         # so rate limits count readers, not the proxy.

@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -27,6 +27,7 @@ from . import photos
 from .clock import utcnow
 from .extensions import db
 from .models import OutboxEmail
+from .notifications.delivery import last_seen
 
 MANIFEST = "manifest.json"
 
@@ -97,9 +98,32 @@ def backup(target: str | os.PathLike) -> dict:
     return manifest
 
 
-def restore(source: str | os.PathLike) -> dict:
+# A mail worker seen this recently may still be running against this database.
+WORKER_RECENT = timedelta(minutes=2)
+
+
+def _site_running() -> str | None:
+    """Why restoring now would be unsafe, or None."""
+    try:
+        worker = last_seen()
+    except Exception:  # no such table yet (an empty database): nothing runs on it
+        db.session.rollback()
+        return None
+    if worker is not None and worker.last_seen > utcnow() - WORKER_RECENT:
+        seconds = int((utcnow() - worker.last_seen).total_seconds())
+        return (
+            f"The mail worker {worker.name} was seen {seconds} s ago: stop the web "
+            "service and the mail workers first (or pass --force)."
+        )
+    return None
+
+
+def restore(source: str | os.PathLike, force: bool = False) -> dict:
     """Put the database and photos of a backup back; hold the emails that were
     waiting in it. Returns the manifest."""
+    running = None if force else _site_running()
+    if running:
+        raise BackupError(running)
     with tempfile.TemporaryDirectory() as work, tarfile.open(source, "r:gz") as archive:
         archive.extractall(work, filter="data")
         manifest = json.loads((Path(work) / MANIFEST).read_text())
@@ -120,9 +144,10 @@ def restore(source: str | os.PathLike) -> dict:
             os.replace(partial, target)
         else:
             dump = Path(work) / "database.pgdump"
+            # All or nothing: an error leaves the database as it was.
             _run(
-                ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_pg_url()}"]
-                + [str(dump)]
+                ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction"]
+                + ["--exit-on-error", f"--dbname={_pg_url()}", str(dump)]
             )
         folder = Path(photos.photo_dir())
         for photo in (Path(work) / "photos").iterdir():
@@ -142,7 +167,12 @@ def hold_waiting_emails(made_at: datetime) -> int:
     )
     result = db.session.execute(
         update(OutboxEmail)
-        .where(OutboxEmail.status.in_(("pending", "sending", "failed")))
+        .where(
+            OutboxEmail.status.in_(("pending", "sending", "failed")),
+            # One waiting for a time still to come ("you're live" at a scheduled
+            # publication) can't have gone out: it stays in line.
+            OutboxEmail.deliver_after <= utcnow(),
+        )
         .values(status="dead", last_error=note, claimed_at=None, claimed_by=None)
     )
     db.session.commit()

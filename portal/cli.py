@@ -237,8 +237,9 @@ def backup_command(target: str) -> None:
 @click.command("restore")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="Don't ask: replace this site's data.")
+@click.option("--force", is_flag=True, help="Restore even if a mail worker was seen just now.")
 @with_appcontext
-def restore_command(source: str, yes: bool) -> None:
+def restore_command(source: str, yes: bool, force: bool) -> None:
     """Replace the database and add the photos from SOURCE (stop the site first).
 
     Emails that were waiting in the backup are held for an editor to send again
@@ -249,7 +250,7 @@ def restore_command(source: str, yes: bool) -> None:
     if not yes:
         click.confirm("This replaces everything in this site's database. Go on?", abort=True)
     try:
-        manifest = restore(source)
+        manifest = restore(source, force=force)
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(

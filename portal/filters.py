@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .clock import utcnow
+from .clock import site_time, utcnow
 from .sanitize import plain_to_html, strip_tags
 from .workflow import ACTION_LABELS, LABELS, Action, Message, State
 
@@ -24,13 +24,7 @@ def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
 def local(value: datetime | str | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
     """A time from the database (UTC, or its ISO text), as people here read it:
     in SITE_TIMEZONE, naming the zone."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    from .review.times import site_zone, utc_to_site
-
-    return f"{utc_to_site(value).strftime(fmt)} ({site_zone().key})"
+    return site_time(value, fmt) if value else ""
 
 
 def badge(submission) -> tuple[str, str]:

@@ -666,6 +666,9 @@ class OutboxEmail(db.Model):
     claimed_at: Mapped[datetime | None]
     # The worker that claimed it: a worker starting again hands its claims back.
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    # When the server first turned it away for now (4xx): it is given up
+    # MAIL_EXPIRE_DAYS after that, however long an outage kept it waiting before.
+    failing_since: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
 
     event: Mapped[Event | None] = relationship()

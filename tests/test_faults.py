@@ -9,7 +9,7 @@ import threading
 from contextlib import suppress
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from portal import operations, photos
@@ -131,7 +131,8 @@ def test_the_worker_says_it_is_alive_and_what_it_is_up_against(app, client, edit
         operations.apply(profile(email="wait@shop.example"), answers())
         delivery.run_worker("host:mail", batch=None, interval=0.01, stopping=_stop_after(0.5))
     page = client.get("/editor/outbox").get_data(as_text=True)
-    assert "The mail worker is waiting: SMTP server unreachable" in page
+    assert "The mail worker (last seen just now) is waiting: SMTP server unreachable" in page
+    assert "(Europe/London)" in page  # the time it started, as editors read times
     health = client.get("/healthz").json
     assert health["mail"]["worker"] == "host:mail" and "SMTP" in health["mail"]["trouble"]
     with frozen(utcnow() + timedelta(minutes=10)):
@@ -359,3 +360,80 @@ def test_the_operator_can_send_a_test_email_and_read_the_answer(app, inbox):
     app.extensions["mail"].port = free_port()  # now the server is down
     result = runner.invoke(args=["mail", "test", "ops@shop.example"])
     assert result.exit_code != 0 and "Not sent: ConnectionRefusedError" in result.output
+
+
+def test_a_kept_photo_that_cannot_be_stored_is_a_message_and_then_left_out(
+    app, client, monkeypatch
+):
+    data = application(app, business="")
+    data["photo"] = (io.BytesIO(_jpeg()), "me.jpg")
+    page = post_form(client, "/apply", data, content_type="multipart/form-data")
+    kept = page.get_data(as_text=True).split('name="kept_photo" type="hidden" value="', 1)[1]
+    kept = kept.split('"', 1)[0]
+    monkeypatch.setattr(photos, "write_new", lambda *a: (_ for _ in ()).throw(OSError(28, "full")))
+    response = post_form(client, "/apply", dict(application(app), kept_photo=kept))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "We could not store your photo" in text
+    assert 'name="kept_photo" type="hidden" value=""' in text
+    # Sent again as it came back, it goes through without the photo.
+    assert post_form(client, "/apply", application(app)).status_code == 302
+
+
+def test_a_stale_pooled_connection_is_noticed_before_a_visitor_gets_a_500(app, client):
+    """A database restart leaves the pool's connections dead (on PostgreSQL each
+    one is killed here); each is checked before use, so no visitor gets a 500."""
+    for _ in range(3):
+        client.get("/")
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            db.session.commit()
+        else:  # a file has no server to restart: the pool is dropped instead
+            db.engine.dispose()
+    assert [client.get("/healthz").status_code for _ in range(5)] == [200] * 5
+    assert client.get("/").status_code == 200
+
+
+def test_time_spent_in_an_outage_does_not_count_against_an_email(app, inbox):
+    inbox.refuse["grey@shop.example"] = "451 4.7.1 Greylisted"
+    with app.app_context():
+        operations.apply(profile(email="grey@shop.example"), answers())
+        # Held up for four days by an outage, past MAIL_EXPIRE_DAYS (3).
+        db.session.execute(
+            OutboxEmail.__table__.update().values(created_at=utcnow() - timedelta(days=4))
+        )
+        db.session.commit()
+        delivery.deliver_due()
+        email = db.session.scalar(select(OutboxEmail))
+        assert email.status == "failed" and email.failing_since is not None
+
+
+def test_restore_refuses_while_the_site_runs_and_keeps_what_is_still_to_come(app, client, tmp_path):
+    with app.app_context():
+        s = submission_in(State.READY)
+        later = utcnow() + timedelta(hours=2)
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH), when=later)
+        delivery.beat("host:mail")  # a worker is running
+    archive = tmp_path / "site.tar.gz"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["backup", str(archive)]).exit_code == 0
+    refused = runner.invoke(args=["restore", str(archive), "--yes"])
+    assert refused.exit_code != 0 and "stop the web service and the mail workers" in refused.output
+    with frozen(utcnow() + timedelta(minutes=10)):
+        assert runner.invoke(args=["restore", str(archive), "--yes"]).exit_code == 0
+    with app.app_context():
+        live = db.session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "publish"))
+        assert live.status == "pending"  # its time has not come: it can't have gone out
+        held = db.session.scalars(select(OutboxEmail).where(OutboxEmail.status == "dead")).all()
+        assert held and all("Held after restoring" in e.last_error for e in held)
+        # Sent again from the outbox, a held email never goes before its time.
+        live.status = "dead"
+        db.session.commit()
+        delivery.retry_dead(utcnow() - timedelta(days=1))
+        db.session.refresh(live)
+        assert live.status == "pending" and live.deliver_after >= later - timedelta(seconds=1)

@@ -314,3 +314,10 @@ def test_a_saved_draft_keeps_the_consents_ticked(app, client):
     )
     page = other.get(response.headers["Location"] + "/continue").get_data(as_text=True)
     assert "checked" not in re.search(r'<input[^>]*name="consent"[^>]*>', page).group(0)
+
+
+def test_a_link_that_ended_says_how_to_get_a_fresh_one(client):
+    response = client.get("/status/this-link-has-ended")
+    assert response.status_code == 404
+    page = _text(response)
+    assert "This link doesn't open anything now" in page and 'href="/status/resend"' in page

@@ -32,6 +32,7 @@ def upgrade():
             "private_link", existing_type=sa.String(length=40), type_=sa.String(length=200)
         )
         batch.add_column(sa.Column("claimed_by", sa.String(length=100), nullable=True))
+        batch.add_column(sa.Column("failing_since", sa.DateTime(), nullable=True))
     op.create_table(
         "mail_workers",
         sa.Column("name", sa.String(length=100), primary_key=True),
@@ -116,6 +117,7 @@ def downgrade():
     op.drop_table("mail_workers")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("claimed_by")
+        batch.drop_column("failing_since")
         batch.alter_column(
             "private_link", existing_type=sa.String(length=200), type_=sa.String(length=40)
         )

@@ -35,11 +35,11 @@ from email.utils import format_datetime, parseaddr
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_mail import BadHeaderError, Message
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from .. import accounts, share_image
-from ..clock import utcnow
+from ..clock import site_time, utcnow
 from ..extensions import db, mail
 from ..links import public_url
 from ..models import MailWorker, OutboxEmail, StatusToken, Submission
@@ -289,6 +289,8 @@ def _text(reply) -> str:
 
 def describe(error: Exception) -> str:
     """The server's reply, or the error, as one line for the outbox page."""
+    if isinstance(error, _Unreachable):
+        return f"SMTP server unreachable ({error})"
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return "; ".join(
             f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in error.recipients.items()
@@ -311,7 +313,7 @@ def _smtp_timeout(seconds: float):
         socket.setdefaulttimeout(before)
 
 
-def _record(email_id: int, attempts_before: int, error: Exception | None, created) -> str:
+def _record(email_id: int, attempts_before: int, error: Exception | None, failing_since) -> str:
     """Commit one email's outcome: one UPDATE, no read (the row is ours while claimed).
 
     A connection that failed or dropped is not the email's fault: no try is
@@ -320,10 +322,14 @@ def _record(email_id: int, attempts_before: int, error: Exception | None, create
     outage = error is not None and _connection_lost(error)
     attempts = attempts_before + (0 if outage else 1)
     values = {"attempts": attempts, "claimed_at": None, "claimed_by": None}
-    expired = created < now - timedelta(days=current_app.config["MAIL_EXPIRE_DAYS"])
+    if error is not None and not outage:
+        failing_since = failing_since or now
+        values["failing_since"] = failing_since
+    limit = timedelta(days=current_app.config["MAIL_EXPIRE_DAYS"])
+    expired = not outage and failing_since is not None and failing_since < now - limit
     if error is None:
         values.update(status="sent", sent_at=now, last_error="")
-    elif _is_permanent(error) or (expired and not outage):
+    elif _is_permanent(error) or expired:
         values.update(status="dead", last_error=describe(error))
     else:
         values.update(
@@ -390,7 +396,7 @@ def deliver_due(
         return report
     ids = [e.id for e in emails]
     attempts = {e.id: e.attempts for e in emails}
-    created = {e.id: e.created_at for e in emails}
+    failing = {e.id: e.failing_since for e in emails}
     # Read now: after the rollback below, touching a row would open a transaction
     # (on SQLite a write lock) for as long as the SMTP server takes.
     recipients = {e.id: [list(r) for r in e.recipients] for e in emails}
@@ -410,11 +416,12 @@ def deliver_due(
             connection = mail.connect()
             connection.__enter__()
     except Exception as error:  # down, refused, timed out: every email is retried
-        log.warning("SMTP connection failed: %s", describe(error))
+        # Said once by the worker when the outage starts, not here at every pass.
+        log.debug("SMTP connection failed: %s", describe(error))
         report.outage = describe(error)
         for email_id in ids:
             report.count(
-                _record(email_id, attempts[email_id], _Unreachable(error), created[email_id])
+                _record(email_id, attempts[email_id], _Unreachable(error), failing[email_id])
             )
         return report
     try:
@@ -431,7 +438,7 @@ def deliver_due(
             except Exception as exc:  # kept with the reply, never lost
                 error = exc
                 log.warning("Email %s not sent: %s", email_id, describe(exc))
-            report.count(_record(email_id, attempts[email_id], error, created[email_id]))
+            report.count(_record(email_id, attempts[email_id], error, failing[email_id]))
             if _connection_lost(error):
                 # The connection is gone: hand the rest back for the next pass.
                 report.released = _release(ids[position + 1 :])
@@ -455,7 +462,15 @@ def retry_dead(since: datetime, until: datetime | None = None) -> int:
     result = db.session.execute(
         update(OutboxEmail)
         .where(*conditions)
-        .values(status="pending", attempts=0, deliver_after=utcnow(), claimed_at=None)
+        .values(
+            status="pending",
+            attempts=0,
+            # Never before its time: a "you're live" email waits for its publication.
+            deliver_after=func.max(OutboxEmail.deliver_after, utcnow())
+            if db.engine.dialect.name == "sqlite"
+            else func.greatest(OutboxEmail.deliver_after, utcnow()),
+            claimed_at=None,
+        )
     )
     db.session.commit()
     return result.rowcount
@@ -469,7 +484,7 @@ def retry(email: OutboxEmail) -> None:
         )
     email.status = "pending"
     email.attempts = 0
-    email.deliver_after = utcnow()
+    email.deliver_after = max(utcnow(), email.deliver_after)  # never before its time
     email.claimed_at = None
     db.session.commit()
 
@@ -498,6 +513,9 @@ def last_seen() -> MailWorker | None:
     """The worker seen most recently, if any has ever run."""
     return db.session.scalar(select(MailWorker).order_by(MailWorker.last_seen.desc()).limit(1))
 
+
+# How often the worker makes share cards that could not be made at publication.
+FILL_EVERY_SECONDS = 60.0
 
 # Longest wait between tries while the database or the SMTP server is away.
 MAX_PAUSE_SECONDS = 60.0
@@ -541,7 +559,7 @@ def run_worker(
     lost, and what this worker claimed before it last stopped is handed back.
     """
     totals, pause, trouble = Report(), interval, ""
-    started, start = False, utcnow()
+    started, start, next_fill = False, utcnow(), 0.0
     while not stopping.is_set():
         try:
             if not started:
@@ -554,7 +572,9 @@ def run_worker(
                 started = True
             beat(worker, trouble)
             report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)
-            share_image.fill_missing()
+            if time.monotonic() >= next_fill:  # a folder that refuses files: try each minute
+                share_image.fill_missing()
+                next_fill = time.monotonic() + FILL_EVERY_SECONDS
             # Between passes the worker holds no transaction: on SQLite even a
             # read here begins IMMEDIATE, and a lock kept while it sleeps would
             # make every writer on the site wait.
@@ -567,7 +587,7 @@ def run_worker(
                 db.engine.dispose()  # connections to a server that restarted are dead
             if not trouble.startswith("database"):
                 echo(f"database unavailable ({type(error.orig).__name__}); trying again")
-                trouble = f"database unavailable since {utcnow():%H:%M:%S} UTC"
+                trouble = f"database unavailable since {site_time(utcnow(), '%H:%M')}"
             pause = _wait_longer(stopping, pause)
             continue
         for name in ("sent", "failed", "dead"):
@@ -575,7 +595,7 @@ def run_worker(
         if report.outage:
             if not trouble.startswith("SMTP"):
                 echo(f"SMTP server unreachable ({report.outage}); trying again")
-                trouble = f"SMTP server unreachable since {utcnow():%H:%M:%S} UTC"
+                trouble = f"SMTP server unreachable since {site_time(utcnow(), '%H:%M')}"
             pause = _wait_longer(stopping, pause)
             continue
         # The database answered; the SMTP server is only known to be back once

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from .. import operations, personal_data, photos, spam, workflow
 from ..extensions import csrf, db
@@ -38,12 +48,13 @@ def _photo(form) -> str | None:
     """Store the uploaded photo, or take the one kept from an earlier try, if
     any; a bad file becomes a message on the field."""
     upload = form.photo.data
-    if not upload or not getattr(upload, "filename", ""):
-        return photos.claim(form.kept_photo.data)
     try:
+        if not upload or not getattr(upload, "filename", ""):
+            return photos.claim(form.kept_photo.data)
         return photos.store(upload.read(photos.MAX_BYTES + 1))
     except photos.PhotoError as error:
         form.photo.errors = [*form.photo.errors, str(error)]
+        form.kept_photo.data = ""  # sent again, it goes without the photo
         return None
 
 
@@ -189,7 +200,15 @@ def _limited(address: str):
 def _submission_for(token: str):
     submission = StatusToken.find(token)
     if submission is None:
-        abort(404)
+        # Expired, ended on withdrawal, or never made: say how to get a fresh one.
+        abort(
+            make_response(
+                render_template(
+                    "submissions/link_ended.html", days=current_app.config["STATUS_LINK_DAYS"]
+                ),
+                404,
+            )
+        )
     return submission
 
 
