@@ -11,6 +11,8 @@ from markupsafe import Markup, escape
 _TOKENS = re.compile(r"\s+|[^\s]+")
 # Past this size a word diff gets slow; show the two texts whole instead.
 MAX_TOKENS = 6000
+# Texts sharing fewer of their words than this were rewritten: shown whole, old then new.
+REWRITTEN = 0.3
 
 
 def _tokens(text: str) -> list[str]:
@@ -24,8 +26,13 @@ def word_diff(old: str, new: str) -> Markup:
         if old == new:
             return escape(new)
         return Markup(f"<del>{escape(old)}</del><ins>{escape(new)}</ins>")  # noqa: S704
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    words_a, words_b = [t for t in a if not t.isspace()], [t for t in b if not t.isspace()]
+    if words_a and words_b and SequenceMatcher(None, words_a, words_b).ratio() < REWRITTEN:
+        # Rewritten rather than edited: word by word would interleave two texts.
+        return Markup(f"<del>{escape(old)}</del> <ins>{escape(new)}</ins>")  # noqa: S704
     out = []
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             out.append(str(escape("".join(a[i1:i2]))))
             continue

@@ -321,3 +321,15 @@ def test_a_link_that_ended_says_how_to_get_a_fresh_one(client):
     assert response.status_code == 404
     page = _text(response)
     assert "This link doesn't open anything now" in page and 'href="/status/resend"' in page
+
+
+def test_a_rewritten_answer_is_shown_whole_not_word_by_word():
+    from portal.diffs import word_diff
+
+    edited = str(word_diff("We sell kayaks by the hour.", "We sell kayaks by the day."))
+    assert edited == "We sell kayaks by the <del>hour.</del><ins>day.</ins>"
+    rewritten = str(word_diff("I fix bicycles for commuters.", "An edited answer, waiting."))
+    assert (
+        rewritten
+        == "<del>I fix bicycles for commuters.</del> <ins>An edited answer, waiting.</ins>"
+    )

@@ -88,7 +88,7 @@ def test_a_published_interview_changes_only_when_the_changes_are_published(
     assert reader.get(f"/interviews/{slug}").get_data(as_text=True) == before
     # The editor sees what is waiting, and can open the draft again with it.
     page = html.unescape(client.get(f"/editor/submissions/{sid}").get_data(as_text=True))
-    assert "Changes not live yet" in page and "<ins>ferry</ins>" in page
+    assert "Changes not live yet" in page and "<ins>We sell ferry tickets now.</ins>" in page
     again = client.get(_draft_page(sid)).get_data(as_text=True)
     assert "We sell ferry tickets now." in again
     # Published with a correction note: live, noted on the page, the interviewee told.
