@@ -48,7 +48,9 @@ def upgrade():
     with op.batch_alter_table("status_tokens") as batch:
         batch.add_column(sa.Column("last_used_at", sa.DateTime(), nullable=True))
     tokens = sa.table(
-        "status_tokens", sa.column("created_at", sa.DateTime), sa.column("last_used_at", sa.DateTime)
+        "status_tokens",
+        sa.column("created_at", sa.DateTime),
+        sa.column("last_used_at", sa.DateTime),
     )
     op.execute(tokens.update().values(last_used_at=tokens.c.created_at))
     with op.batch_alter_table("status_tokens") as batch:
