@@ -26,7 +26,7 @@ run: $(VENV)/.run-installed
 	@echo "Editors log in at http://127.0.0.1:5000/editor/login"
 	@# The worker outlives database and SMTP outages; should it die anyway, it is
 	@# started again after a few seconds.
-	(while true; do $(FLASK) mail deliver --loop; sleep 3; done) & worker=$$!; \
+	(trap 'exit 0' INT TERM; while true; do $(FLASK) mail deliver --loop; sleep 3; done) & worker=$$!; \
 	trap 'pkill -P $$worker 2>/dev/null; kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
