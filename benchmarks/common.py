@@ -49,3 +49,16 @@ def migrate(env: dict) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def migrate_and_seed(env: dict) -> None:
+    """The schema by the migrations, then the demo content."""
+    env.pop("PORTAL_ENV", None)
+    migrate(env)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "seed"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )

@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, free_port, fresh_database, migrate  # noqa: E402
+from benchmarks.common import ROOT, free_port, fresh_database, migrate_and_seed  # noqa: E402
 from portal.models import OutboxEmail, Submission  # noqa: E402
 
 
@@ -136,15 +136,7 @@ def main() -> int:
         EMAIL_LIMIT_PER_CLIENT="100000 per hour",
         RATELIMIT_ENABLED="false",
     )
-    env.pop("PORTAL_ENV", None)
-    migrate(env)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "seed"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrate_and_seed(env)
     log = open(workdir / "services.log", "w")  # noqa: SIM115 (open for the run)
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, free_port, fresh_database, migrate  # noqa: E402
+from benchmarks.common import ROOT, free_port, fresh_database, migrate_and_seed  # noqa: E402
 
 
 def _fetch(url: str) -> bool:
@@ -49,15 +49,7 @@ def run(preload: bool, workers: int, reloads: int) -> tuple[list[float], int]:
         GUNICORN_ACCESSLOG="",
         PHOTO_DIR=str(workdir / "photos"),
     )
-    env.pop("PORTAL_ENV", None)
-    migrate(env)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "seed"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrate_and_seed(env)
     master = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,

@@ -186,12 +186,9 @@ def test_small_things_on_the_status_page(app, client):
 
 
 def _act(client, sid: int, action: str, **data):
-    import re
+    from tests.test_workspace import act
 
-    page = f"/editor/submissions/{sid}"
-    html_page = client.get(page).get_data(as_text=True)
-    data.setdefault("version", re.search(r'name="version" value="(\d+)"', html_page).group(1))
-    return post_form(client, page, data, action=f"{page}/actions/{action}")
+    return act(client, sid, action, **data)
 
 
 def test_a_scheduled_interview_is_called_off_not_unpublished_and_not_edited(
