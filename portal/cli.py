@@ -260,6 +260,21 @@ def restore_command(source: str, yes: bool, force: bool) -> None:
     )
 
 
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check what an operator gets wrong: settings, schema, storage, Redis, the
+    mail worker, the outbox, free disk. One line per problem; exit 1 if any."""
+    from .readiness import checkup
+
+    found = checkup()
+    for line in found:
+        click.echo(f"- {line}")
+    if found:
+        raise SystemExit(1)
+    click.echo("All is well.")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
@@ -268,3 +283,4 @@ def init_app(app) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(doctor_command)

@@ -1,4 +1,5 @@
-"""Readiness: is this site able to do its work, and if not, what is wrong?
+"""Readiness, and the operator's checkup: is this site able to do its work, and
+if not, what is wrong?
 
 `/healthz` only asks whether the process and its database answer (cheap, for a
 liveness probe). `/readyz` asks what an operator gets wrong or what breaks
@@ -9,6 +10,7 @@ problem is one short line naming the fix.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import timedelta
 from functools import lru_cache
@@ -16,11 +18,12 @@ from functools import lru_cache
 from alembic.script import ScriptDirectory
 from flask import current_app
 from limits.storage import storage_from_string
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from . import photos
 from .clock import utcnow
 from .extensions import db
+from .models import OutboxEmail
 from .notifications.delivery import last_seen
 
 # A worker polls every few seconds; longer than this without a heartbeat is gone.
@@ -99,4 +102,60 @@ def _mail_worker() -> list[str]:
     if silent > WORKER_SILENT:
         minutes = int(silent.total_seconds() // 60)
         return [f"mail worker: last seen {minutes} minutes ago; emails are waiting"]
+    return []
+
+
+# What `flask doctor` adds: what an operator gets wrong in the settings, and
+# what has piled up while nobody looked.
+DISK_FREE_MIN = 1024**3  # bytes: below this, photos and the database soon fail
+STUCK = timedelta(hours=1)
+
+
+def checkup() -> list[str]:
+    """Everything `problems` finds, and the settings and backlog an operator
+    should know about; one line each, with the fix."""
+    found = problems()
+    config = current_app.config
+    if config["ENV_NAME"] != "production":
+        found.append("PORTAL_ENV: not production (set PORTAL_ENV=production on a live site)")
+    if not config["PUBLIC_URL"].startswith("https://"):
+        found.append(f"PUBLIC_URL: {config['PUBLIC_URL']} is not https (links in emails use it)")
+    if not config["MAIL_SERVER"]:
+        found.append("MAIL_SERVER: not set, so no email leaves the outbox")
+    found += _backlog()
+    found += _disk()
+    return found
+
+
+def _backlog() -> list[str]:
+    try:
+        dead = db.session.scalar(
+            select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "dead")
+        )
+        stuck = db.session.scalar(
+            select(func.count())
+            .select_from(OutboxEmail)
+            .where(
+                OutboxEmail.status.in_(("pending", "failed")),
+                OutboxEmail.deliver_after < utcnow() - STUCK,
+            )
+        )
+    except Exception:  # the schema check above has said why
+        db.session.rollback()
+        return []
+    found = []
+    if dead:
+        found.append(f"outbox: {dead} dead emails (read why on /editor/outbox; retry them there)")
+    if stuck:
+        found.append(f"outbox: {stuck} emails due over an hour ago and not sent")
+    return found
+
+
+def _disk() -> list[str]:
+    try:
+        free = shutil.disk_usage(photos.photo_dir()).free
+    except OSError:
+        return []  # the storage check has said why
+    if free < DISK_FREE_MIN:
+        return [f"disk: {free // 1024**2} MB free where photos are kept"]
     return []

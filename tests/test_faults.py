@@ -437,3 +437,32 @@ def test_restore_refuses_while_the_site_runs_and_keeps_what_is_still_to_come(app
         delivery.retry_dead(utcnow() - timedelta(days=1))
         db.session.refresh(live)
         assert live.status == "pending" and live.deliver_after >= later - timedelta(seconds=1)
+
+
+def test_doctor_names_each_fault_and_passes_a_good_install(app, tmp_path):
+    from flask_migrate import upgrade
+
+    runner = app.test_cli_runner()
+    # As the tests run it: a schema made without the migrations, development
+    # settings, an http PUBLIC_URL.
+    result = runner.invoke(args=["doctor"])
+    assert result.exit_code == 1
+    for expected in ("db upgrade", "PORTAL_ENV: not production", "PUBLIC_URL"):
+        assert expected in result.output, expected
+    # A good install: migrated, production values, a worker seen, nothing stuck.
+    with app.app_context():
+        from tests.test_migrations import _empty_database
+
+        _empty_database()
+        upgrade()
+        delivery.beat("host:mail")
+    app.config.update(ENV_NAME="production", PUBLIC_URL="https://interviews.example")
+    result = runner.invoke(args=["doctor"])
+    assert result.exit_code == 0 and "All is well." in result.output, result.output
+    # Dead emails are a line of their own.
+    with app.app_context():
+        operations.apply(profile(email="x@shop.example"), answers())
+        db.session.execute(OutboxEmail.__table__.update().values(status="dead"))
+        db.session.commit()
+    result = runner.invoke(args=["doctor"])
+    assert result.exit_code == 1 and "dead emails" in result.output
