@@ -40,25 +40,23 @@ def fresh_database(kind: str, workdir: Path) -> str:
     return POSTGRES_URL
 
 
-def migrate(env: dict) -> None:
-    """The schema, by the same migrations production runs."""
+def _flask(env: dict, *command: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
     )
+
+
+def migrate(env: dict) -> None:
+    """The schema, by the same migrations production runs."""
+    _flask(env, "db", "upgrade")
 
 
 def migrate_and_seed(env: dict) -> None:
     """The schema by the migrations, then the demo content."""
     env.pop("PORTAL_ENV", None)
     migrate(env)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "seed"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    _flask(env, "demo", "seed")

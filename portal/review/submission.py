@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .. import interviews, operations, spam, workflow
 from ..auth import editor_required
-from ..clock import utcnow
+from ..clock import NoSuchTime, site_to_utc, utcnow
 from ..diffs import compare_answers
 from ..extensions import db
 from ..filters import local
@@ -30,7 +30,6 @@ from .forms import (
     with_answer_requests,
 )
 from .queue import active_editors
-from .times import NoSuchTime, site_to_utc
 
 # A publication time typed a minute ago still means "now", not a mistake.
 PAST_GRACE = timedelta(minutes=5)
