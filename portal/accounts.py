@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -178,6 +179,43 @@ def set_notify(user: User, choice: str) -> None:
         raise TeamError("Choose each, digest or none.")
     user.notify_new = choice
     db.session.commit()
+
+
+def _digest_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="digest-unsubscribe")
+
+
+def digest_unsubscribe_link(address: str) -> str | None:
+    """The one-click link that stops the daily digest to `address` (RFC 8058),
+    made as each digest leaves: it is in that email's headers only. None when
+    nobody on the team has that address."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == address.lower()))
+    if user is None:
+        return None
+    token = _digest_signer().dumps([user.id, user.email.lower()])
+    return public_url("review.unsubscribe_digest", token=token)
+
+
+def digest_subscriber(token: str) -> User | None:
+    """Whose digest the link stops: None if it was not made here or the
+    person's address has changed since."""
+    try:
+        user_id, address = _digest_signer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or user.email.lower() != address:
+        return None
+    return user
+
+
+def stop_digest(user: User) -> bool:
+    """Unsubscribe `user` from the daily digest; False if they had no digest."""
+    if user.notify_new != "digest":
+        return False
+    user.notify_new = "none"
+    db.session.commit()
+    return True
 
 
 def save_preset(action: str, title: str, body: str) -> ReplyPreset:

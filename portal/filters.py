@@ -60,6 +60,8 @@ def isodate(value: datetime | None) -> str:
 
 
 def init_app(app) -> None:
+    from .notifications.outbox import shown
+
     app.jinja_env.filters.update(
         plain=plain_to_html,
         state_label=state_label,
@@ -69,6 +71,7 @@ def init_app(app) -> None:
         ago=ago,
         excerpt=excerpt,
         isodate=isodate,
+        without_scheme=shown,
     )
     from .links import public_url
     from .photos import kept

@@ -14,7 +14,13 @@ from portal.workflow import State
 from tests.conftest import csrf_token, login, make_user
 from tests.factories import submission_in
 
-PUBLIC = {"review.login", "review.login_code", "review.set_password", "review.forgot"}
+PUBLIC = {
+    "review.login",
+    "review.login_code",
+    "review.set_password",
+    "review.forgot",
+    "review.unsubscribe_digest",  # by its signed link; tests in test_email_format.py
+}
 ADMIN_ONLY = {
     "review.team",
     "review.member_role",

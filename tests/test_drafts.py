@@ -90,7 +90,7 @@ def test_reminder_then_purge(app, inbox):
         assert emails == {"old@draft.example", "new@draft.example"}
         deliver_due()
     [reminder] = inbox.to("old@draft.example")
-    assert re.search(r"will be deleted on \d+ \w+ \d{4}", reminder.text)
+    assert re.search(r"will be deleted\s+on\s+\d+\s+\w+\s+\d{4}", reminder.text)
     assert inbox.to("new@draft.example") == []
 
 

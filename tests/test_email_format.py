@@ -5,17 +5,22 @@ email for every try, one thread per application, marked as automatic."""
 from __future__ import annotations
 
 import email
+import re
+from datetime import timedelta
 from email import policy
 
 import pytest
 from sqlalchemy import select, update
 
 from portal import accounts, operations
+from portal.clock import frozen, utcnow
 from portal.extensions import db
-from portal.models import OutboxEmail
-from portal.notifications.delivery import deliver_due
+from portal.models import OutboxEmail, User
+from portal.notifications.delivery import deliver_due, message_id
 from portal.notifications.emails import queue_digests
 from portal.workflow import Action, State
+from tests.conftest import make_user
+from tests.email_samples import HOSTILE, KINDS, ORDINARY, queue_every_kind
 from tests.factories import actor_for, answers, profile, staff, submission_in
 
 HOSTILE_NAMES = [
@@ -48,32 +53,124 @@ def test_any_name_makes_one_well_formed_recipient(app, inbox, name):
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
 
 
-def test_every_kind_parses_cleanly_and_is_marked_automatic(app, inbox):
+def _every_kind(app, inbox, who) -> dict[str, object]:
+    """{kind: the email as it arrived} for one email of every kind."""
     with app.app_context():
-        for state in State:
-            if state is not State.DRAFT:
-                submission_in(state, name=HOSTILE_NAMES[0])
-        s = submission_in(State.SUBMITTED)
-        staff().notify_new = "digest"
-        queue_digests(s.submitted_at.date())
-        accounts.invite("new@portal.test", "Nia New, Editor", "editor")
-        operations.apply(profile(name=HOSTILE_NAMES[2]), answers(), submit=False)
-        operations.request_status_links(s.email)
-        db.session.commit()
+        assert queue_every_kind(who) == set(KINDS)
         while deliver_due().handled:
             pass
-        kinds = set(db.session.scalars(select(OutboxEmail.kind)))
-    assert {"saved", "status_link", "set_password", "request_changes", "digest"} <= kinds
-    assert len(kinds) >= 12, kinds
-    for received in inbox.messages:
+        rows = db.session.execute(select(OutboxEmail.id, OutboxEmail.kind)).all()
+        kinds = {message_id(row_id): kind for row_id, kind in rows}
+    received = {}
+    for message in inbox.messages:
+        received.setdefault(kinds[message.message["Message-ID"]], message)
+    assert set(received) == set(KINDS)
+    return received
+
+
+@pytest.mark.parametrize("who", [ORDINARY, HOSTILE], ids=["ordinary", "hostile"])
+def test_every_kind_parses_cleanly_and_is_marked_automatic(app, inbox, who):
+    for kind, received in _every_kind(app, inbox, who).items():
         parsed = _parsed(received)
+        assert not parsed.defects, kind
         for header in ("From", "To", "Subject", "Date", "Message-ID"):
             value = parsed[header]
-            assert value is not None and not value.defects, (header, received.subject)
-        assert len(parsed["To"].addresses) == 1
+            assert value is not None and not value.defects, (kind, header)
+        assert len(parsed["To"].addresses) == 1, kind
         assert parsed["Auto-Submitted"] == "auto-generated"
         assert parsed["Message-ID"].endswith("@portal.test>")
         assert "X-Portal-Email-Id" not in parsed
+        assert "Social Owners" not in parsed["Subject"], kind  # the sender says it already
+        assert parsed.get_content_type() == "multipart/alternative"
+
+
+URL = re.compile(r"https?://\S+")
+
+
+@pytest.mark.parametrize("who", [ORDINARY, HOSTILE], ids=["ordinary", "hostile"])
+def test_text_parts_are_wrapped_with_each_address_on_its_own_line(app, inbox, who):
+    for kind, received in _every_kind(app, inbox, who).items():
+        lines = received.text.replace("\r\n", "\n").split("\n")
+        for line in lines:
+            if URL.search(line):
+                assert URL.fullmatch(line.strip()), (kind, line)
+            else:
+                assert len(line) <= 72, (kind, line)
+        assert "-- " in lines  # the signature marker, which mail programs fold away
+
+
+@pytest.mark.parametrize("who", [ORDINARY, HOSTILE], ids=["ordinary", "hostile"])
+def test_html_parts_lead_with_one_action_and_suit_dark_mode(app, inbox, who):
+    for kind, received in _every_kind(app, inbox, who).items():
+        html = received.html
+        assert '<meta name="color-scheme" content="light dark">' in html, kind
+        assert "prefers-color-scheme: dark" in html
+        assert "<body>" in html and "<blockquote" not in html  # styles on a wrapper
+        preheader = re.search(r'<div style="display: none;[^"]*">(.*?)</div>', html, re.S)
+        assert preheader and preheader.group(1).strip(), kind
+        if kind in ("digest", "status_link") and "<ul" in html and 'class="button"' not in html:
+            continue  # a list of links, one per application
+        buttons = re.findall(r'<a class="button" href="([^"]+)"', html)
+        assert len(buttons) == 1, kind  # one main action...
+        bare = buttons[0].removeprefix("http://")
+        assert f"Or open this address: {bare}</p>" in html  # ...its address under it
+        assert buttons[0].startswith("http://portal.test/"), kind  # the real link, minted
+
+
+def test_the_live_email_has_an_image_that_fits_a_phone(app, inbox):
+    received = _every_kind(app, inbox, ORDINARY)["publish"]
+    html = received.html
+    [img] = re.findall(r"<img [^>]+>", html)
+    assert "max-width: 600px" in img and "width: 100%" in img and "height: auto" in img
+    alt = re.search(r'alt="([^"]+)"', img).group(1)
+    assert alt.startswith("The share card of your interview")
+    assert not re.search(r"<a [^>]*>\s*<img", html)  # no link on an image
+    assert "Your interview is live" in received.text
+
+
+def test_the_digest_unsubscribes_in_one_click_without_logging_in(app, client, inbox):
+    with app.app_context():
+        editor = staff()
+        editor.notify_new = "digest"
+        db.session.commit()
+        s = submission_in(State.SUBMITTED)
+        queue_digests(s.submitted_at.date())
+        db.session.commit()
+        while deliver_due().handled:
+            pass
+        stored = db.session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "digest"))
+        stored_text = stored.text_body + stored.html_body
+        editor_id, address = editor.id, editor.email
+    [digest] = inbox.to(address)
+    assert "/editor/account" in digest.paths()  # the setting, linked
+    header = digest.message["List-Unsubscribe"]
+    assert digest.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.fullmatch(r"<(http://portal\.test/\S+)>", header).group(1)
+    path = link.removeprefix("http://portal.test")
+    token = path.rsplit("/", 1)[1]
+    assert token not in stored_text  # editors can't read it in the outbox
+
+    page = client.get(path)  # opening the link changes nothing
+    assert page.status_code == 200 and "Stop the daily digest" in page.get_data(as_text=True)
+    assert client.get(path[:-2] + "xx").status_code == 404  # a forged link does nothing
+    # What the mail program sends (RFC 8058): a POST, no cookie, no form token.
+    response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert "gets no daily digest" in response.get_data(as_text=True)
+    still = make_user(app, email="still@portal.test")
+    with app.app_context():
+        assert db.session.get(User, editor_id).notify_new == "none"
+        inbox.clear()
+        db.session.get(User, still).notify_new = "digest"  # kept it, for comparison
+        db.session.commit()
+        with frozen(utcnow() + timedelta(days=2)):
+            later = submission_in(State.SUBMITTED)
+        assert queue_digests(later.submitted_at.date()) == 1
+        db.session.commit()
+        while deliver_due().handled:
+            pass
+    assert len(inbox.to("still@portal.test")) == 1
+    assert [m for m in inbox.to(address) if "new application" in m.subject] == []
 
 
 def test_the_same_email_keeps_its_message_id_across_tries(app, inbox):
@@ -85,8 +182,6 @@ def test_the_same_email_keeps_its_message_id_across_tries(app, inbox):
         db.session.execute(update(OutboxEmail).values(deliver_after=OutboxEmail.created_at))
         db.session.commit()
         deliver_due()
-        from portal.notifications.delivery import message_id
-
         expected = message_id(db.session.scalar(select(OutboxEmail.id)))
     [received] = inbox.to("busy@shop.example")
     assert received.message["Message-ID"] == expected

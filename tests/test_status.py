@@ -44,7 +44,7 @@ def test_timeline_shows_our_emails_but_never_internal_notes_or_spam_reasons(app,
         operations.perform(submission, Action.RELEASE, actor_for(Action.RELEASE))
         operations.add_note(submission, staff(), "Internal: check their pricing")
     html = client.get(f"/status/{token}").get_data(as_text=True)
-    assert "We emailed you: “We received your application | Social Owners”" in html
+    assert "We emailed you: “We received your application”" in html
     assert "Held for a check" in html
     assert "casino" not in html and "Internal" not in html and "pricing" not in html
 

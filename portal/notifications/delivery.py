@@ -45,7 +45,7 @@ from ..links import public_url
 from ..models import MailWorker, OutboxEmail, StatusToken, Submission
 from ..workflow import WorkflowError
 from .emails import answer_resend_requests
-from .outbox import PRIVATE_LINK, numbered_private_link
+from .outbox import PRIVATE_LINK, numbered_private_link, shown
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,7 @@ def _message(email: OutboxEmail, links: list[str] | None = None) -> Message:
     for n, link in enumerate(links or [], start=1):
         for mark in (numbered_private_link(n), PRIVATE_LINK if n == 1 else None):
             if mark:
+                html = html.replace(shown(mark), shown(link))
                 text, html = text.replace(mark, link), html.replace(mark, link)
     return _Built(
         build(email, text, html),
@@ -247,6 +248,11 @@ def build(email: OutboxEmail, text: str, html: str) -> EmailMessage:
     if thread is not None:
         message["References"] = thread
     message["Auto-Submitted"] = "auto-generated"
+    if email.kind == "digest":
+        unsubscribe = accounts.digest_unsubscribe_link(email.to_address)
+        if unsubscribe is not None:
+            message["List-Unsubscribe"] = f"<{unsubscribe}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -13,6 +14,7 @@ from flask import current_app, render_template
 
 from ..clock import utcnow
 from ..extensions import db
+from ..links import public_url
 from ..models import Event, OutboxEmail
 
 log = logging.getLogger(__name__)
@@ -44,9 +46,68 @@ def numbered_private_link(n: int) -> str:
     return f"[private link {n}]"
 
 
+def shown(link: str) -> str:
+    """A link as people read it under a button ("site.org/path"): the button
+    holds the full address; writing it again in full would make spam filters
+    count the address an odd number of times. For a private link, the place
+    where the worker will write it so."""
+    if link.startswith("[private link"):
+        return link[:-1] + ", shown]"
+    return re.sub(r"^https?://", "", link)
+
+
 def header_safe(text: str, limit: int = 250) -> str:
     """One line of text, fit for a Subject header."""
     return _LINE_BREAKS.sub(" ", text or "").strip()[:limit]
+
+
+# Text parts are wrapped here; a line holding one address may run longer.
+TEXT_WIDTH = 72
+_ADDRESS = re.compile(r"(?:https?://\S+|\[private link(?: \d+)?\])")
+_BULLET = re.compile(r"^(\s*(?:[*-] )?)")
+
+
+def _own_lines(line: str) -> list[str]:
+    """`line` with every address moved to a line of its own ("Read it: URL"
+    becomes "Read it:" and the URL under it), so a mail program can follow
+    it and a long one breaks nothing."""
+    pieces, rest = [], line
+    for match in _ADDRESS.finditer(line):
+        before = rest[: match.start() - (len(line) - len(rest))]
+        if before.strip():
+            pieces.append(before.rstrip())
+        pieces.append(match.group(0))
+        rest = line[match.end() :]
+    if rest.strip():
+        pieces.append(rest.strip() if pieces else rest)
+    indent = _BULLET.match(line).group(1) if pieces else ""
+    return [pieces[0]] + [" " * len(indent) + p.lstrip() for p in pieces[1:]] if pieces else [""]
+
+
+def wrap_text(text: str) -> str:
+    """A text part as mail programs show it best: lines of at most TEXT_WIDTH
+    characters (a list item's continuation indented under its text), every
+    address on its own line, the "-- " signature marker kept."""
+    out = []
+    for raw in text.split("\n"):
+        if raw == "-- ":
+            out.append(raw)
+            continue
+        for line in _own_lines(raw.rstrip()):
+            if len(line) <= TEXT_WIDTH or _ADDRESS.fullmatch(line.strip()):
+                out.append(line)
+                continue
+            lead = _BULLET.match(line).group(1)
+            out.extend(
+                textwrap.wrap(
+                    line,
+                    TEXT_WIDTH,
+                    subsequent_indent=" " * len(lead),
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+    return "\n".join(out)
 
 
 def queue(
@@ -81,15 +142,23 @@ def queue(
         )
         if exists:
             continue
-        values = dict(context, recipient_name=name, site_name=site, subject=subject)
+        values = dict(
+            context,
+            recipient_name=name,
+            site_name=site,
+            subject=subject,
+            settings_link=public_url("review.account"),
+            queue_link=public_url("review.queue"),
+            reply_to=bool(current_app.config.get("MAIL_REPLY_TO")),
+        )
         queued = OutboxEmail(
             dedup_key=dedup_key,
             event=event,
             kind=kind,
             recipients=[[header_safe(name, 120), address]],
             to_address=address.lower(),
-            subject=header_safe(f"{subject} | {site}", 300),
-            text_body=render_template(f"email/{kind}.txt", **values),
+            subject=header_safe(subject, 300),
+            text_body=wrap_text(render_template(f"email/{kind}.txt", **values)),
             html_body=render_template(f"email/{kind}.html", **values),
             deliver_after=deliver_after or utcnow(),
             private_link=private_link,

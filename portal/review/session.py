@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from .. import accounts, two_factor
 from ..auth import editor_required, enrolling, load_user
 from ..clock import timestamp
-from ..extensions import db, limiter
+from ..extensions import csrf, db, limiter
 from ..notifications import limits
 from . import bp
 from .forms import (
@@ -227,3 +227,18 @@ def two_factor_setup():
         required=two_factor.required(),
         codes_left=two_factor.recovery_codes_left(current_user),
     )
+
+
+@bp.route("/unsubscribe/digest/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the mail program posts "List-Unsubscribe=One-Click", no form
+def unsubscribe_digest(token: str):
+    """Stop the daily digest from the link in its headers: a page with one
+    button, or the mail program's one-click POST. Needs no login."""
+    user = accounts.digest_subscriber(token)
+    if user is None:
+        return render_template("review/unsubscribe.html", user=None, done=False), 404
+    done = False
+    if request.method == "POST":
+        accounts.stop_digest(user)
+        done = True
+    return render_template("review/unsubscribe.html", user=user, done=done)
