@@ -39,6 +39,12 @@ if os.environ.get("PORTAL_ENV") == "production" and workers > 1 and _storage.sta
         "each allows its own share; set RATELIMIT_STORAGE_URI (or REDIS_URL) to redis://..."
     )
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
+# Who, when, what, the status, the bytes, how long it took, where from, the
+# browser, and the request's id (the reference an error page shows, and on
+# every line the app logged for it).
+access_log_format = (
+    '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" rid=%({x-request-id}o)s'
+)
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .forms import KeptMessageForm
+from .security import LOG_FORMAT
 from .workflow import WorkflowError
 
 _read_only = ("GET", "HEAD", "OPTIONS")
@@ -54,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
         # so rate limits count readers, not the proxy.
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
     db.init_app(app)
     migrate.init_app(

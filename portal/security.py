@@ -7,7 +7,7 @@ import re
 import secrets
 from urllib.parse import unquote
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, g, has_request_context, render_template, request
 from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger("portal.errors")
@@ -65,10 +65,39 @@ class RedactTokens(logging.Filter):
         return True
 
 
+# An id a proxy may hand us (nginx's $request_id is 32 hex digits): anything
+# else is replaced, so a header can't carry a line break into the logs.
+_GIVEN_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(request_id)s %(name)s: %(message)s"
+
+
+def request_id() -> str:
+    """This request's id ("-" outside a request): in the X-Request-Id header of
+    the response, on every log line, and as the reference on the error page."""
+    return g.get("request_id", "-") if has_request_context() else "-"
+
+
+def _with_request_id(make_record):
+    def factory(*args, **kwargs):
+        record = make_record(*args, **kwargs)
+        record.request_id = request_id()
+        return record
+
+    factory.adds_request_id = True
+    return factory
+
+
 def init_app(app: Flask) -> None:
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, RedactTokens) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(RedactTokens())
+    if not getattr(logging.getLogRecordFactory(), "adds_request_id", False):
+        logging.setLogRecordFactory(_with_request_id(logging.getLogRecordFactory()))
+
+    @app.before_request
+    def name_the_request():
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _GIVEN_REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
 
     @app.before_request
     def forms_only():
@@ -90,6 +119,7 @@ def init_app(app: Flask) -> None:
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        h["X-Request-Id"] = request_id()
         if app.config.get("ENV_NAME") == "production":
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
@@ -97,7 +127,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error):
         """The site's error page with a reference that is in the log with the traceback."""
-        reference = secrets.token_hex(4)
+        reference = g.get("request_id") or secrets.token_hex(8)
         original = getattr(error, "original_exception", None) or error
         log.error(
             "Unhandled error, reference %s, on %s %s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -88,6 +89,21 @@ def test_a_500_shows_a_reference_that_is_in_the_log(app, client, caplog):
     reference = page.split('class="reference">')[1].split("<")[0]
     assert reference in caplog.text
     assert "secret configuration detail" in caplog.text  # the traceback is logged
+    # The reference is the request's id: in the response's header (and so in the
+    # access log) and on every line the request logged.
+    assert response.headers["X-Request-Id"] == reference
+    assert [r.request_id for r in caplog.records] == [reference]
+
+
+def test_every_response_names_its_request(app, client):
+    first = client.get("/healthz").headers["X-Request-Id"]
+    second = client.get("/healthz").headers["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", first) and first != second
+    # nginx's $request_id, passed on, is kept: one id from the proxy to the app.
+    given = client.get("/healthz", headers={"X-Request-Id": "5f1c2a9be03d4e7f"})
+    assert given.headers["X-Request-Id"] == "5f1c2a9be03d4e7f"
+    forged = client.get("/healthz", headers={"X-Request-Id": "<script>alert(1)</script> two"})
+    assert re.fullmatch(r"[0-9a-f]{16}", forged.headers["X-Request-Id"])
 
 
 def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
@@ -123,7 +139,11 @@ def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
                 time.sleep(0.2)
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        out, err = server.communicate(timeout=30)
+    # The access log: when, the request, its status, how long it took, its id.
+    [line] = [x for x in (out + err).decode().splitlines() if "GET /healthz" in x]
+    rid = r.headers["X-Request-Id"]
+    assert re.search(rf'\[[^]]+\] "GET /healthz HTTP/1.1" 200 \d+ \d+ms .* rid={rid}$', line), line
 
 
 def test_production_refuses_per_worker_rate_limits():
