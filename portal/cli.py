@@ -275,6 +275,34 @@ def doctor_command() -> None:
     click.echo("All is well.")
 
 
+alarms_cli = AppGroup("alarms", help="Telling the admins when something needs them.")
+
+
+@alarms_cli.command("check")
+def alarms_check() -> None:
+    """Email the admins if email is in trouble (a timer runs this: it notices
+    a mail worker that is gone, which the worker itself can't)."""
+    from . import alarms
+
+    lines = alarms.mail_trouble()
+    for line in lines:
+        click.echo(line)
+    if alarms.raise_mail_alarm():
+        click.echo("The admins are emailed.")
+    elif not lines:
+        click.echo("Email is going out.")
+
+
+@alarms_cli.command("unit-failed")
+@click.argument("unit")
+def alarms_unit_failed(unit: str) -> None:
+    """Email the admins that the systemd unit UNIT failed (its OnFailure=)."""
+    from . import alarms
+
+    alarms.unit_failed(unit)
+    click.echo(f"The admins are told that {unit} failed.")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
@@ -284,3 +312,4 @@ def init_app(app) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(doctor_command)
+    app.cli.add_command(alarms_cli)

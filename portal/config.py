@@ -166,6 +166,8 @@ def from_environment(environ=os.environ) -> dict:
         # costs no tries, so only age can tell that it is time to stop).
         "MAIL_EXPIRE_DAYS": _int(environ, "MAIL_EXPIRE_DAYS", 3, minimum=1),
         "MAIL_LEASE_SECONDS": _int(environ, "MAIL_LEASE_SECONDS", 600, minimum=0),
+        "MAIL_ALERT_MINUTES": _int(environ, "MAIL_ALERT_MINUTES", 60, minimum=1),
+        "ALARM_CHECK_SECONDS": _int(environ, "ALARM_CHECK_SECONDS", 60, minimum=0),
         "MAIL_BACKOFF_SECONDS": _int(environ, "MAIL_BACKOFF_SECONDS", 60, minimum=1),
         # Werkzeug's scrypt. Not read from the environment: only the test suite,
         # which hashes hundreds of throwaway passwords, sets a cheaper one.

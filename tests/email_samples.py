@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from portal import accounts, operations, two_factor
+from portal import accounts, alarms, operations, two_factor
 from portal.extensions import db
 from portal.interviews import ItemEdit
 from portal.models import OutboxEmail
@@ -100,4 +100,5 @@ def queue_every_kind(who: dict) -> set[str]:
     accounts.invite("nia@portal.test", who["name"], "editor")
     two_factor.reset(editor, admin)
     db.session.commit()
+    alarms.unit_failed("portal-daily.service")
     return set(db.session.scalars(db.select(OutboxEmail.kind).distinct()))

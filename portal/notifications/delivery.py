@@ -543,6 +543,14 @@ def _namesake_running(worker: str) -> bool:
     return True
 
 
+def _raise_alarms() -> None:
+    """Each minute: email the admins if emails have been failing or piling up."""
+    from ..alarms import raise_mail_alarm  # it reads the worker's heartbeat from here
+
+    if raise_mail_alarm():
+        log.warning("emails are failing or late: the admins are told")
+
+
 def _wait_longer(stopping, pause: float) -> float:
     """Wait out `pause` (or until stopped); the next wait is twice as long."""
     stopping.wait(pause)
@@ -580,6 +588,7 @@ def run_worker(
             report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)
             if time.monotonic() >= next_fill:  # a folder that refuses files: try each minute
                 share_image.fill_missing()
+                _raise_alarms()
                 next_fill = time.monotonic() + FILL_EVERY_SECONDS
             # Between passes the worker holds no transaction: on SQLite even a
             # read here begins IMMEDIATE, and a lock kept while it sleeps would
