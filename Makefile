@@ -32,18 +32,23 @@ run: $(VENV)/.run-installed
 
 # The browser suite (tests/browser) drives Chromium: Debian's package, installed
 # here when it is missing and we may (root with apt-get); CHROMIUM=/path names
-# another. axe-core comes from npm, pinned by tests/browser/package-lock.json.
+# another. Its install test puts nginx in front of the portal: Debian's
+# nginx-light, installed the same way. axe-core comes from npm, pinned by
+# tests/browser/package-lock.json.
 CHROMIUM ?= $(shell command -v chromium || echo /usr/bin/chromium)
 export CHROMIUM
 
 browser: tests/browser/node_modules/.installed
-	@if [ ! -x "$(CHROMIUM)" ]; then \
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing="chromium"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium for the browser tests"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	    echo "Installing Debian's $$missing for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }; \
 	  else \
-	    echo "Chromium is missing: install Debian's chromium package, or set CHROMIUM=/path/to/chrome." >&2; \
+	    echo "Missing for the browser tests: $$missing (Debian packages; CHROMIUM=/path names another Chrome)." >&2; \
 	    exit 1; \
 	  fi; \
 	fi

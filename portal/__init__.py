@@ -36,8 +36,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
-    os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        if app.config["ENV_NAME"] == "production":
+            # A shell that did not load the settings would build a new, empty
+            # SQLite file and report success: refuse instead.
+            raise settings.ConfigError(
+                "DATABASE_URL is not set. Load the site's settings first (the `portal` "
+                "command in deploy/ does), or set DATABASE_URL=postgresql+psycopg://..."
+            )
+        # Only then: an installed site's code folder is not the service's to write.
+        os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "portal.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     settings.check(app.config)

@@ -29,7 +29,9 @@ PRIVATE_PREFIXES = ("/editor", "/status", "/apply")
 
 # What a private link looks like in a path: the token is replaced before a path
 # is written to any log.
-_TOKEN_PATH = re.compile(r"(/status/|/editor/set-password/)(?!resend\b)[^/?#\s\"]+")
+_TOKEN_PATH = re.compile(
+    r"(/status/|/editor/set-password/|/editor/unsubscribe/digest/)(?!resend\b)[^/?#\s\"]+"
+)
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -94,10 +96,12 @@ def init_app(app: Flask) -> None:
     if not getattr(logging.getLogRecordFactory(), "adds_request_id", False):
         logging.setLogRecordFactory(_with_request_id(logging.getLogRecordFactory()))
 
-    @app.before_request
     def name_the_request():
         given = request.headers.get("X-Request-Id", "")
         g.request_id = given if _GIVEN_REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+
+    # First of all: a request refused before its view (CSRF) is named too.
+    app.before_request_funcs.setdefault(None, []).insert(0, name_the_request)
 
     @app.before_request
     def forms_only():

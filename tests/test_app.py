@@ -36,6 +36,31 @@ def test_production_refuses_the_development_secret_key(monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
+def test_production_refuses_to_make_a_database_of_its_own(tmp_path):
+    """A shell that didn't load the settings must not build an empty SQLite file
+    and report the migrations done."""
+    env = dict(
+        os.environ,
+        PORTAL_ENV="production",
+        PUBLIC_URL="https://interviews.example.org",
+        SECRET_KEY="Zq7r-K2vX9pLmA4tWc8yBn0eHs5dFgJ1uRo6iVk3",
+    )
+    env.pop("DATABASE_URL", None)
+    default = ROOT / "instance" / "portal.sqlite3"  # where development keeps its database
+    before = default.stat().st_mtime_ns if default.exists() else None
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=tmp_path,
+        env=dict(env, PYTHONPATH=str(ROOT), FLASK_APP=str(ROOT / "wsgi.py")),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "DATABASE_URL is not set" in done.stderr
+    after = default.stat().st_mtime_ns if default.exists() else None
+    assert after == before and list(tmp_path.rglob("*.sqlite3")) == []
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [

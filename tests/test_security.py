@@ -104,6 +104,11 @@ def test_every_response_names_its_request(app, client):
     assert given.headers["X-Request-Id"] == "5f1c2a9be03d4e7f"
     forged = client.get("/healthz", headers={"X-Request-Id": "<script>alert(1)</script> two"})
     assert re.fullmatch(r"[0-9a-f]{16}", forged.headers["X-Request-Id"])
+    # A request refused before any view (an expired form) still has its id.
+    refused = client.post(
+        "/editor/login", data={"email": "a@b.c"}, headers={"X-Request-Id": "5f1c2a9be03d4e80"}
+    )
+    assert refused.status_code == 400 and refused.headers["X-Request-Id"] == "5f1c2a9be03d4e80"
 
 
 def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):

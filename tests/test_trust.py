@@ -49,6 +49,7 @@ def test_tokens_are_replaced_in_what_is_logged(app, client, caplog):
     assert redact("/status/AbC-123_xyz/erase") == "/status/[token]/erase"
     assert redact("/editor/set-password/AbC-123") == "/editor/set-password/[token]"
     assert redact("/status/resend") == "/status/resend"
+    assert redact("/editor/unsubscribe/digest/eyJhI.x-Y") == "/editor/unsubscribe/digest/[token]"
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/status/<token>/explode")

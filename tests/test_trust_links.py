@@ -165,3 +165,41 @@ def test_links_from_before_publication_end_a_set_time_after_it(app, client):
             fresh = StatusToken.issue(db.session.get(Submission, sid))
             db.session.commit()
         assert client.get(f"/status/{fresh}").status_code == 200
+
+
+def _referer_a_browser_sends(page: str, url: str) -> str | None:
+    """The Referer a browser sends with a same-origin form post from `page`,
+    by the policy the page asks for (https throughout, so no downgrade)."""
+    policy = re.search(r'<meta name="referrer" content="([^"]+)">', page)
+    policy = policy.group(1) if policy else "strict-origin-when-cross-origin"
+    if policy == "no-referrer":
+        return None
+    if policy in ("origin", "strict-origin"):
+        return re.match(r"https://[^/]+/", url).group(0)
+    return url
+
+
+def test_status_pages_forms_work_over_https_and_never_send_their_address(app, client):
+    """Over HTTPS Flask-WTF also asks for a Referer from this site. A private page
+    must not send its own address (the token) anywhere, but must send something:
+    its origin."""
+    secret_pages = []
+    for state, page_path, action, data in (
+        (State.SUBMITTED, "/withdraw", "/actions/withdraw", {"confirm": "yes"}),
+        (State.IN_REVIEW, "/erase", "/erase", {"confirm": "yes"}),
+    ):
+        _, token = _token_for(app, state)
+        url = f"https://portal.test/status/{token}{page_path}"
+        page = client.get(url).get_data(as_text=True)
+        secret_pages.append(page)
+        form_token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page)
+        referer = _referer_a_browser_sends(page, url)
+        assert referer is not None and token not in referer
+        headers = {"Referer": referer}
+        response = client.post(
+            f"https://portal.test/status/{token}{action}",
+            data=dict(data, csrf_token=form_token.group(1)),
+            headers=headers,
+        )
+        assert response.status_code in (200, 302), response.get_data(as_text=True)[:400]
+        assert "This form has expired" not in response.get_data(as_text=True)
