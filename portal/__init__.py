@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# This release; CHANGELOG.md says what is in it and how to upgrade.
+__version__ = "1.2.0"
+
 import logging
 import os
 

@@ -275,6 +275,18 @@ def doctor_command() -> None:
     click.echo("All is well.")
 
 
+@click.command("version")
+@with_appcontext
+def version_command() -> None:
+    """This code's release and schema, and the database's schema."""
+    from . import __version__
+    from .readiness import database_schema, newest_schema
+
+    click.echo(f"portal {__version__}")
+    click.echo(f"schema of this code: {newest_schema()}")
+    click.echo(f"schema of the database: {database_schema() or 'none (run db upgrade)'}")
+
+
 alarms_cli = AppGroup("alarms", help="Telling the admins when something needs them.")
 
 
@@ -312,4 +324,5 @@ def init_app(app) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(doctor_command)
+    app.cli.add_command(version_command)
     app.cli.add_command(alarms_cli)

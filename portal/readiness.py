@@ -50,13 +50,22 @@ def problems() -> list[str]:
     return found
 
 
-def _schema() -> list[str]:
+def database_schema() -> str:
+    """The newest migration the database has run ("" when none)."""
     try:
-        current = db.session.scalar(text("SELECT version_num FROM alembic_version")) or ""
+        return db.session.scalar(text("SELECT version_num FROM alembic_version")) or ""
     except Exception:  # no version table: the migrations never ran
         db.session.rollback()
-        current = ""
-    newest = _newest_migration(current_app.extensions["migrate"].directory)
+        return ""
+
+
+def newest_schema() -> str:
+    """The newest migration this code has."""
+    return _newest_migration(current_app.extensions["migrate"].directory)
+
+
+def _schema() -> list[str]:
+    current, newest = database_schema(), newest_schema()
     if current != newest:
         return [
             f"database schema: at {current or 'nothing'}, the code needs {newest} "
