@@ -74,6 +74,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: email.message.EmailMessage
+    raw: bytes = b""  # as it came over the wire
 
     @property
     def subject(self) -> str:
@@ -124,7 +125,9 @@ class Inbox:
             await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.content)
+            )
         return "250 Message accepted"
 
     def to(self, address: str) -> list[Received]:

@@ -8,6 +8,7 @@ import email
 import re
 from datetime import timedelta
 from email import policy
+from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import select, update
@@ -16,7 +17,7 @@ from portal import accounts, operations
 from portal.clock import frozen, utcnow
 from portal.extensions import db
 from portal.models import OutboxEmail, User
-from portal.notifications.delivery import deliver_due, message_id
+from portal.notifications.delivery import build, deliver_due, message_id
 from portal.notifications.emails import queue_digests
 from portal.workflow import Action, State
 from tests.conftest import make_user
@@ -51,6 +52,82 @@ def test_any_name_makes_one_well_formed_recipient(app, inbox, name):
     assert mailbox.display_name == " ".join(name.split())
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+
+
+# Subjects and names that the standard library's folding garbles (a space lost
+# or added between encoded words), with what makes a header ambiguous.
+AWKWARD = [
+    "Revised application: Café Zoë & Søn (Renée Montgomery-Featherstonehaugh, "
+    "Founder of the Bakery)",
+    "Brûlée brûlée brûlée Renée, crème naïve naïve Renée, Renée, Søn 日本語 😀 Søn (c) "
+    "Zoë plain — ok crème — “Bcc: someone@example.com” and a tail that runs on",
+    "<d> Montgomery-Featherstonehaugh: naïve <d> Søn Søn brûlée",
+    "Montgomery-Featherstonehaugh: Zoë Çafé Çafé Renée, Montgomery-Featherstonehaugh: 😀",
+    "Literally =?utf-8?q?not_encoded?= in the text, Çafé",
+    "Plain words only, but long enough to need folding across more than one line here",
+]
+
+
+def _unfolded(raw: bytes) -> dict[str, str]:
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # headers are ASCII on the wire
+    headers: dict[str, str] = {}
+    for line in head.split("\r\n"):
+        if line[:1] in (" ", "\t"):
+            headers[name] += line
+        else:
+            name, _, value = line.partition(":")
+            headers[name] = value.lstrip()
+    return headers
+
+
+def _decoded(value: str) -> str:
+    """An unstructured header (Subject) as RFC 2047 has mail programs read it."""
+    return str(make_header(decode_header(value)))
+
+
+_WORD = re.compile(r'\s*(=\?[^?]+\?[qQbB]\?[^?]*\?=|"(?:[^"\\]|\\.)*"|[^\s"]+)')
+
+
+def _display_name(phrase: str) -> str:
+    """A display name as RFC 5322 and 2047 have mail programs read it: words
+    joined by one space, except between two encoded words, where the space is
+    not part of the name."""
+    name, previous_encoded = "", False
+    for token in _WORD.findall(phrase):
+        encoded = token.startswith("=?")
+        if encoded:
+            text = _decoded(token)
+        elif token.startswith('"'):
+            text = re.sub(r"\\(.)", r"\1", token[1:-1])
+        else:
+            text = token
+        name += text if (not name or (encoded and previous_encoded)) else " " + text
+        previous_encoded = encoded
+    return name
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_subjects_and_names_arrive_exactly_as_written(app, text):
+    name = text[:120]
+    with app.app_context():
+        stored = OutboxEmail(
+            id=7,
+            kind="received",
+            subject=text,
+            recipients=[[name, "r@shop.example"], ["Ana, Ö", "ana@shop.example"]],
+            to_address="r@shop.example",
+            dedup_key="test",
+        )
+        raw = build(stored, "Hello", "<p>Hello</p>").as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 78 for line in head.split(b"\r\n")), head.decode()
+    headers = _unfolded(raw)
+    assert _decoded(headers["Subject"]) == text
+    first, second = headers["To"].split(">,")
+    assert _display_name(first[: first.rindex("<")]) == " ".join(name.split())
+    assert first.endswith("<r@shop.example") and second.strip().endswith("<ana@shop.example>")
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["r@shop.example", "ana@shop.example"]
 
 
 def _every_kind(app, inbox, who) -> dict[str, object]:
@@ -143,7 +220,9 @@ def test_the_digest_unsubscribes_in_one_click_without_logging_in(app, client, in
         editor_id, address = editor.id, editor.email
     [digest] = inbox.to(address)
     assert "/editor/account" in digest.paths()  # the setting, linked
-    header = digest.message["List-Unsubscribe"]
+    # Written as it is, not encoded or folded: mail programs read it raw (RFC 2369).
+    [header] = re.findall(rb"\r\nList-Unsubscribe: (<[^\r\n]+>)\r\n", digest.raw)
+    header = header.decode()
     assert digest.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = re.fullmatch(r"<(http://portal\.test/\S+)>", header).group(1)
     path = link.removeprefix("http://portal.test")

@@ -20,6 +20,7 @@ import hmac
 import logging
 import os
 import random
+import re
 import smtplib
 import socket
 import time
@@ -27,10 +28,12 @@ from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses, parseaddr
+from itertools import groupby
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -227,21 +230,93 @@ def _thread(email: OutboxEmail) -> str | None:
     return f"<{_opaque(f'application:{submission_id}')}@{_domain()}>"
 
 
-def _address(name: str, address: str) -> Address:
+# Headers holding people's text are encoded here and written as given: the
+# standard library's folding loses or adds a space where it splits encoded
+# words ("Café Zoë" arrived as "CaféZoë", "Bakery" as "Bake ry").
+_POLICY = SMTP.clone(refold_source="none")
+
+
+def _encoded(text: str, header: str) -> str:
+    """`text` as a header value: ASCII as it is; anything else (or text that
+    looks encoded) as RFC 2047 encoded words, split between characters."""
+    text = " ".join((text or "").split())
+    if text.isascii() and "=?" not in text:
+        return _folded(text, len(header) + 2)
+    return Header(text, "utf-8", header_name=header).encode(linesep="\r\n")
+
+
+def _folded(text: str, used: int, width: int = 78) -> str:
+    """ASCII `text` folded at its spaces (a reader unfolds it back to one space)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and used + len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line, used = word, 1
+        else:
+            line = f"{line} {word}" if line else word
+    return "\r\n ".join([*lines, line])
+
+
+# What makes a word in a display name need quotes (RFC 5322's specials).
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
+def _plain(word: str) -> bool:
+    return word.isascii() and "=?" not in word
+
+
+def _phrase(name: str) -> str:
+    """A display name: its ASCII words as they are (quoted where a comma, a colon
+    or "Bcc:" would mean something), the others as encoded words. A run of
+    non-ASCII words too long for one encoded word is split between words, the
+    space inside the next one: mail programs read that exactly; Python's own
+    parser shows one space more there."""
+    parts = []
+    for plain, words in groupby(name.split(" "), key=_plain):
+        words = list(words)
+        if plain:
+            text = " ".join(words)
+            if _SPECIALS.search(text):
+                text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            parts.append(text)
+            continue
+        chunks = [words[0]]
+        for word in words[1:]:
+            if len(Header(f"{chunks[-1]} {word}", "utf-8").encode()) <= 75:
+                chunks[-1] = f"{chunks[-1]} {word}"
+            else:
+                chunks.append(f" {word}")
+        for chunk in chunks:  # a single word too long for one is split by Header
+            parts.append(Header(chunk, "utf-8").encode().replace("\n ", " "))
+    return " ".join(parts)
+
+
+def _mailbox(name: str, address: str, header: str) -> str:
+    """One mailbox: a name with a comma, a colon or "Bcc:" stays a name."""
     username, _, domain = address.rpartition("@")
-    return Address(display_name=" ".join((name or "").split()), username=username, domain=domain)
+    address = Address(username=username, domain=domain).addr_spec  # refuses line breaks
+    name = " ".join((name or "").split())
+    if not name:
+        return address
+    return _folded(f"{_phrase(name)} <{address}>", len(header) + 2)
+
+
+def _mailboxes(pairs, header: str) -> str:
+    return ",\r\n ".join(_mailbox(name, address, header) for name, address in pairs)
 
 
 def build(email: OutboxEmail, text: str, html: str) -> EmailMessage:
-    """The message as it leaves: names in headers with email.headerregistry (a
-    comma, a colon or "Bcc:" in a name stays in the name), one
-    multipart/alternative, and the headers that mark it as automatic."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = _address(*_sender())
-    message["To"] = [_address(name, address) for name, address in email.recipients]
+    """The message as it leaves: one multipart/alternative, the headers that
+    mark it as automatic, and people's names and subjects encoded so that they
+    arrive exactly as written (a comma, a colon or "Bcc:" in a name stays in
+    the name)."""
+    message = EmailMessage(policy=_POLICY)
+    message.set_raw("From", _mailboxes([_sender()], "From"))
+    message.set_raw("To", _mailboxes(email.recipients, "To"))
     if current_app.config.get("MAIL_REPLY_TO"):
-        message["Reply-To"] = current_app.config["MAIL_REPLY_TO"]
-    message["Subject"] = email.subject
+        reply_to = getaddresses([current_app.config["MAIL_REPLY_TO"]])
+        message.set_raw("Reply-To", _mailboxes(reply_to, "Reply-To"))
+    message.set_raw("Subject", _encoded(email.subject, "Subject"))
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id(email.id)
     thread = _thread(email)
@@ -251,7 +326,8 @@ def build(email: OutboxEmail, text: str, html: str) -> EmailMessage:
     if email.kind == "digest":
         unsubscribe = accounts.digest_unsubscribe_link(email.to_address)
         if unsubscribe is not None:
-            message["List-Unsubscribe"] = f"<{unsubscribe}>"
+            # As it is, on one line: mail programs read it raw (RFC 2369, 8058).
+            message.set_raw("List-Unsubscribe", f"<{unsubscribe}>")
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
@@ -634,10 +710,12 @@ def send_test(address: str) -> str:
     if not current_app.config["MAIL_SERVER"]:
         raise ValueError("No MAIL_SERVER is set: emails stay in the outbox.")
     _check_addresses([("", address)])
-    message = EmailMessage(policy=SMTP)
-    message["From"] = _address(*_sender())
-    message["To"] = _address("", address)
-    message["Subject"] = f"Test email from {current_app.config['SITE_NAME']}"
+    message = EmailMessage(policy=_POLICY)
+    message.set_raw("From", _mailboxes([_sender()], "From"))
+    message.set_raw("To", _mailboxes([("", address)], "To"))
+    message.set_raw(
+        "Subject", _encoded(f"Test email from {current_app.config['SITE_NAME']}", "Subject")
+    )
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = f"<test-{_opaque(utcnow().isoformat())}@{_domain()}>"
     message["Auto-Submitted"] = "auto-generated"
