@@ -3,6 +3,9 @@ the saved replies editors share."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -78,21 +81,37 @@ def _revoke_password_links(user: User) -> None:
     )
 
 
-def mint_set_password_link(user_id: int) -> str | None:
-    """A fresh set-password link for the email being sent now: valid for
-    SET_PASSWORD_VALID from now, and the only live one (older ones are revoked).
-    The caller commits. None when the user is gone or deactivated."""
+def _email_token(email_id: int) -> str:
+    """The set-password token of outbox email `email_id`: the same on every try
+    of that email, made with the secret key so nobody else can make it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"set-password:{email_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def mint_set_password_link(user_id: int, email_id: int | None = None) -> str | None:
+    """The set-password link of the email being sent now (of outbox email
+    `email_id`; a random one without it): valid for SET_PASSWORD_VALID and the
+    only live one (older ones are revoked). A second try of the same email
+    carries the same link, so both copies work until one is used. The caller
+    commits. None when the user is gone or deactivated."""
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         return None
+    token = _email_token(email_id) if email_id is not None else secrets.token_urlsafe(32)
+    link = public_url("review.set_password", token=token)
+    tried = db.session.scalar(
+        select(PasswordToken.id).where(PasswordToken.token_hash == hash_token(token))
+    )
+    if tried is not None:
+        return link  # as it was: still live, used, or revoked by a newer link
     _revoke_password_links(user)
-    token = secrets.token_urlsafe(32)
     db.session.add(
         PasswordToken(
             user=user, token_hash=hash_token(token), expires_at=utcnow() + SET_PASSWORD_VALID
         )
     )
-    return public_url("review.set_password", token=token)
+    return link
 
 
 def invite(email: str, name: str, role: str) -> User:

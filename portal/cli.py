@@ -147,7 +147,7 @@ def retry_dead_command(since, until) -> None:
 @mail_cli.command("show")
 @click.argument("email_id", type=int)
 def show(email_id: int) -> None:
-    """Print one outbox email as its recipient would get it, with a fresh private link.
+    """Print one outbox email as its recipient gets it, with its private link.
 
     For the operator at the shell (who can read the database anyway), e.g. to
     hand an invitation over when no SMTP server is set up.
@@ -162,7 +162,7 @@ def show(email_id: int) -> None:
     text = email.text_body
     if email.private_link:
         try:
-            text = text.replace(PRIVATE_LINK, mint_private_link(email.private_link))
+            text = text.replace(PRIVATE_LINK, mint_private_link(email.private_link, email.id))
         except LinkUnavailable as error:
             raise click.ClickException(str(error)) from None
         db.session.commit()

@@ -71,6 +71,7 @@ AWKWARD = [
 def _unfolded(raw: bytes) -> dict[str, str]:
     head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # headers are ASCII on the wire
     headers: dict[str, str] = {}
+    name = ""
     for line in head.split("\r\n"):
         if line[:1] in (" ", "\t"):
             headers[name] += line

@@ -176,3 +176,32 @@ def test_forgot_password_is_limited_per_address(app, client, editor):
         post_form(client, "/editor/forgot", {"email": "editor@portal.test"})
     with app.app_context():
         assert db.session.query(OutboxEmail).filter_by(kind="set_password").count() == 2
+
+
+def test_a_retried_email_carries_the_link_its_first_copy_had(app, client, admin, editor, inbox):
+    """After a timeout that hid a delivery, the retry arrives as a second copy of
+    the same message: whichever copy the person opens, its link works."""
+    login(client, email="admin@portal.test")
+    post_form(client, "/editor/team", {}, action=f"/editor/team/{editor}/password-link")
+    with app.app_context():
+        deliver_due()
+        # The worker heard nothing back and tries again (same row, same Message-ID).
+        db.session.execute(
+            OutboxEmail.__table__.update()
+            .where(OutboxEmail.kind == "set_password")
+            .values(status="failed", deliver_after=OutboxEmail.created_at)
+        )
+        db.session.commit()
+        deliver_due()
+    copies = inbox.to("editor@portal.test")
+    assert len(copies) == 2
+    assert copies[0].message["Message-ID"] == copies[1].message["Message-ID"]
+    first, second = (
+        next(p for p in m.paths() if p.startswith("/editor/set-password/")) for m in copies
+    )
+    assert first == second
+    newcomer = app.test_client()
+    assert newcomer.get(first).status_code == 200
+    data = {"password": "a brand new password", "confirm": "a brand new password"}
+    assert post_form(newcomer, first, data).status_code == 302
+    assert newcomer.get(second).status_code == 404  # one link, used once

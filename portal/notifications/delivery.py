@@ -142,8 +142,8 @@ class LinkUnavailable(ValueError):
     """The private link can't be made any more (its person or application is gone)."""
 
 
-def mint_private_link(spec: str) -> str:
-    """Make the link an email's `private_link` names, for this sending only."""
+def mint_private_link(spec: str, email_id: int | None = None) -> str:
+    """Make the link an email's `private_link` names, for outbox email `email_id`."""
     kind, _, ident = spec.partition(":")
     link = None
     if kind == "status" and ident.isdigit():
@@ -151,15 +151,15 @@ def mint_private_link(spec: str) -> str:
         if submission is not None:
             link = public_url("submissions.status", token=StatusToken.issue(submission))
     elif kind == "set-password" and ident.isdigit():
-        link = accounts.mint_set_password_link(int(ident))
+        link = accounts.mint_set_password_link(int(ident), email_id)
     if link is None:
         raise LinkUnavailable(f"The {kind} link of this email can no longer be made.")
     return link
 
 
-def _minted(spec: str) -> list[str]:
+def _minted(spec: str, email_id: int) -> list[str]:
     """The links an email's `private_link` names (one, or several in order)."""
-    return [mint_private_link(part) for part in spec.split()]
+    return [mint_private_link(part, email_id) for part in spec.split()]
 
 
 def _message(email: OutboxEmail, links: list[str] | None = None) -> Message:
@@ -486,7 +486,7 @@ def deliver_due(
     for e in emails:
         try:
             # A private link is made now, for this copy only: the stored row never holds it.
-            links = _minted(e.private_link) if e.private_link else None
+            links = _minted(e.private_link, e.id) if e.private_link else None
             messages[e.id] = _message(e, links)
         except LinkUnavailable as error:
             unsendable[e.id] = error
