@@ -7,10 +7,11 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -200,14 +201,32 @@ def set_notify(user: User, choice: str) -> None:
     db.session.commit()
 
 
-def _digest_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="digest-unsubscribe")
+class _ClockSigner(TimestampSigner):
+    """Time stamps from the site's clock (which tests can move)."""
+
+    def get_timestamp(self) -> int:
+        return int(utcnow().replace(tzinfo=UTC).timestamp())
+
+
+def _digest_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt="digest-unsubscribe", signer=_ClockSigner
+    )
+
+
+def _canonical(token: str) -> bool:
+    """Each part of the token is the one spelling of its bytes: no other
+    string decoding to the same bytes (a changed spare bit) opens anything."""
+    try:
+        return all(base64_encode(base64_decode(part)).decode() == part for part in token.split("."))
+    except (BadData, ValueError):
+        return False
 
 
 def digest_unsubscribe_link(address: str) -> str | None:
     """The one-click link that stops the daily digest to `address` (RFC 8058),
-    made as each digest leaves: it is in that email's headers only. None when
-    nobody on the team has that address."""
+    made as each digest leaves: it is in that email's headers only, and works
+    for DIGEST_UNSUBSCRIBE_DAYS. None when nobody on the team has that address."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == address.lower()))
     if user is None:
         return None
@@ -216,11 +235,14 @@ def digest_unsubscribe_link(address: str) -> str | None:
 
 
 def digest_subscriber(token: str) -> User | None:
-    """Whose digest the link stops: None if it was not made here or the
-    person's address has changed since."""
+    """Whose digest the link stops: None if it was not made here, is too old,
+    or the person's address has changed since."""
+    if not token or len(token) > 300 or not _canonical(token):
+        return None
+    days = current_app.config["DIGEST_UNSUBSCRIBE_DAYS"]
     try:
-        user_id, address = _digest_signer().loads(token)
-    except (BadSignature, ValueError, TypeError):
+        user_id, address = _digest_signer().loads(token, max_age=days * 86400)
+    except (BadData, ValueError, TypeError):
         return None
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or user.email.lower() != address:

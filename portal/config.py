@@ -136,6 +136,7 @@ def from_environment(environ=os.environ) -> dict:
         "RESPONSE_DAYS": _int(environ, "RESPONSE_DAYS", 14, minimum=1),
         # How long a status link keeps working after it was last used.
         "STATUS_LINK_DAYS": _int(environ, "STATUS_LINK_DAYS", 90, minimum=1),
+        "DIGEST_UNSUBSCRIBE_DAYS": _int(environ, "DIGEST_UNSUBSCRIBE_DAYS", 60, minimum=1),
         # Links made before then stop working this long after the interview goes live.
         "STATUS_LINK_DAYS_AFTER_PUBLICATION": _int(
             environ, "STATUS_LINK_DAYS_AFTER_PUBLICATION", 30, minimum=1

@@ -233,6 +233,17 @@ def test_the_digest_unsubscribes_in_one_click_without_logging_in(app, client, in
     page = client.get(path)  # opening the link changes nothing
     assert page.status_code == 200 and "Stop the daily digest" in page.get_data(as_text=True)
     assert client.get(path[:-2] + "xx").status_code == 404  # a forged link does nothing
+    # Nor one differing in a base64 character's unused bits (decodes to the same bytes).
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(path[-1])
+    twin = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last ^ 1]
+    assert client.get(path[:-1] + twin).status_code == 404
+    # Each digest has a link of its own, which ends after DIGEST_UNSUBSCRIBE_DAYS.
+    with app.app_context(), frozen(utcnow() + timedelta(seconds=2)):
+        again = accounts.digest_unsubscribe_link(address)
+        assert again != link
+    days = app.config["DIGEST_UNSUBSCRIBE_DAYS"]
+    with frozen(utcnow() + timedelta(days=days + 1)):
+        assert client.get(path).status_code == 404
     # What the mail program sends (RFC 8058): a POST, no cookie, no form token.
     response = client.post(path, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
