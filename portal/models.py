@@ -644,6 +644,11 @@ class OutboxEmail(db.Model):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL"), index=True
     )
+    # The application it is about, if any: its emails thread together, and
+    # erasing the application finds them.
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(40))
     # [[name, address], ...]: never joined into one string, so a name can't
     # smuggle in another address.

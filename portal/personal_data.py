@@ -70,6 +70,7 @@ def _strike_from_emails(submission: Submission) -> None:
     events = select(Event.id).where(Event.submission_id == submission.id)
     requests = [f"after-request:{r.id}:%" for r in submission.after_requests]
     about_it = or_(
+        OutboxEmail.submission_id == submission.id,
         OutboxEmail.event_id.in_(events),
         OutboxEmail.private_link == f"status:{submission.id}",
         OutboxEmail.dedup_key.like(f"resend:{submission.id}:%"),

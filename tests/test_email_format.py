@@ -291,6 +291,23 @@ def test_emails_about_one_application_thread_together(app, inbox):
     assert len(mine) == 1 and None not in mine and mine != theirs
 
 
+def test_the_editors_emails_about_one_application_thread_together(app, inbox):
+    """Events and what is not an event (a correction asked after publication, a
+    draft reminder) alike."""
+    with app.app_context():
+        desk = staff().email
+        s = submission_in(State.PUBLISHED, email="live@shop.example")
+        operations.ask_after_publication(s, "correction", "The shop moved to Quay Street.")
+        operations.ask_after_publication(s, "takedown", "Please take it down after all.")
+        while deliver_due().handled:
+            pass
+    about = [m for m in inbox.to(desk) if "requested" in m.subject]
+    assert len(about) == 2
+    threads = {m.message["References"] for m in about}
+    applicant = {m.message["References"] for m in inbox.to("live@shop.example")}
+    assert len(threads) == 1 and None not in threads and threads == applicant
+
+
 def test_reply_to_when_set(app, inbox):
     app.config["MAIL_REPLY_TO"] = "Editors <editors@publication.example>"
     with app.app_context():

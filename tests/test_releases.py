@@ -20,6 +20,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from portal import __version__
 from tests.test_migrations import _empty_database
@@ -123,6 +124,19 @@ def test_upgrade_from_an_earlier_release_and_roll_back(app, database_url, tmp_pa
     assert f"schema of the database: {RELEASES[0]['schema']}" in _flask(
         ROOT, database_url, "version"
     )
+    engine = create_engine(database_url)
+    with engine.connect() as conn:  # 0014: emails know their application
+        orphans = conn.execute(
+            text(
+                "SELECT count(*) FROM outbox o JOIN events e ON e.id = o.event_id "
+                "WHERE e.submission_id IS NOT NULL AND o.submission_id IS NULL"
+            )
+        ).scalar()
+        threaded = conn.execute(
+            text("SELECT count(*) FROM outbox WHERE submission_id IS NOT NULL")
+        ).scalar()
+    engine.dispose()
+    assert orphans == 0 and threaded > 0
     after = _served(ROOT, database_url)
     assert after["home"] == 200 and after["pages"].keys() == before["pages"].keys()
     assert all(status == 200 for status, _ in after["pages"].values()), after

@@ -222,12 +222,9 @@ def message_id(email_id: int) -> str:
 def _thread(email: OutboxEmail) -> str | None:
     """One References value for every email about one application, so mail
     programs keep them together."""
-    submission_id = email.event.submission_id if email.event is not None else None
-    if submission_id is None and email.dedup_key.startswith("resend:"):
-        submission_id = email.dedup_key.split(":")[1]
-    if submission_id is None:
+    if email.submission_id is None:
         return None
-    return f"<{_opaque(f'application:{submission_id}')}@{_domain()}>"
+    return f"<{_opaque(f'application:{email.submission_id}')}@{_domain()}>"
 
 
 # Headers holding people's text are encoded here and written as given: the

@@ -287,6 +287,7 @@ def status_links_again(submissions: list[Submission], cause: str) -> None:
         _applicant(shown[0]),
         "Your status link" if len(shown) == 1 else "Your status links",
         key=cause,
+        submission=shown[0],  # the thread it joins: the newest application's
         private_link=" ".join(f"status:{s.id}" for s in shown),
         entries=[(s, numbered_private_link(n)) for n, s in enumerate(shown, start=1)],
         more=len(submissions) - len(shown),

@@ -15,7 +15,7 @@ from flask import current_app, render_template
 from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
-from ..models import Event, OutboxEmail
+from ..models import Event, OutboxEmail, Submission
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,13 @@ def queue(
     own. `key` names the cause; with the address it makes the deduplication key.
     `private_link` names the link the worker mints at sending ("status:<id>",
     "set-password:<id>"); the templates are given PRIVATE_LINK in its place.
-    Returns the last row queued (None when every copy was queued before).
+    Returns the last row queued (None when every copy was queued before). The
+    application it is about is the event's, else the `submission` it shows.
     """
     queued = None
+    about = event.submission_id if event is not None else None
+    if about is None and isinstance(context.get("submission"), Submission):
+        about = context["submission"].id
     site = current_app.config["SITE_NAME"]
     held_back = _held_back.get()
     for name, address in to:
@@ -154,6 +158,7 @@ def queue(
         queued = OutboxEmail(
             dedup_key=dedup_key,
             event=event,
+            submission_id=about,
             kind=kind,
             recipients=[[header_safe(name, 120), address]],
             to_address=address.lower(),
