@@ -110,6 +110,9 @@ def test_a_published_interview_changes_only_when_the_changes_are_published(
     [mail] = inbox.to("live@shop.example")
     assert mail.subject.startswith("We updated your interview")
     assert "We corrected what the shop sells." in mail.text and f"/interviews/{slug}" in mail.text
+    # The status page it speaks of, linked: where a correction is asked for.
+    [status] = [p for p in mail.paths() if p.startswith("/status/")]
+    assert "Something to correct" in app.test_client().get(status).get_data(as_text=True)
     # Every saved version is kept and any two compare.
     versions = html.unescape(
         client.get(f"/editor/submissions/{sid}/versions").get_data(as_text=True)

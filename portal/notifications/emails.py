@@ -227,6 +227,7 @@ def changes_published(event: Event) -> None:
         note=event.message,
         edited=(event.details or {}).get("edited", []),
         link=public_url("publishing.interview", slug=interview.slug),
+        **_status_link(submission),
     )
 
 
