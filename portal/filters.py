@@ -55,6 +55,13 @@ def excerpt(html: str | None, length: int = 180) -> str:
     return text[:length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
 
 
+def full_stop(text: str) -> str:
+    """`text` ending a sentence: a full stop, unless it has one ("Co.", "Jr.")
+    or another ending of its own ("Yes!")."""
+    text = str(text or "")
+    return text if text.rstrip().endswith((".", "!", "?", "…")) else text + "."
+
+
 def isodate(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
@@ -71,6 +78,7 @@ def init_app(app) -> None:
         ago=ago,
         excerpt=excerpt,
         isodate=isodate,
+        full_stop=full_stop,
         without_scheme=shown,
     )
     from .links import public_url

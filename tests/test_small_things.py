@@ -105,3 +105,19 @@ def test_a_bad_photo_is_in_the_error_summary_with_the_other_errors(app, client):
     start = page.index('class="error-summary"')
     summary = page[start : page.index("</ul>", start)]
     assert 'href="#name"' in summary and 'href="#photo"' in summary
+
+
+def test_a_name_ending_in_a_full_stop_gets_no_second_one(app, client, inbox):
+    """'Thank you, José Álvarez, Jr.' and 'Acme Co.', not 'Jr..' and 'Co..'."""
+    from portal.notifications.delivery import deliver_due
+    from tests.conftest import application
+
+    data = application(app, name="José Álvarez, Jr.", business="Álvarez Tiles Co.")
+    response = post_form(client, "/apply", data, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "José Álvarez, Jr. Your application" in page and "Jr.." not in page
+    with app.app_context():
+        deliver_due()
+    mails = inbox.to(data["email"])
+    assert mails and all("Co.." not in m.text + m.html for m in mails)
+    assert any("Álvarez Tiles Co." in m.text for m in mails)
