@@ -20,7 +20,7 @@ from flask import current_app
 from limits.storage import storage_from_string
 from sqlalchemy import func, select, text
 
-from . import photos
+from . import photos, share_image
 from .clock import utcnow
 from .extensions import db
 from .models import OutboxEmail
@@ -131,6 +131,11 @@ def checkup() -> list[str]:
         found.append(f"PUBLIC_URL: {config['PUBLIC_URL']} is not https (links in emails use it)")
     if not config["MAIL_SERVER"]:
         found.append("MAIL_SERVER: not set, so no email leaves the outbox")
+    if share_image.font_file() is None:
+        found.append(
+            "share cards: no font with accented letters "
+            "(apt install fonts-dejavu-core, or set SHARE_FONT to a .ttf file)"
+        )
     found += _backlog()
     found += _disk()
     return found

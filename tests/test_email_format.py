@@ -201,7 +201,9 @@ def test_the_live_email_has_an_image_that_fits_a_phone(app, inbox):
     [img] = re.findall(r"<img [^>]+>", html)
     assert "max-width: 600px" in img and "width: 100%" in img and "height: auto" in img
     alt = re.search(r'alt="([^"]+)"', img).group(1)
-    assert alt.startswith("The share card of your interview")
+    # What the card shows: a line of the interview, the name, the business.
+    assert alt.startswith("Your share card: “") and ORDINARY["name"] in alt
+    assert ORDINARY["business"] in alt
     assert not re.search(r"<a [^>]*>\s*<img", html)  # no link on an image
     assert "Your interview is live" in received.text
 

@@ -9,7 +9,7 @@ import os
 import pytest
 from PIL import Image
 
-from portal import operations
+from portal import operations, photos
 from portal.extensions import db
 from portal.models import Submission
 from portal.notifications.delivery import deliver_due
@@ -62,3 +62,47 @@ def test_the_image_is_remade_only_when_what_it_shows_changes(app, client, editor
         second = db.session.get(Submission, sid).interview.share_image
     assert second != first
     assert os.path.exists(os.path.join(app.instance_path, "photos", second))
+
+
+def _drawn(text: str, size: int = 40) -> bytes:
+    """How `text` comes out in the card's font: a glyph the font lacks is drawn
+    as the same box as an unassigned code point."""
+    from portal.share_image import _font
+
+    return bytes(_font(size).getmask(text))
+
+
+@pytest.mark.parametrize("letter", list("éÅłŁçÇøßñŒőšžăț"))
+def test_the_card_draws_accented_letters_not_boxes(app, letter):
+    with app.app_context():
+        assert _drawn(letter) != _drawn("\uffff"), letter
+
+
+def test_a_long_name_and_business_stay_on_the_card(app):
+    name = "Anne-Marguerite Montgomery-Featherstonehaugh de la Tour-Ångström"
+    business = "The Very Long-Named Artisanal Sourdough & Pâtisserie Cooperative of Kirkcudbright"
+    with app.app_context():
+        s = submission_in(State.READY, name=name, business=business)
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+        with Image.open(photos.path_of(s.interview.share_image)) as card:
+            card = card.convert("RGB")
+    from portal.share_image import BACKGROUND, MARGIN
+
+    width, height = card.size
+    # Nothing drawn in the right margin: every line ends inside the card.
+    margin = card.crop((width - MARGIN + 8, 0, width, height))
+    assert set(margin.get_flattened_data()) == {BACKGROUND}
+
+
+def test_doctor_says_when_the_cards_have_no_font_with_accents(app, monkeypatch):
+    from portal import share_image
+    from portal.readiness import checkup
+
+    with app.app_context():
+        assert not [x for x in checkup() if x.startswith("share cards")]
+        monkeypatch.setattr(share_image, "FONT_FILES", ())
+        app.config["SHARE_FONT"] = "/nowhere/font.ttf"
+        [line] = [x for x in checkup() if x.startswith("share cards")]
+        assert "fonts-dejavu-core" in line
+        app.config["SHARE_FONT"] = share_image.__file__  # any file at all: named, so tried
+        assert share_image.font_file() == share_image.__file__

@@ -12,6 +12,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
 from ..models import Event, OutboxEmail, ResendRequest, Submission, User
+from ..share_image import pull_quote
 from ..workflow import Action, State
 from .outbox import PRIVATE_LINK, numbered_private_link, queue
 
@@ -209,6 +210,7 @@ def published(event: Event) -> None:
         share_image=public_url("publishing.photo", name=interview.share_image)
         if interview.share_image
         else None,
+        share_quote=pull_quote(interview),
     )
 
 
