@@ -62,9 +62,18 @@ def font_file() -> str | None:
     """The font the cards are drawn with; None when there is none but Pillow's."""
     configured = current_app.config.get("SHARE_FONT")
     for path in ([configured] if configured else []) + list(FONT_FILES):
-        if os.path.isfile(path):
+        if _loads(path):
             return path
     return None
+
+
+@lru_cache(maxsize=8)
+def _loads(path: str) -> bool:
+    try:
+        ImageFont.truetype(path, 12)
+    except OSError:  # missing, or not a font
+        return False
+    return True
 
 
 @lru_cache(maxsize=32)

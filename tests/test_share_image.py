@@ -104,5 +104,6 @@ def test_doctor_says_when_the_cards_have_no_font_with_accents(app, monkeypatch):
         app.config["SHARE_FONT"] = "/nowhere/font.ttf"
         [line] = [x for x in checkup() if x.startswith("share cards")]
         assert "fonts-dejavu-core" in line
-        app.config["SHARE_FONT"] = share_image.__file__  # any file at all: named, so tried
-        assert share_image.font_file() == share_image.__file__
+        app.config["SHARE_FONT"] = share_image.__file__  # a file, but no font
+        assert share_image.font_file() is None
+        assert _drawn("Ana")  # still drawn, in Pillow's own font
