@@ -91,7 +91,7 @@ def render_messages(workdir: Path) -> dict[tuple[str, str], bytes]:
             for row in rows:
                 if (label, row.kind) in messages:
                     continue  # one of each kind is enough
-                links = delivery._minted(row.private_link) if row.private_link else []
+                links = delivery._minted(row.private_link, row.id) if row.private_link else []
                 messages[label, row.kind] = delivery._message(row, links).as_bytes()
             db.session.remove()
             db.engine.dispose()
