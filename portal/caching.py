@@ -1,8 +1,10 @@
 """Readers' pages, rendered once and kept in memory until what they show changes.
 
-A page is stored under its path and query and the site's *public state*: a
-generation number bumped in the same transaction as any change readers could
-see (`watch_changes`), and the newest publication time that has passed, so a
+A page is stored under its path, the query arguments it reads, and the site's
+*public state*: a generation number bumped in the same transaction as any change
+readers could see (`watch_changes`: a published interview's text, tags, slug,
+photo or person; publishing and unpublishing; not an application, a note, a
+resend or a draft), and the newest publication time that has passed, so a
 scheduled interview going live turns every listing stale without anyone
 writing.
 
@@ -31,7 +33,7 @@ from time import monotonic
 from cachetools import LRUCache
 from flask import Response, current_app, has_app_context, make_response, request, session
 from flask_login import current_user
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
@@ -39,7 +41,8 @@ from .extensions import db
 from .models import Interview, InterviewItem, SiteState, SlugRedirect, Submission, Tag
 
 MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
-# What a public page is made of: a change to any of these may change one.
+# What a public page is made of: a change to one of these may change one, if
+# it belongs to an interview that is (or was, until this change) published.
 PUBLIC_MODELS = (Interview, InterviewItem, Tag, SlugRedirect, Submission)
 
 
@@ -99,9 +102,34 @@ def public_state() -> PublicState:
     return state
 
 
+def _had(obj, attribute: str, test: Callable[[object], bool]) -> bool:
+    """Whether `test` holds for the attribute's value now or before this flush."""
+    history = inspect(obj).attrs[attribute].history
+    return any(test(v) for v in chain(history.added, history.unchanged, history.deleted))
+
+
+def _seen_by_readers(obj, new: bool) -> bool:
+    """Whether a change to `obj` could change what a reader sees: it belongs to
+    an interview that is, or was until now, published (or scheduled). A new
+    application, a note, a draft being written: no."""
+    if isinstance(obj, Interview):
+        return _had(obj, "published_at", lambda v: v is not None)
+    if isinstance(obj, Submission):
+        return not new and _had(obj, "state", lambda v: v == "published")
+    if isinstance(obj, InterviewItem):
+        interview = obj.interview
+        return interview is not None and _seen_by_readers(interview, new=False)
+    if isinstance(obj, Tag):
+        return not new  # a renamed or removed tag; a new one is on no live page yet
+    return isinstance(obj, SlugRedirect)
+
+
 def _bump(session: Session, _context, _instances) -> None:
-    touched = chain(session.new, session.dirty, session.deleted)
-    if not any(isinstance(obj, PUBLIC_MODELS) for obj in touched):
+    with session.no_autoflush:
+        public = any(_seen_by_readers(obj, new=True) for obj in session.new) or any(
+            _seen_by_readers(obj, new=False) for obj in chain(session.dirty, session.deleted)
+        )
+    if not public:
         return
     connection = session.connection()
     table = SiteState.__table__
@@ -178,11 +206,16 @@ def _shared() -> bool:
     return not current_user.is_authenticated and "_flashes" not in session
 
 
-def cached(render: Callable[[], Response | str]) -> Response:
-    """Answer from the reader's copy (304), the stored page, or `render()`."""
+def cached(render: Callable[[], Response | str], uses: tuple[str, ...] = ()) -> Response:
+    """Answer from the reader's copy (304), the stored page, or `render()`.
+
+    `uses` names the query arguments the page reads: only they make a page
+    different, so "?utm_source=..." is the same stored page, and nobody can
+    push real pages out of the cache with made-up query strings."""
     state = public_state()
     shared = _shared()
-    key = (request.path, request.query_string, state.generation, state.newest_live)
+    arguments = tuple((name, request.args[name]) for name in uses if name in request.args)
+    key = (request.path, arguments, state.generation, state.newest_live)
     etag = hashlib.sha256(repr((key, shared)).encode()).hexdigest()[:32]
     since = request.if_modified_since
     if since is not None and since > datetime.now(UTC):

@@ -301,3 +301,58 @@ def test_the_page_cache_forgets_the_page_used_longest_ago():
     off = caching.PageCache(0)
     off.put(("/a",), first)
     assert (off.get(("/a",)), len(off)) == (None, 0)
+
+
+def test_applications_notes_resends_and_drafts_leave_stored_pages_in_place(
+    app, client, monkeypatch
+):
+    """The cache empties only when readers could see a change."""
+    from portal.interviews import ItemEdit
+    from portal.models import Submission, User
+    from portal.notifications.emails import answer_resend_requests
+    from tests.factories import answers, profile, staff
+
+    slugs = publish_some(app, 2)
+    clock = [1000.0]
+    monkeypatch.setattr(caching, "monotonic", lambda: clock[0])
+    paths = ("/", f"/interviews/{slugs[0]}", "/tags/retail", "/feed.atom", "/sitemap.xml")
+    before = {p: client.get(p).headers["ETag"] for p in paths}
+    with app.app_context():
+        editor = db.session.get(User, staff().id)
+        drafting = submission_in(State.APPROVED)  # an interview being written
+        generation = caching.read_public_state().generation
+        for n in range(50):
+            submission, _token = operations.apply(profile(email=f"new{n}@shop.example"), answers())
+            operations.add_note(submission, editor, f"Called them back, round {n}.")
+            operations.request_status_links(f"new{n}@shop.example")
+        operations.perform(submission, Action.START_REVIEW, actor_for(Action.START_REVIEW))
+        draft = drafting.interview
+        operations.save_draft(
+            drafting,
+            actor_for(Action.APPROVE),
+            expected_version=None,
+            title="A working title",
+            slug=draft.slug,
+            intro_html="<p>Not live yet.</p>",
+            tag_names=["Retail"],
+            items=[
+                ItemEdit(i.id, i.question, "<p>A rewritten answer.</p>", n)
+                for n, i in enumerate(draft.items)
+            ],
+        )
+        answer_resend_requests()  # the mail worker's job
+        assert caching.read_public_state().generation == generation
+        drafting_id = drafting.id
+    clock[0] += 5  # well past PAGE_CACHE_CHECK_SECONDS
+    after = {p: client.get(p).headers["ETag"] for p in paths}
+    assert after == before
+    # Any query string a page does not read is the same page.
+    assert client.get("/?utm_source=x&page=9").headers["ETag"] == before["/"]
+    assert client.get(f"/interviews/{slugs[0]}?ref=feed").headers["ETag"] == before[paths[1]]
+    # A publication refreshes the listings within PAGE_CACHE_CHECK_SECONDS.
+    with app.app_context():
+        drafting = db.session.get(Submission, drafting_id)
+        for action in (Action.SEND_PROOF, Action.SKIP_SIGNOFF, Action.PUBLISH):
+            operations.perform(drafting, action, actor_for(action), message="By phone")
+    clock[0] += 1.01
+    assert "A working title" in client.get("/").get_data(as_text=True)

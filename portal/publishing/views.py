@@ -31,6 +31,8 @@ from .forms import SearchForm
 
 PAGE_SIZE = 12
 # A listing's place: the publication time and id of the card it continues from.
+# The query arguments a listing reads (a page of it by keyset).
+PAGING = ("before", "after")
 _CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6})-(\d{1,18})")
 _CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
 
@@ -98,7 +100,10 @@ def _listing(query) -> Listing:
 @bp.route("/")
 def home():
     """The latest published interviews."""
-    return cached(lambda: render_template("publishing/home.html", listing=_listing(_published())))
+    return cached(
+        lambda: render_template("publishing/home.html", listing=_listing(_published())),
+        uses=PAGING,
+    )
 
 
 @bp.route("/interviews/<slug>")
@@ -166,7 +171,7 @@ def tag(slug: str):
         listing = _listing(_published().where(Interview.tags.contains(found)))
         return render_template("publishing/tag.html", tag=found, listing=listing)
 
-    return cached(render)
+    return cached(render, uses=PAGING)
 
 
 @bp.route("/search")
