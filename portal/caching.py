@@ -246,6 +246,8 @@ def _finish(response: Response, etag: str, state: PublicState, shared: bool) -> 
     if shared:
         response.cache_control.public = True
         response.cache_control.max_age = MAX_AGE
+        # How long a proxy in front (deploy/nginx.conf) may answer with it.
+        response.headers["X-Accel-Expires"] = str(current_app.config["PROXY_CACHE_SECONDS"])
     else:
         response.cache_control.private = True
         response.cache_control.no_cache = True

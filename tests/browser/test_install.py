@@ -265,6 +265,7 @@ def test_the_production_steps_of_the_readme_give_a_working_site(scratch, databas
         .replace("http://127.0.0.1:8000", f"http://127.0.0.1:{web_port}")
         .replace("/srv/portal", str(srv))
         .replace("/var/log/nginx/", f"{nginx_dir}/logs/")
+        .replace("/var/cache/nginx/portal", f"{nginx_dir}/cache")
     )
     temp = nginx_dir / "temp"
     (nginx_dir / "nginx.conf").write_text(
@@ -330,6 +331,31 @@ def test_the_production_steps_of_the_readme_give_a_working_site(scratch, databas
     assert all(f"rid={x}" in web_log for x in passed_on), (passed_on, web_log[-2000:])
 
 
+def _anonymous(url: str) -> tuple[str, str]:
+    """A reader with no cookie: (X-Cache, the page)."""
+    context = ssl._create_unverified_context()  # noqa: S323 (our own certificate)
+    with urllib.request.urlopen(url, timeout=10, context=context) as response:  # noqa: S310
+        return response.headers.get("X-Cache", ""), response.read().decode()
+
+
+def _check_the_proxy_cache(portal: Portal, desk, https_port: int) -> None:
+    """nginx keeps public pages for a few seconds, and nothing of an editor's."""
+    home = f"https://127.0.0.1:{https_port}/"
+    _anonymous(home)
+    status, _page = _anonymous(home)
+    assert status == "HIT", status
+    # The editor's own view of the home page and the desk pass by the cache...
+    for path in ("/", "/editor/"):
+        seen = desk.goto(portal.url(path))
+        assert seen.headers.get("x-cache") in ("BYPASS", None), (path, seen.headers)
+    # ...and readers never get the editor's page.
+    status, page = _anonymous(home)
+    assert status == "HIT" and "/editor/logout" not in page
+    assert "/editor/logout" in desk.content()
+    for _ in range(2):
+        assert _anonymous(f"https://127.0.0.1:{https_port}/editor/login")[0] != "HIT"
+
+
 def _journey(portal: Portal, https_port: int) -> None:
     """Apply on a phone, review and publish at a desk, read: all through nginx."""
     with sync_playwright() as playwright:
@@ -357,6 +383,7 @@ def _journey(portal: Portal, https_port: int) -> None:
             received = portal.mail(APPLICANT, "We received your application")
 
             log_in(desk, portal, ADMIN)  # the form's CSRF check passes behind nginx
+            _check_the_proxy_cache(portal, desk, https_port)
             desk.goto(portal.url("/editor/"))
             desk.get_by_role("link", name="Nadia Okafor").click()
             act(desk, "start_review")
