@@ -4,12 +4,25 @@ Every value can be overridden from the environment (GUNICORN_BIND, ...), so the
 same file serves behind a proxy on one host or many.
 """
 
+import glob
 import multiprocessing
 import os
+import shutil
+import tempfile
 
-from gunicorn.glogging import Logger
+# /metrics adds up what every worker counted: prometheus-client keeps each
+# worker's numbers in this folder, which must be set before it is imported
+# (the portal imports it) and starts empty.
+_made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _made_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
+else:  # numbers left by an earlier run
+    for _left in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(_left)
 
-from portal.security import redact
+from gunicorn.glogging import Logger  # noqa: E402 (after the metrics folder)
+
+from portal.security import redact  # noqa: E402
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -81,3 +94,15 @@ def when_ready(server):
 def post_fork(server, worker):
     """A forked worker never uses a connection it inherited: it opens its own."""
     _forget_connections(server, close=False)
+
+
+def child_exit(server, worker):
+    """A worker that stopped: its gauges go (its counters stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import config as settings
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .forms import KeptMessageForm
-from .security import LOG_FORMAT
+from .security import LOG_FORMAT, JsonLines
 from .workflow import WorkflowError
 
 _read_only = ("GET", "HEAD", "OPTIONS")
@@ -67,6 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    if app.config["LOG_FORMAT"] == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonLines())
 
     db.init_app(app)
     migrate.init_app(
@@ -84,7 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(app, db.engine)
 
-    from . import auth, cli, filters, photos, security
+    from . import auth, cli, filters, metrics, photos, security
 
     security.register_converters(app)
     from .caching import watch_changes
@@ -102,6 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     _register_errors(app)
     security.init_app(app)
+    metrics.init_app(app)
     return app
 
 

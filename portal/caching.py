@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from .clock import utcnow
 from .extensions import db
+from .metrics import PAGE_CACHE
 from .models import Interview, InterviewItem, SiteState, SlugRedirect, Submission, Tag
 
 MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
@@ -226,10 +227,13 @@ def cached(render: Callable[[], Response | str], uses: tuple[str, ...] = ()) -> 
             environ.pop("HTTP_IF_MODIFIED_SINCE", None)
         probe = _finish(Response(), etag, state, shared).make_conditional(environ)
         if probe.status_code == 304:
+            PAGE_CACHE.labels("unchanged").inc()
             return probe
     page = page_cache().get(key) if shared else None
     if page is not None:
+        PAGE_CACHE.labels("hit").inc()
         return _finish(Response(page.body, mimetype=page.mimetype), etag, state, shared)
+    PAGE_CACHE.labels("miss" if shared else "private").inc()
     response = make_response(render())
     if response.status_code == 200 and shared:
         page_cache().put(key, Page(response.get_data(), response.mimetype))

@@ -145,6 +145,8 @@ def from_environment(environ=os.environ) -> dict:
         "PAGE_CACHE_SIZE": _int(environ, "PAGE_CACHE_SIZE", 1000),
         # How long a worker trusts its last look at whether anything public changed.
         "PAGE_CACHE_CHECK_SECONDS": _float(environ, "PAGE_CACHE_CHECK_SECONDS", 1.0),
+        "METRICS_TOKEN": environ.get("METRICS_TOKEN", ""),
+        "LOG_FORMAT": _choice(environ, "LOG_FORMAT", "text", ("text", "json")),
         "PROXY_CACHE_SECONDS": _int(environ, "PROXY_CACHE_SECONDS", 5, minimum=0),
         # Flask-Mail. An empty MAIL_SERVER means "no SMTP server": emails stay in
         # the outbox and are logged.

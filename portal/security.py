@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from flask import Flask, abort, g, has_request_context, render_template, request
@@ -71,6 +73,22 @@ class RedactTokens(logging.Filter):
 # else is replaced, so a header can't carry a line break into the logs.
 _GIVEN_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(request_id)s %(name)s: %(message)s"
+
+
+class JsonLines(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object per line, for a log collector."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def request_id() -> str:

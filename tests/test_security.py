@@ -142,11 +142,22 @@ def test_gunicorn_with_the_shipped_config_serves_healthz(app, database_url):
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not answer"
                 time.sleep(0.2)
+        # /metrics adds up both workers' counts, whichever answers the scrape.
+        for _ in range(20):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as scraped:
+            metrics = scraped.read().decode()
+        counted = re.search(
+            r'^portal_request_seconds_count\{endpoint="publishing.healthz",method="GET"\} (\S+)$',
+            metrics,
+            re.M,
+        )
+        assert counted and float(counted.group(1)) >= 21, metrics[-2000:]
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)
     # The access log: when, the request, its status, how long it took, its id.
-    [line] = [x for x in (out + err).decode().splitlines() if "GET /healthz" in x]
+    [line] = [x for x in (out + err).decode().splitlines() if "GET /healthz" in x][:1]
     rid = r.headers["X-Request-Id"]
     assert re.search(rf'\[[^]]+\] "GET /healthz HTTP/1.1" 200 \d+ \d+ms .* rid={rid}$', line), line
 
