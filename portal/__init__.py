@@ -207,6 +207,27 @@ def _register_errors(app: Flask) -> None:
             400,
         )
 
+    @app.errorhandler(413)
+    def too_large(error):
+        """Past MAX_CONTENT_LENGTH nothing of the form is read, so nothing can be
+        kept: say so, and send the person back to the form their browser kept."""
+        from .photos import MAX_BYTES as PHOTO_MAX_BYTES
+
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return (
+            render_template(
+                "errors/http.html",
+                code=413,
+                title="That was too large to send",
+                message=f"What you sent was over {limit} MB, usually because of a photo, "
+                "so none of it reached us. Go back (your browser most likely kept what you "
+                f"typed), choose a photo under {PHOTO_MAX_BYTES // (1024 * 1024)} MB, "
+                "and send the form again.",
+                back=True,
+            ),
+            413,
+        )
+
     @app.errorhandler(HTTPException)
     def http_error(error):
         return (

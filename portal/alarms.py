@@ -19,7 +19,7 @@ from .clock import utcnow
 from .extensions import db
 from .links import public_url
 from .models import OutboxEmail, User
-from .notifications.delivery import last_seen
+from .notifications.delivery import deliver_due, last_seen
 from .notifications.outbox import queue
 from .readiness import WORKER_SILENT
 
@@ -28,20 +28,32 @@ def _minutes() -> int:
     return current_app.config["MAIL_ALERT_MINUTES"]
 
 
+def _worker_gone() -> bool:
+    worker = last_seen()
+    return worker is None or utcnow() - worker.last_seen > WORKER_SILENT
+
+
 def mail_trouble() -> list[str]:
     """What is wrong with email now, one line each; empty when all is well (or
     when no SMTP server is set: then emails wait in the outbox by design)."""
+    return [line for _kind, line in troubles()]
+
+
+def troubles() -> list[tuple[str, str]]:
+    """(kind, line) for each trouble: the kinds tell one day's alarms apart."""
     if not current_app.config["MAIL_SERVER"]:
         return []
     now, found = utcnow(), []
     worker = last_seen()
     if worker is None:
-        found.append("No mail worker has ever run, so no email leaves the outbox.")
+        found.append(("worker", "No mail worker has ever run, so no email leaves the outbox."))
     elif now - worker.last_seen > WORKER_SILENT:
         minutes = int((now - worker.last_seen).total_seconds() // 60)
-        found.append(f"The mail worker was last seen {minutes} minutes ago; emails wait.")
+        found.append(
+            ("worker", f"The mail worker was last seen {minutes} minutes ago; emails wait.")
+        )
     elif worker.trouble:
-        found.append(f"The mail worker reports: {worker.trouble}.")
+        found.append(("server", f"The mail worker reports: {worker.trouble}."))
     limit = now - timedelta(minutes=_minutes())
     failing = db.session.scalar(
         select(func.count())
@@ -50,8 +62,11 @@ def mail_trouble() -> list[str]:
     )
     if failing:
         found.append(
-            f"{failing} email{'s have' if failing != 1 else ' has'} been failing for over "
-            f"{_minutes()} minutes; the server's answer is on the outbox page."
+            (
+                "failing",
+                f"{failing} email{'s have' if failing != 1 else ' has'} been failing for over "
+                f"{_minutes()} minutes; the server's answer is on the outbox page.",
+            )
         )
     late = db.session.scalar(
         select(func.count())
@@ -60,8 +75,11 @@ def mail_trouble() -> list[str]:
     )
     if late:
         found.append(
-            f"{late} email{'s' if late != 1 else ''} due over {_minutes()} minutes ago "
-            f"{'are' if late != 1 else 'is'} not sent yet."
+            (
+                "late",
+                f"{late} email{'s' if late != 1 else ''} due over {_minutes()} minutes ago "
+                f"{'are' if late != 1 else 'is'} not sent yet.",
+            )
         )
     return found
 
@@ -76,20 +94,30 @@ def _admins() -> list[tuple[str, str]]:
 
 
 def raise_mail_alarm() -> bool:
-    """Queue one email to the admins if email is in trouble (once a day while
-    it lasts); True if one was queued. Commits."""
-    lines = mail_trouble()
+    """Email the admins if email is in trouble: once a day for each kind of
+    trouble while it lasts; True if an email was queued. When the mail worker
+    is gone, the alarm is sent at once from here, since nobody else would.
+    Commits."""
+    found = troubles()
     row = None
-    if lines:
+    if found:
+        kinds = "+".join(sorted({kind for kind, _line in found}))
+        key = f"alarm:mail:{utcnow().date().isoformat()}:{kinds}"
         row = queue(
             "alarm",
             _admins(),
             "Email is not going out",
-            key=f"alarm:mail:{utcnow().date().isoformat()}",
-            lines=lines,
+            key=key,
+            lines=[line for _kind, line in found],
             what="email",
             outbox_link=public_url("review.outbox"),
         )
+        db.session.commit()
+        if row is not None and _worker_gone():
+            alarm_ids = db.session.scalars(
+                select(OutboxEmail.id).where(OutboxEmail.dedup_key.startswith(f"{key}:"))
+            ).all()
+            deliver_due(only=alarm_ids)
     db.session.commit()
     return row is not None
 

@@ -115,7 +115,10 @@ def mail_test(address: str) -> None:
     from .notifications.delivery import MalformedAddress, describe, send_test
 
     try:
-        click.echo(f"The server answered: {send_test(address)}")
+        answer = send_test(address)
+        click.echo(f"The server answered: {answer}")
+        if not answer.startswith("2"):
+            raise SystemExit(1)  # refused: a script or a monitor sees it
     except (ValueError, MalformedAddress) as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:  # refused, down, timed out, bad login: say which

@@ -69,7 +69,7 @@ def _schema() -> list[str]:
     if current != newest:
         return [
             f"database schema: at {current or 'nothing'}, the code needs {newest} "
-            "(run `flask --app wsgi db upgrade`)"
+            "(run `portal db upgrade`, or `flask --app wsgi db upgrade` with the site's settings)"
         ]
     return []
 
@@ -131,6 +131,10 @@ def checkup() -> list[str]:
         found.append(f"PUBLIC_URL: {config['PUBLIC_URL']} is not https (links in emails use it)")
     if not config["MAIL_SERVER"]:
         found.append("MAIL_SERVER: not set, so no email leaves the outbox")
+    from .alarms import troubles  # it builds on this module
+
+    # A worker gone is named above (problems); what else is wrong with email:
+    found += [f"email: {line}" for kind, line in troubles() if kind != "worker"]
     if share_image.font_file() is None:
         found.append(
             "share cards: no font with accented letters "

@@ -357,6 +357,9 @@ def test_the_operator_can_send_a_test_email_and_read_the_answer(app, inbox):
     assert "The server answered: 250" in result.output
     [received] = inbox.to("ops@shop.example")
     assert received.subject.startswith("Test email from")
+    inbox.refuse["nobody@shop.example"] = "550 5.1.1 No such user"
+    refused = runner.invoke(args=["mail", "test", "nobody@shop.example"])
+    assert refused.exit_code == 1 and "550 5.1.1 No such user" in refused.output
     app.extensions["mail"].port = free_port()  # now the server is down
     result = runner.invoke(args=["mail", "test", "ops@shop.example"])
     assert result.exit_code != 0 and "Not sent: ConnectionRefusedError" in result.output
@@ -466,3 +469,20 @@ def test_doctor_names_each_fault_and_passes_a_good_install(app, tmp_path):
         db.session.commit()
     result = runner.invoke(args=["doctor"])
     assert result.exit_code == 1 and "dead emails" in result.output
+
+
+def test_a_body_over_the_limit_gets_a_page_that_says_what_to_do(app, client):
+    """Past MAX_CONTENT_LENGTH nothing of the form can be read (or kept): the
+    page says so, names the photo limit, and sends the applicant back."""
+    # The body as a phone sends it: the form with a photo, too large in all.
+    body = b"\xff" * (app.config["MAX_CONTENT_LENGTH"] + 1024)
+    response = client.post(
+        "/apply",
+        data=body,
+        content_type="multipart/form-data; boundary=----form",
+        headers={"Referer": "http://localhost/apply"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "too large to send" in page and "under 5 MB" in page
+    assert 'href="http://localhost/apply">Go back to the form</a>' in page

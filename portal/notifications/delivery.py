@@ -80,7 +80,9 @@ def _due_condition(now):
     )
 
 
-def _claim(limit: int, worker: str | None = None) -> list[OutboxEmail]:
+def _claim(
+    limit: int, worker: str | None = None, only: list[int] | None = None
+) -> list[OutboxEmail]:
     now = utcnow()
     due = (
         select(OutboxEmail)
@@ -88,6 +90,8 @@ def _claim(limit: int, worker: str | None = None) -> list[OutboxEmail]:
         .order_by(OutboxEmail.deliver_after, OutboxEmail.id)
         .limit(limit)
     )
+    if only is not None:
+        due = due.where(OutboxEmail.id.in_(only))
     if db.engine.dialect.name == "postgresql":
         # Each worker takes rows nobody else has locked, without waiting.
         due = due.with_for_update(skip_locked=True)
@@ -459,18 +463,21 @@ def deliver_due(
     limit: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     worker: str | None = None,
+    only: list[int] | None = None,
 ) -> Report:
     """Send up to `limit` due emails over one SMTP connection; say what happened.
 
     `should_stop` is asked before each email: when it says yes, the emails not
     yet sent are handed back and the pass ends after the email in hand.
-    `worker` names who claims them.
+    `worker` names who claims them; `only`, which emails (an alarm sent when
+    no worker is there to send it).
     """
     report = Report()
-    answer_resend_requests()
+    if only is None:
+        answer_resend_requests()
     if not current_app.config["MAIL_SERVER"]:
         return report  # kept in the outbox; each was logged when queued
-    emails = _claim(limit or current_app.config["MAIL_BATCH_SIZE"], worker)
+    emails = _claim(limit or current_app.config["MAIL_BATCH_SIZE"], worker, only)
     if not emails:
         return report
     ids = [e.id for e in emails]
