@@ -9,7 +9,10 @@ of realistic length, made from sentences about running a small business) and
 builds the search index, then starts gunicorn with the production config
 (`gunicorn.conf.py`, 2 sync workers) and loads, one after the other with wrk on
 loopback: a bare route returning a short string from the same app (the
-ceiling), `/`, interview pages, tag pages, searches and `/feed.atom`. It prints
+ceiling), `/`, interview pages, tag pages, searches, `/feed.atom`, question
+pages (/questions/<slug>, each with about 100,000 answers) and later pages of
+them by cursor; then home, interview, tag and question pages again with the
+page cache off (`-uncached`: rendered from the database every time). It prints
 requests per second, p50 and p99 latency, and each page's share of the ceiling.
 
 Interview, tag and search requests rotate through many different addresses
@@ -41,10 +44,12 @@ from benchmarks.common import ROOT, free_port, fresh_database, migrate  # noqa: 
 from portal.models import (  # noqa: E402
     Interview,
     InterviewItem,
+    Question,
     Submission,
     Tag,
     interview_tags,
 )
+from portal.submissions.forms import INDUSTRIES  # noqa: E402
 
 CHUNK = 2000
 WORKERS = 2
@@ -207,16 +212,11 @@ def generate(url: str, n: int, seed: int = 2026) -> float:
     """Bulk-insert `n` published interviews; return the seconds it took."""
     rng = random.Random(seed)
     engine = create_engine(url)
-    questions = [
-        "What does your business do, and who is it for?",
-        "How did it get started?",
-        "What part does social media play in the business today?",
-        "What changed once you took social media seriously?",
-        "How did you build your audience?",
-        "What worked, and what did not?",
-        "What would you do differently if you started again?",
-    ]
     started = time.perf_counter()
+    with engine.connect() as conn:  # the questionnaire the migrations installed
+        questions = conn.execute(
+            select(Question.id, Question.text).order_by(Question.position).limit(7)
+        ).all()
     newest = datetime(2026, 11, 1, 9, 0)
     with engine.begin() as conn:
         conn.execute(
@@ -245,7 +245,7 @@ def generate(url: str, n: int, seed: int = 2026) -> float:
                         "business": business,
                         "website": f"https://shop{i}.example",
                         "location": place,
-                        "industry": "Retail",
+                        "industry": INDUSTRIES[i % len(INDUSTRIES)],
                         "pitch": "",
                         "socials": {"instagram": f"https://www.instagram.com/shop{i}"},
                         "created_at": when,
@@ -255,7 +255,7 @@ def generate(url: str, n: int, seed: int = 2026) -> float:
                 )
                 intro = paragraph(rng, trade, place, 2)
                 pairs = []
-                for position, question in enumerate(questions):
+                for position, (question_id, question) in enumerate(questions):
                     item_id += 1
                     answer = "".join(
                         f"<p>{paragraph(rng, trade, place, rng.randrange(2, 5))}</p>"
@@ -268,6 +268,7 @@ def generate(url: str, n: int, seed: int = 2026) -> float:
                             "interview_id": i,
                             "position": position,
                             "question": question,
+                            "question_id": question_id,
                             "answer_html": answer,
                         }
                     )
@@ -374,6 +375,19 @@ def targets(url: str) -> dict[str, list[str]]:
             select(Interview.slug).order_by(Interview.id).where(Interview.id % 500 == 7)
         ).all()[:200]
         tags = conn.scalars(select(Tag.slug)).all()
+        asked = conn.scalars(select(Question.slug).order_by(Question.position).limit(7)).all()
+        # Later pages of a question, by cursor: the cards after the 120th, 1,200th, ...
+        deep = []
+        for skip in (120, 1_200, 12_000, 60_000):
+            row = conn.execute(
+                select(Interview.published_at, Interview.id)
+                .order_by(Interview.published_at.desc(), Interview.id.desc())
+                .offset(skip)
+                .limit(1)
+            ).first()
+            if row is not None:
+                cursor = f"{row.published_at.strftime('%Y%m%dT%H%M%S.%f')}-{row.id}"
+                deep += [f"/questions/{slug}?before={cursor}" for slug in asked]
     engine.dispose()
     from urllib.parse import quote
 
@@ -384,6 +398,8 @@ def targets(url: str) -> dict[str, list[str]]:
         "tag": [f"/tags/{t}" for t in tags],
         "search": [f"/search?q={quote(q)}" for q in SEARCHES],
         "feed": ["/feed.atom"],
+        "question": [f"/questions/{slug}" for slug in asked],
+        "question-deep": deep,
     }
 
 
@@ -427,9 +443,10 @@ def load(base: str, script: Path, seconds: int, connections: int) -> dict:
     }
 
 
-def serve(url: str, port: int, folder: Path) -> subprocess.Popen:
+def serve(url: str, port: int, folder: Path, **settings: str) -> subprocess.Popen:
     env = dict(
         os.environ,
+        **settings,
         DATABASE_URL=url,
         SECRET_KEY="benchmark-" + "x" * 40,
         PUBLIC_URL=f"http://127.0.0.1:{port}",
@@ -486,6 +503,29 @@ def run(kind: str, n: int, seconds: int, connections: int, folder: Path) -> list
             rows.append(row)
             print(
                 f"{kind:<10} {name:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
+                f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # The slow path: the same pages with the page cache off, each one rendered
+    # from the database on every request.
+    port = free_port()
+    server = serve(url, port, folder, PAGE_CACHE_SIZE="0")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for name in ("home", "interview", "tag", "question", "question-deep"):
+            script = lua_for(pages[name], folder, f"{name}-uncached")
+            load(base, script, 2, connections)
+            row = {
+                "db": kind,
+                "page": f"{name}-uncached",
+                **load(base, script, seconds, connections),
+            }
+            rows.append(row)
+            print(
+                f"{kind:<10} {row['page']:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
                 f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
                 flush=True,
             )

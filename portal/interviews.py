@@ -85,6 +85,7 @@ def draft_from(submission: Submission) -> Interview:
             question=a.question_text,
             answer_html=str(plain_to_html(a.body)),
             source_answer_id=a.id,
+            question_id=a.question_id,
         )
         for a in (revision.answers if revision else [])
         if a.body

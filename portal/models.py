@@ -134,6 +134,9 @@ class Question(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     position: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(String(QUESTION_MAX))
+    # Its address under /questions/: from its first wording, kept when it is
+    # re-worded or retired, so its answers stay gathered in one place.
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
     help_text: Mapped[str] = mapped_column(Text, default="")
     required: Mapped[bool] = mapped_column(default=True)
     retired_at: Mapped[datetime | None]
@@ -453,6 +456,7 @@ class InterviewItem(db.Model):
     """One edited question and answer pair of the draft."""
 
     __tablename__ = "interview_items"
+    __table_args__ = (Index("ix_interview_items_question", "question_id", "interview_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interview_id: Mapped[int] = mapped_column(
@@ -465,9 +469,13 @@ class InterviewItem(db.Model):
     source_answer_id: Mapped[int | None] = mapped_column(
         ForeignKey("answers.id", ondelete="SET NULL")
     )
+    # The questionnaire question it answers (the pair keeps the wording it was
+    # asked in): it gathers with every other answer to that question.
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
 
     interview: Mapped[Interview] = relationship(back_populates="items")
     source_answer: Mapped[Answer | None] = relationship()
+    asked: Mapped[Question | None] = relationship()
 
 
 class Event(db.Model):

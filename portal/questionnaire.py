@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from .clock import utcnow
 from .extensions import db
+from .interviews import slugify
 from .models import Question
 
 # (wording, help text, required)
@@ -77,13 +78,28 @@ DEFAULT_QUESTIONS: list[tuple[str, str, bool]] = [
 ]
 
 
+def question_slug(text: str, taken: set[str] | None = None) -> str:
+    """An address for a new question, from its wording, used by no other."""
+    base = slug = slugify(text)
+    taken = taken if taken is not None else set(db.session.scalars(select(Question.slug)))
+    n = 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
 def install_defaults(session, question_model) -> int:
     """Insert the default questions into an empty questionnaire; return how many."""
     if session.scalar(select(func.count()).select_from(question_model)):
         return 0
+    taken: set[str] = set()
     for position, (text, help_text, required) in enumerate(DEFAULT_QUESTIONS):
+        slug = question_slug(text, taken)
+        taken.add(slug)
         session.add(
-            question_model(position=position, text=text, help_text=help_text, required=required)
+            question_model(
+                position=position, text=text, slug=slug, help_text=help_text, required=required
+            )
         )
     return len(DEFAULT_QUESTIONS)
 
@@ -100,7 +116,11 @@ def _next_position() -> int:
 def add_question(text: str, help_text: str, required: bool) -> Question:
     """Ask a new question, at the end of the questionnaire."""
     question = Question(
-        text=text, help_text=help_text or "", required=required, position=_next_position()
+        text=text,
+        slug=question_slug(text),
+        help_text=help_text or "",
+        required=required,
+        position=_next_position(),
     )
     db.session.add(question)
     db.session.commit()

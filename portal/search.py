@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import contains_eager, undefer
 
 from .extensions import db
-from .models import Interview
+from .models import Interview, InterviewItem
 from .sanitize import strip_tags
 
 QUERY_MAX = 200
@@ -249,4 +249,37 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
     hits = [
         Hit(interview, excerpt(interview.search_text, pattern)) for interview, _ in rows[:page_size]
     ]
+    return hits, len(rows) > page_size and offset + page_size < POOL
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_answers(
+    q: str, question_id: int, page: int, page_size: int, now
+) -> tuple[list[Hit], bool]:
+    """Published answers to one question that hold every telling word of `q`,
+    newest first, each with its interview and a highlighted snippet of the
+    answer. The answers of one question are read directly (no index holds
+    them apart), at most POOL of them a search, like the full-text search."""
+    words = _WORD.findall((q or "")[:QUERY_MAX])[:TERMS_MAX]
+    telling = [w for w in words if w.lower() not in STOPWORDS] or words
+    offset = (page - 1) * page_size
+    if not telling or offset >= POOL:
+        return [], False
+    query = (
+        select(Interview, InterviewItem.answer_html)
+        .join(InterviewItem, InterviewItem.interview_id == Interview.id)
+        .join(Interview.submission)
+        .where(InterviewItem.question_id == question_id, Interview.public_filter(now))
+        .where(*(InterviewItem.answer_html.ilike(_like(w), escape="\\") for w in telling))
+        .options(contains_eager(Interview.submission))
+        .order_by(Interview.published_at.desc(), Interview.id.desc())
+        .limit(page_size + 1)
+        .offset(offset)
+    )
+    rows = db.session.execute(query).all()
+    pattern = marker(telling)
+    hits = [Hit(i, excerpt(strip_tags(answer), pattern)) for i, answer in rows[:page_size]]
     return hits, len(rows) > page_size and offset + page_size < POOL

@@ -24,15 +24,15 @@ from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
-from ..models import Interview, InterviewItem, SlugRedirect, Tag
+from ..models import Interview, InterviewItem, Question, SlugRedirect, Tag
 from ..notifications.delivery import last_seen
 from . import bp
 from .forms import SearchForm
 
 PAGE_SIZE = 12
-# A listing's place: the publication time and id of the card it continues from.
 # The query arguments a listing reads (a page of it by keyset).
 PAGING = ("before", "after")
+# A listing's place: the publication time and id of the card it continues from.
 _CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6})-(\d{1,18})")
 _CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
 
@@ -116,7 +116,11 @@ def _interview_page(slug: str):
     found = db.session.scalar(
         _published()
         .where(Interview.slug == slug)
-        .options(selectinload(Interview.items).joinedload(InterviewItem.source_answer))
+        .options(
+            selectinload(Interview.items).options(
+                joinedload(InterviewItem.source_answer), joinedload(InterviewItem.asked)
+            )
+        )
     )
     if found is None:
         # An address the interview had before keeps answering.
@@ -179,13 +183,27 @@ def search_page():
     """Full-text search over published interviews."""
     q = (request.args.get("q") or "").strip()
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 1000))
-    hits, has_next = search.search(q, page, PAGE_SIZE, utcnow()) if q else ([], False)
+    # ?question=<slug>: only the answers to that question of the questionnaire.
+    question = None
+    if request.args.get("question"):
+        question = db.session.scalar(
+            select(Question).where(Question.slug == request.args["question"])
+        )
+        if question is None:
+            abort(404)
+    if not q:
+        hits, has_next = [], False
+    elif question is not None:
+        hits, has_next = search.search_answers(q, question.id, page, PAGE_SIZE, utcnow())
+    else:
+        hits, has_next = search.search(q, page, PAGE_SIZE, utcnow())
     return render_template(
         "publishing/search.html",
         q=q[: search.QUERY_MAX],
         hits=hits,
         page=page,
         has_next=has_next,
+        question=question,
         truncated=len(q) > search.QUERY_MAX,
         form=SearchForm(formdata=None, q=q[: search.QUERY_MAX]),
     )
@@ -223,8 +241,18 @@ def _public_interviews():
 
 
 def _urlset(rows, tags, home: bool) -> Response:
+    from .questions import public_question_slugs  # it builds on this module
+
     newest = max((max(u, p) for _, u, p in rows), default=None)
-    body = render_template("publishing/sitemap.xml", rows=rows, tags=tags, newest=newest, home=home)
+    questions = public_question_slugs() if home else []
+    body = render_template(
+        "publishing/sitemap.xml",
+        rows=rows,
+        tags=tags,
+        questions=questions,
+        newest=newest,
+        home=home,
+    )
     return Response(body, mimetype="application/xml")
 
 
@@ -291,7 +319,7 @@ def sitemap_part(part: int):
 
 @bp.route("/sitemap-pages.xml")
 def sitemap_pages():
-    """The home page and the tag pages, for the index."""
+    """The home page, the tag pages and the question pages, for the index."""
     return cached(lambda: _urlset([], _public_tags(), home=True))
 
 

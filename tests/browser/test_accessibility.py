@@ -64,10 +64,14 @@ def test_no_serious_accessibility_violation_on_any_page(seeded: Portal, open_pag
     interview = portal.url(first_href(page, ".card h2 a"))
     page.goto(interview)
     tag = portal.url(first_href(page, ".tags a"))
+    question = portal.url(first_href(page, ".answer-links a[href^='/questions/']"))
     for url in (
         "/",
         interview,
         tag,
+        "/questions/",
+        question,
+        question + "?industry=Food+and+drink",
         "/search?q=instagram",
         "/search?q=nothing-matches-this",
         "/interviews/no-such-interview",
