@@ -481,12 +481,16 @@ def serve(url: str, port: int, folder: Path, **settings: str) -> subprocess.Pope
     raise SystemExit(f"gunicorn did not start: {process.stderr.read()[-2000:]}")
 
 
-def run(kind: str, n: int, seconds: int, connections: int, folder: Path) -> list[dict]:
+def run(
+    kind: str, n: int, seconds: int, connections: int, folder: Path, only: list[str] | None = None
+) -> list[dict]:
     url = fresh_database(kind, folder)
     migrate(dict(os.environ, DATABASE_URL=url, SECRET_KEY="benchmark"))
     made = generate(url, n)
     print(f"{kind}: {n} interviews generated and indexed in {made:.0f} s", flush=True)
     pages = targets(url)
+    if only:  # the ceiling always, to compare with
+        pages = {k: v for k, v in pages.items() if k == "ceiling" or k in only}
     port = free_port()
     server = serve(url, port, folder)
     rows = []
@@ -495,7 +499,8 @@ def run(kind: str, n: int, seconds: int, connections: int, folder: Path) -> list
         # Each page under load, then searches one at a time: what a search costs
         # when it waits behind no other.
         runs = [(name, paths, connections) for name, paths in pages.items()]
-        runs.append(("search-1c", pages["search"], 1))
+        if "search" in pages:
+            runs.append(("search-1c", pages["search"], 1))
         for name, paths, clients in runs:
             script = lua_for(paths, folder, name)
             load(base, script, 2, clients)  # warm up: imports, caches, the database
@@ -516,6 +521,8 @@ def run(kind: str, n: int, seconds: int, connections: int, folder: Path) -> list
     try:
         base = f"http://127.0.0.1:{port}"
         for name in ("home", "interview", "tag", "question", "question-deep"):
+            if name not in pages:
+                continue
             script = lua_for(pages[name], folder, f"{name}-uncached")
             load(base, script, 2, connections)
             row = {
@@ -541,6 +548,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--pages", nargs="+", help="only these pages (and the ceiling)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -548,7 +556,9 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.databases:
-            rows += run(kind, args.interviews, args.seconds, args.connections, Path(tmp))
+            rows += run(
+                kind, args.interviews, args.seconds, args.connections, Path(tmp), args.pages
+            )
     print()
     print(
         f"{args.interviews} interviews, gunicorn with {WORKERS} sync workers, "

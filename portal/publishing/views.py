@@ -24,7 +24,7 @@ from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
-from ..models import Interview, InterviewItem, Question, SlugRedirect, Tag
+from ..models import Interview, InterviewItem, Question, SlugRedirect, Tag, interview_tags
 from ..notifications.delivery import last_seen
 from . import bp
 from .forms import SearchForm
@@ -257,12 +257,17 @@ def _urlset(rows, tags, home: bool) -> Response:
 
 
 def _public_tags() -> list[str]:
+    """The tags of at least one public interview. One EXISTS per tag, each
+    stopping at its first live interview: no DISTINCT over every interview."""
     return db.session.scalars(
         select(Tag.slug)
-        .join(Tag.interviews)
-        .join(Interview.submission)
-        .where(Interview.public_filter(utcnow()))
-        .distinct()
+        .where(
+            select(interview_tags.c.interview_id)
+            .join(Interview, Interview.id == interview_tags.c.interview_id)
+            .join(Interview.submission)
+            .where(interview_tags.c.tag_id == Tag.id, Interview.public_filter(utcnow()))
+            .exists()
+        )
         .order_by(Tag.slug)
     ).all()
 
