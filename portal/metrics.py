@@ -45,6 +45,9 @@ PAGE_CACHE = Counter(
     ["result"],
 )
 _COUNTED = (REQUEST_SECONDS, PAGE_CACHE)
+# Decided when prometheus-client is imported (just above), so decided here too:
+# a folder named later would hold none of this process's numbers.
+_MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 LOCAL = ("127.0.0.1", "::1")
 
 
@@ -86,7 +89,7 @@ class _DatabaseFacts:
 
 def exposition() -> bytes:
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if _MULTIPROCESS:
         MultiProcessCollector(registry)  # every worker's counts, added up
     else:
         for collector in _COUNTED:

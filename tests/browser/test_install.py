@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import create_engine
 
 from tests.browser.conftest import CHROMIUM, DESKTOP, PHONE, Portal, act, log_in
@@ -113,7 +113,9 @@ def database():
     admin.dispose()
 
 
-def test_the_production_steps_of_the_readme_give_a_working_site(scratch, database, smtp_server):
+def test_the_production_steps_of_the_readme_give_a_working_site(
+    scratch, database, smtp_server, playwright
+):
     controller, inbox = smtp_server
     inbox.clear()  # the journeys' applicant has the same address
     user, group = _service_user()
@@ -308,7 +310,7 @@ def test_the_production_steps_of_the_readme_give_a_working_site(scratch, databas
                 break
             time.sleep(0.5)
         assert doctor.returncode == 0, f"doctor on a working install: {doctor.stdout}"
-        _journey(Portal(base, inbox, database, logs), https_port)
+        _journey(playwright, Portal(base, inbox, database, logs), https_port)
     finally:
         for process in services:
             process.terminate()
@@ -356,57 +358,56 @@ def _check_the_proxy_cache(portal: Portal, desk, https_port: int) -> None:
         assert _anonymous(f"https://127.0.0.1:{https_port}/editor/login")[0] != "HIT"
 
 
-def _journey(portal: Portal, https_port: int) -> None:
+def _journey(playwright, portal: Portal, https_port: int) -> None:
     """Apply on a phone, review and publish at a desk, read: all through nginx."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-            ],
-        )
-        try:
-            phone = browser.new_context(viewport=PHONE, ignore_https_errors=True).new_page()
-            desk = browser.new_context(viewport=DESKTOP, ignore_https_errors=True).new_page()
-            home = phone.goto(portal.url("/"))
-            assert home.status == 200
-            assert re.fullmatch(r"[0-9a-f]{32}", home.headers["x-request-id"])  # nginx's id
-            style = phone.goto(portal.url("/static/style.css"))  # served by nginx itself
-            assert style.status == 200 and "x-request-id" not in style.headers
-            phone.goto(portal.url("/apply"))
-            fill_application(phone, "We hire out sea kayaks")
-            phone.get_by_role("button", name="Send my application").click()
-            expect(phone.locator(".receipt")).to_be_visible()
-            received = portal.mail(APPLICANT, "We received your application")
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+        ],
+    )
+    try:
+        phone = browser.new_context(viewport=PHONE, ignore_https_errors=True).new_page()
+        desk = browser.new_context(viewport=DESKTOP, ignore_https_errors=True).new_page()
+        home = phone.goto(portal.url("/"))
+        assert home.status == 200
+        assert re.fullmatch(r"[0-9a-f]{32}", home.headers["x-request-id"])  # nginx's id
+        style = phone.goto(portal.url("/static/style.css"))  # served by nginx itself
+        assert style.status == 200 and "x-request-id" not in style.headers
+        phone.goto(portal.url("/apply"))
+        fill_application(phone, "We hire out sea kayaks")
+        phone.get_by_role("button", name="Send my application").click()
+        expect(phone.locator(".receipt")).to_be_visible()
+        received = portal.mail(APPLICANT, "We received your application")
 
-            log_in(desk, portal, ADMIN)  # the form's CSRF check passes behind nginx
-            _check_the_proxy_cache(portal, desk, https_port)
-            desk.goto(portal.url("/editor/"))
-            desk.get_by_role("link", name="Nadia Okafor").click()
-            act(desk, "start_review")
-            act(desk, "approve")
-            act(desk, "send_proof", "Here is your interview.")
-            proof = portal.mail(APPLICANT, "ready for your sign-off")
-            phone.goto(portal.link_in(proof, "/status/"))
-            phone.locator("form[action$='/actions/sign_off'] button[type=submit]").click()
-            expect(phone.locator("body")).to_contain_text("Thank you for signing off")
-            desk.reload()
-            act(desk, "publish")
-            expect(desk.get_by_role("link", name="Public page")).to_be_visible()
+        log_in(desk, portal, ADMIN)  # the form's CSRF check passes behind nginx
+        _check_the_proxy_cache(portal, desk, https_port)
+        desk.goto(portal.url("/editor/"))
+        desk.get_by_role("link", name="Nadia Okafor").click()
+        act(desk, "start_review")
+        act(desk, "approve")
+        act(desk, "send_proof", "Here is your interview.")
+        proof = portal.mail(APPLICANT, "ready for your sign-off")
+        phone.goto(portal.link_in(proof, "/status/"))
+        phone.locator("form[action$='/actions/sign_off'] button[type=submit]").click()
+        expect(phone.locator("body")).to_contain_text("Thank you for signing off")
+        desk.reload()
+        act(desk, "publish")
+        expect(desk.get_by_role("link", name="Public page")).to_be_visible()
 
-            live = portal.mail(APPLICANT, "Your interview is live")
-            phone.goto(portal.link_in(live, "/interviews/"))
-            expect(phone.locator("main")).to_contain_text("We hire out sea kayaks")
-            assert portal.link_in(received, "/status/").startswith(f"https://{HOST}:{https_port}/")
-            phone.goto(portal.url("/"))
-            expect(phone.locator("main")).to_contain_text(BUSINESS)
-        except BaseException:
-            for n, page in enumerate((phone, desk)):
-                (portal.logs / f"page-{n}.html").write_text(page.content())
-                page.screenshot(path=str(portal.logs / f"page-{n}.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        live = portal.mail(APPLICANT, "Your interview is live")
+        phone.goto(portal.link_in(live, "/interviews/"))
+        expect(phone.locator("main")).to_contain_text("We hire out sea kayaks")
+        assert portal.link_in(received, "/status/").startswith(f"https://{HOST}:{https_port}/")
+        phone.goto(portal.url("/"))
+        expect(phone.locator("main")).to_contain_text(BUSINESS)
+    except BaseException:
+        for n, page in enumerate((phone, desk)):
+            (portal.logs / f"page-{n}.html").write_text(page.content())
+            page.screenshot(path=str(portal.logs / f"page-{n}.png"), full_page=True)
+        raise
+    finally:
+        browser.close()
