@@ -39,12 +39,20 @@ from sqlalchemy.orm import Session
 from .clock import utcnow
 from .extensions import db
 from .metrics import PAGE_CACHE
-from .models import Interview, InterviewItem, SiteState, SlugRedirect, Submission, Tag
+from .models import (
+    Interview,
+    InterviewItem,
+    Question,
+    SiteState,
+    SlugRedirect,
+    Submission,
+    Tag,
+)
 
 MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
 # What a public page is made of: a change to one of these may change one, if
 # it belongs to an interview that is (or was, until this change) published.
-PUBLIC_MODELS = (Interview, InterviewItem, Tag, SlugRedirect, Submission)
+PUBLIC_MODELS = (Interview, InterviewItem, Tag, SlugRedirect, Submission, Question)
 
 
 @dataclass(frozen=True)
@@ -120,8 +128,10 @@ def _seen_by_readers(obj, new: bool) -> bool:
     if isinstance(obj, InterviewItem):
         interview = obj.interview
         return interview is not None and _seen_by_readers(interview, new=False)
-    if isinstance(obj, Tag):
-        return not new  # a renamed or removed tag; a new one is on no live page yet
+    if isinstance(obj, Tag | Question):
+        # Renamed, re-worded, retired or moved: the archive by question shows
+        # them. A new one is on no live page yet.
+        return not new
     return isinstance(obj, SlugRedirect)
 
 

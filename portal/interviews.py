@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from .models import (
     Interview,
     InterviewItem,
     InterviewVersion,
+    Question,
     SlugRedirect,
     Submission,
     Tag,
@@ -102,6 +104,27 @@ class ItemEdit:
     remove: bool = False
 
 
+# How alike a pair's question must stay to the questionnaire's wording (0..1)
+# to gather with every other answer to it: a typo fixed or a phrase tightened
+# keeps it; a question the editor rewrote into another one does not.
+SAME_QUESTION = 0.6
+
+
+def asked_question(item: InterviewItem) -> int | None:
+    """The questionnaire question `item` answers, judged by its wording now:
+    none when the editor has made it a question of their own."""
+    answer = item.source_answer
+    if answer is None or answer.question_id is None:
+        return None
+    asked = [answer.question_text]
+    question = db.session.get(Question, answer.question_id)
+    if question is not None:
+        asked.append(question.text)
+    mine = " ".join(item.question.lower().split())
+    alike = max(SequenceMatcher(None, mine, " ".join(a.lower().split())).ratio() for a in asked)
+    return answer.question_id if alike >= SAME_QUESTION else None
+
+
 def tags_from(names: list[str]) -> list[Tag]:
     """The tags with these names, made on the fly where new."""
     tags, seen = [], set()
@@ -158,6 +181,7 @@ def save_draft(
                 interview.items.remove(item)
                 continue
             item.question, item.answer_html = edit.question, edit.answer_html
+            item.question_id = asked_question(item)
             kept.append(item)
         for position, item in enumerate(kept):
             item.position = position

@@ -9,6 +9,7 @@ whenever an interview's text or visibility changes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -252,34 +253,65 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
     return hits, len(rows) > page_size and offset + page_size < POOL
 
 
-def _like(word: str) -> str:
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _folded(text: str) -> str:
+    """`text` without accents or case: "Café" and "cafe" read alike."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def search_answers(
     q: str, question_id: int, page: int, page_size: int, now
 ) -> tuple[list[Hit], bool]:
-    """Published answers to one question that hold every telling word of `q`,
-    newest first, each with its interview and a highlighted snippet of the
-    answer. The answers of one question are read directly (no index holds
-    them apart), at most POOL of them a search, like the full-text search."""
-    words = _WORD.findall((q or "")[:QUERY_MAX])[:TERMS_MAX]
-    telling = [w for w in words if w.lower() not in STOPWORDS] or words
-    offset = (page - 1) * page_size
-    if not telling or offset >= POOL:
+    """Published answers to one question that hold every telling word of `q`
+    (in their text, not their markup; accents and case aside), best first, each
+    with its interview and a highlighted snippet of the answer.
+
+    The full-text index finds the candidates as the site's search does (the
+    newest POOL interviews holding the words anywhere); those whose answer to
+    this question holds them all are kept."""
+    q = (q or "")[:QUERY_MAX]
+    dialect = db.engine.dialect.name
+    values = {"now": now, "limit": POOL, "offset": 0}
+    if dialect == "postgresql":
+        if not _WORD.search(q):
+            return [], False
+        values["q"] = q
+        terms = _WORD.findall(q)[:TERMS_MAX]
+    else:
+        match = _fts5_query(q)
+        if not match:
+            return [], False
+        values["match"] = match
+        terms = [word.strip('"') for word in match.split()]
+    rows = db.session.execute(_statement(dialect), values).all()
+    if not rows:
         return [], False
-    query = (
-        select(Interview, InterviewItem.answer_html)
-        .join(InterviewItem, InterviewItem.interview_id == Interview.id)
-        .join(Interview.submission)
-        .where(InterviewItem.question_id == question_id, Interview.public_filter(now))
-        .where(*(InterviewItem.answer_html.ilike(_like(w), escape="\\") for w in telling))
-        .options(contains_eager(Interview.submission))
-        .order_by(Interview.published_at.desc(), Interview.id.desc())
-        .limit(page_size + 1)
-        .offset(offset)
+    stems = [_folded(s) for s in (rows[0][1] or [])]  # PostgreSQL's: "tweets" -> "tweet"
+    answers = dict(
+        db.session.execute(
+            select(InterviewItem.interview_id, InterviewItem.answer_html).where(
+                InterviewItem.interview_id.in_([i.id for i, _ in rows]),
+                InterviewItem.question_id == question_id,
+            )
+        ).all()
     )
-    rows = db.session.execute(query).all()
-    pattern = marker(telling)
-    hits = [Hit(i, excerpt(strip_tags(answer), pattern)) for i, answer in rows[:page_size]]
-    return hits, len(rows) > page_size and offset + page_size < POOL
+    words = [_folded(t) for t in terms if t.lower() not in STOPWORDS] or [_folded(t) for t in terms]
+
+    def holds(html: str) -> bool:
+        text = _folded(strip_tags(html))
+        return all(
+            any(
+                re.search(r"\b" + re.escape(form), text)
+                for form in [word] + [s for s in stems if word.startswith(s)]
+            )
+            for word in words
+        )
+
+    found = [(i, answers[i.id]) for i, _ in rows if i.id in answers and holds(answers[i.id])]
+    offset = (page - 1) * page_size
+    pattern = marker(terms + stems)
+    hits = [
+        Hit(i, excerpt(strip_tags(answer), pattern))
+        for i, answer in found[offset : offset + page_size]
+    ]
+    return hits, len(found) > offset + page_size

@@ -26,16 +26,45 @@ FILTERS = ("industry", "tag")
 FEED_SIZE = 20
 
 
-def _answering(question: Question):
+def _answering(question: Question, industry: str = "", tag: str = ""):
     """Published interviews that answer `question`, newest first, filtered."""
     query = _published().where(Interview.items.any(InterviewItem.question_id == question.id))
-    industry = request.args.get("industry", "")
     if industry:
         query = query.where(Submission.industry == industry)
-    tag = request.args.get("tag", "")
     if tag:
         query = query.where(Interview.tags.any(Tag.slug == tag))
     return query
+
+
+def _public_tag_names() -> list[tuple[str, str]]:
+    """(slug, name) of the tags of at least one public interview, by name."""
+    slugs = set(_public_tags())
+    tags = db.session.execute(select(Tag.slug, Tag.name).order_by(Tag.name)).all()
+    return [(slug, name) for slug, name in tags if slug in slugs]
+
+
+def _chosen_filters(tags: list[tuple[str, str]]) -> dict[str, str]:
+    """The filters asked for; 404 for a value no public interview has, so that
+    made-up values are no page (and never fill the page cache)."""
+    chosen = {name: request.args.get(name, "") for name in FILTERS}
+    if chosen["tag"] and chosen["tag"] not in {slug for slug, _name in tags}:
+        abort(404)
+    industry = chosen["industry"]
+    if industry and industry not in INDUSTRIES:
+        known = db.session.scalar(
+            select(Interview.id)
+            .join(Interview.submission)
+            .where(Submission.industry == industry, Interview.public_filter(utcnow()))
+            .limit(1)
+        )
+        if known is None:
+            abort(404)
+    return chosen
+
+
+def _has_answers(question: Question) -> bool:
+    first = _answering(question).with_only_columns(Interview.id).limit(1)
+    return db.session.scalar(first) is not None
 
 
 def _question(slug: str) -> Question:
@@ -81,17 +110,18 @@ def question(slug: str):
 
     def render():
         found = _question(slug)
-        listing = _listing(_answering(found))
-        if not listing.interviews and not request.args:
+        tags = _public_tag_names()
+        chosen = _chosen_filters(tags)
+        listing = _listing(_answering(found, **chosen))
+        if not listing.interviews and not _has_answers(found):
             abort(404)  # no published answer yet: not a page
-        chosen = {name: request.args.get(name, "") for name in FILTERS}
         return render_template(
             "publishing/question.html",
             question=found,
             listing=listing,
             answers=[(i, answer_to(i, found)) for i in listing.interviews],
             industries=INDUSTRIES,
-            tags=_public_tags(),
+            tags=tags,
             chosen=chosen,
             filters={k: v for k, v in chosen.items() if v},
         )
@@ -108,6 +138,8 @@ def question_feed(slug: str):
         interviews = db.session.scalars(
             _answering(found).options(selectinload(Interview.items)).limit(FEED_SIZE)
         ).all()
+        if not interviews:
+            abort(404)  # no published answer yet
         updated = max((i.published_at for i in interviews), default=utcnow())
         body = render_template(
             "publishing/question_feed.xml",

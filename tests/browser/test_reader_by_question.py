@@ -26,6 +26,7 @@ def test_from_an_answer_to_everyone_elses_and_back_into_an_interview(
     page.locator("dl.qa dd").nth(2).get_by_role("link", name="How others answered this").click()
     expect(page.locator("h1")).to_have_text(question)
     expect(page.locator("li.answer")).to_have_count(2)
+    page.get_by_text("Narrow these answers").click()
     page.select_option("#filter-industry", "Repairs and maintenance")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("li.answer")).to_have_count(1)
