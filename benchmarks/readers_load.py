@@ -11,7 +11,9 @@ builds the search index, then starts gunicorn with the production config
 loopback: a bare route returning a short string from the same app (the
 ceiling), `/`, interview pages, tag pages, searches, `/feed.atom`, question
 pages (/questions/<slug>, each with about 100,000 answers) and later pages of
-them by cursor; then home, interview, tag and question pages again with the
+them by cursor; interview pages again while one application arrives every
+second (`interview+applications`: an application must not empty the readers'
+caches); then home, interview, tag and question pages again with the
 page cache off (`-uncached`: rendered from the database every time). It prints
 requests per second, p50 and p99 latency, and each page's share of the ceiling.
 
@@ -32,7 +34,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -41,6 +45,7 @@ from sqlalchemy import create_engine, insert, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import ROOT, free_port, fresh_database, migrate  # noqa: E402
+from portal.extensions import db  # noqa: E402
 from portal.models import (  # noqa: E402
     Interview,
     InterviewItem,
@@ -481,6 +486,49 @@ def serve(url: str, port: int, folder: Path, **settings: str) -> subprocess.Pope
     raise SystemExit(f"gunicorn did not start: {process.stderr.read()[-2000:]}")
 
 
+@contextmanager
+def applications_arriving(url: str, every: float = 1.0):
+    """While the block runs, one application a second arrives (in this process,
+    through operations.apply, as the form's view would make it)."""
+    from portal import create_app, operations
+    from portal.operations import Profile
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" + "x" * 40, "MAIL_SERVER": ""}
+    )
+    stop = threading.Event()
+    made = [0]
+
+    def arrive():
+        with app.app_context():
+            questions = db.session.scalars(select(Question.id)).all()
+            while not stop.wait(every):
+                made[0] += 1
+                n = made[0]
+                operations.apply(
+                    Profile(
+                        name=f"Mixed Applicant {n}",
+                        email=f"mixed{n}@bench.example",
+                        business=f"Mixed Shop {n}",
+                        website="https://mixed.example",
+                        location="Truro",
+                        industry="Retail",
+                        socials={},
+                    ),
+                    {q: "We sell on Instagram and at the Saturday market." for q in questions},
+                )
+
+    thread = threading.Thread(target=arrive, daemon=True)
+    thread.start()
+    try:
+        yield made
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    if made[0] == 0:
+        raise SystemExit("the mixed run made no application")
+
+
 def run(
     kind: str, n: int, seconds: int, connections: int, folder: Path, only: list[str] | None = None
 ) -> list[dict]:
@@ -508,6 +556,22 @@ def run(
             rows.append(row)
             print(
                 f"{kind:<10} {name:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
+                f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
+                flush=True,
+            )
+        if "interview" in pages:
+            # The mixed run: readers on the same interview pages while one
+            # application (with its emails) arrives every second.
+            script = lua_for(pages["interview"], folder, "interview-mixed")
+            with applications_arriving(url):
+                row = {
+                    "db": kind,
+                    "page": "interview+applications",
+                    **load(base, script, seconds, connections),
+                }
+            rows.append(row)
+            print(
+                f"{kind:<10} {row['page']:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
                 f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
                 flush=True,
             )
