@@ -529,6 +529,14 @@ def applications_arriving(url: str, every: float = 1.0):
         raise SystemExit("the mixed run made no application")
 
 
+def _report(row: dict) -> None:
+    print(
+        f"{row['db']:<10} {row['page']:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
+        f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
+        flush=True,
+    )
+
+
 def run(
     kind: str, n: int, seconds: int, connections: int, folder: Path, only: list[str] | None = None
 ) -> list[dict]:
@@ -554,11 +562,7 @@ def run(
             load(base, script, 2, clients)  # warm up: imports, caches, the database
             row = {"db": kind, "page": name, **load(base, script, seconds, clients)}
             rows.append(row)
-            print(
-                f"{kind:<10} {name:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
-                f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
-                flush=True,
-            )
+            _report(row)
         if "interview" in pages:
             # The mixed run: readers on the same interview pages while one
             # application (with its emails) arrives every second.
@@ -570,11 +574,7 @@ def run(
                     **load(base, script, seconds, connections),
                 }
             rows.append(row)
-            print(
-                f"{kind:<10} {row['page']:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
-                f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
-                flush=True,
-            )
+            _report(row)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -595,11 +595,7 @@ def run(
                 **load(base, script, seconds, connections),
             }
             rows.append(row)
-            print(
-                f"{kind:<10} {row['page']:<9} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  "
-                f"p99 {row['p99']:6.2f} ms  non-2xx {row['bad']}",
-                flush=True,
-            )
+            _report(row)
     finally:
         server.terminate()
         server.wait(timeout=30)

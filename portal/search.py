@@ -220,6 +220,24 @@ def _statement(dialect: str):
     )
 
 
+def _matching(q: str, values: dict) -> tuple[list, list[str]]:
+    """The public interviews the index finds for `q` (rows of the interview and
+    PostgreSQL's stems), and the words to mark; nothing for a query of no word."""
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        if not _WORD.search(q):
+            return [], []
+        values = dict(values, q=q)
+        terms = _WORD.findall(q)[:TERMS_MAX]
+    else:
+        match = _fts5_query(q)
+        if not match:
+            return [], []
+        values = dict(values, match=match)
+        terms = [word.strip('"') for word in match.split()]
+    return db.session.execute(_statement(dialect), values).all(), terms
+
+
 def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
     """Published interviews matching `q`, best first, with highlighted snippets.
 
@@ -231,20 +249,7 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
     offset = (page - 1) * page_size
     if offset >= POOL:
         return [], False
-    dialect = db.engine.dialect.name
-    values = {"now": now, "limit": page_size + 1, "offset": offset}
-    if dialect == "postgresql":
-        if not _WORD.search(q):
-            return [], False
-        values["q"] = q
-        terms = _WORD.findall(q)[:TERMS_MAX]
-    else:
-        match = _fts5_query(q)
-        if not match:
-            return [], False
-        values["match"] = match
-        terms = [word.strip('"') for word in match.split()]
-    rows = db.session.execute(_statement(dialect), values).all()
+    rows, terms = _matching(q, {"now": now, "limit": page_size + 1, "offset": offset})
     stems = rows[0][1] if rows else None
     pattern = marker(terms + list(stems or []))
     hits = [
@@ -270,20 +275,7 @@ def search_answers(
     newest POOL interviews holding the words anywhere); those whose answer to
     this question holds them all are kept."""
     q = (q or "")[:QUERY_MAX]
-    dialect = db.engine.dialect.name
-    values = {"now": now, "limit": POOL, "offset": 0}
-    if dialect == "postgresql":
-        if not _WORD.search(q):
-            return [], False
-        values["q"] = q
-        terms = _WORD.findall(q)[:TERMS_MAX]
-    else:
-        match = _fts5_query(q)
-        if not match:
-            return [], False
-        values["match"] = match
-        terms = [word.strip('"') for word in match.split()]
-    rows = db.session.execute(_statement(dialect), values).all()
+    rows, terms = _matching(q, {"now": now, "limit": POOL, "offset": 0})
     if not rows:
         return [], False
     stems = [_folded(s) for s in (rows[0][1] or [])]  # PostgreSQL's: "tweets" -> "tweet"
