@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # This release; CHANGELOG.md says what is in it and how to upgrade.
-__version__ = "1.2.0"
+__version__ = "1.3.0"
 
 import logging
 import os
@@ -230,6 +230,12 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if error.code == 404:
+            from .publishing.views import old_address
+
+            moved = old_address()  # an address of the old blog, imported
+            if moved is not None:
+                return moved
         return (
             render_template(
                 "errors/http.html",

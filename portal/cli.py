@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from .clock import utcnow
 from .extensions import db
+from .importing.cli import import_cli
 from .models import User
 from .notifications.delivery import deliver_due
 
@@ -329,3 +330,4 @@ def init_app(app) -> None:
     app.cli.add_command(doctor_command)
     app.cli.add_command(version_command)
     app.cli.add_command(alarms_cli)
+    app.cli.add_command(import_cli)

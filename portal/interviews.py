@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from . import photos, search, share_image
 from .extensions import db
 from .models import (
     TITLE_MAX,
+    Answer,
     Interview,
     InterviewItem,
     InterviewVersion,
@@ -32,6 +34,9 @@ from .models import (
 )
 from .sanitize import plain_to_html
 from .workflow import WorkflowError
+
+if TYPE_CHECKING:
+    from .importing import Found
 
 
 class DraftConflict(WorkflowError):
@@ -91,6 +96,23 @@ def draft_from(submission: Submission) -> Interview:
         )
         for a in (revision.answers if revision else [])
         if a.body
+    ]
+    return interview
+
+
+def imported(found: Found, answers: list[Answer]) -> Interview:
+    """The draft of an interview brought from the old blog (`operations.import_interviews`):
+    its title, note and pairs as the old blog had them, at its old slug where free."""
+    interview = Interview(
+        title=found.title,
+        slug=unique_slug(found.slug or slugify(found.title)),
+        intro_html=found.intro_html,
+    )
+    interview.items = [
+        InterviewItem(
+            position=i, question=pair.question, answer_html=pair.answer_html, source_answer=answer
+        )
+        for i, (pair, answer) in enumerate(zip(found.pairs, answers, strict=True))
     ]
     return interview
 

@@ -220,6 +220,12 @@ class Submission(db.Model):
         return when if when is not None and when > utcnow() else None
 
     @property
+    def who(self) -> str:
+        """ "Name, Business" for a byline, without an empty part (an imported
+        interview may not say one)."""
+        return ", ".join(part for part in (self.name, self.business) if part)
+
+    @property
     def social_links(self) -> list[tuple[str, str]]:
         return [
             (label, self.socials[key])
@@ -540,6 +546,42 @@ class SlugRedirect(db.Model):
     )
 
     interview: Mapped[Interview] = relationship(back_populates="old_slugs")
+
+
+class ImportedPost(db.Model):
+    """An interview brought in from the publication's old blog (`flask import`):
+    what it was made from, so that importing the same file or export again
+    finds it and changes nothing."""
+
+    __tablename__ = "imported_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A fingerprint of the text file, or the WordPress post's own id (its guid).
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    # The file's name or the old post's address, for the editors.
+    origin: Mapped[str] = mapped_column(String(URL_MAX))
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship()
+
+
+class OldAddress(db.Model):
+    """A path an imported interview had on the old blog (`/2011/05/its-title/`,
+    `/?p=123`): answered with a 301 to its page here while it is published."""
+
+    __tablename__ = "old_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(URL_MAX), unique=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+
+    interview: Mapped[Interview] = relationship()
 
 
 class SiteState(db.Model):

@@ -19,11 +19,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import interviews, personal_data, photos, search, share_image, workflow
 from .clock import utcnow
 from .extensions import db
+from .importing import Found
 from .models import (
     AfterRequest,
     Answer,
     Event,
+    ImportedPost,
+    Interview,
     Note,
+    OldAddress,
     Question,
     ResendRequest,
     Revision,
@@ -185,7 +189,10 @@ def _write_profile(submission: Submission, profile: Profile) -> None:
 
 def other_applications(submission: Submission) -> list[Submission]:
     """The other applications from the same address, newest first: for editors,
-    who decide what a second one means (the portal does not tell a visitor)."""
+    who decide what a second one means (the portal does not tell a visitor).
+    An imported interview has no address, so no others."""
+    if not submission.email:
+        return []
     return list(
         db.session.scalars(
             select(Submission)
@@ -812,3 +819,115 @@ def handle_after_request(request: AfterRequest, by: User) -> None:
         with _atomic(request.submission_id):
             request.handled_at, request.handled_by = utcnow(), by
             db.session.commit()
+
+
+@dataclass
+class Imported:
+    """What became of one interview read from the old blog."""
+
+    found: Found
+    outcome: str  # "imported", "published", "already here", "skipped", or "would …"
+    submission: Submission | None = None
+
+
+def import_interviews(
+    found: list[Found],
+    *,
+    publish: bool = False,
+    tags: list[str] | None = None,
+    dry_run: bool = False,
+    each: Callable[[], None] | None = None,
+) -> list[Imported]:
+    """Write the interviews read from the old blog, all or nothing: as drafts
+    in "approved" for an editor to check, or published at their old date.
+
+    One found before (by its key or one of its old addresses) is left as it
+    is, so a second run changes nothing. Nobody is emailed: the people in a
+    back catalogue never applied here. `dry_run` says what would happen and
+    writes nothing. `each` is called after each one (a progress bar).
+    """
+    action = Action.IMPORT_PUBLISHED if publish else Action.IMPORT
+    results: list[Imported] = []
+    keys: set[str] = set()
+    with _atomic(None):
+        for item in found:
+            earlier = _imported_before(item)
+            if item.skipped:
+                results.append(Imported(item, "skipped"))
+            elif earlier is not None or item.key in keys:
+                results.append(Imported(item, "already here", earlier))
+            elif dry_run:
+                results.append(Imported(item, f"would be {_OUTCOME[action]}"))
+            else:
+                submission = _import_one(item, action, tags or [])
+                results.append(Imported(item, _OUTCOME[action], submission))
+            keys.add(item.key)
+            if each is not None:
+                each()
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    return results
+
+
+_OUTCOME = {Action.IMPORT: "imported", Action.IMPORT_PUBLISHED: "published"}
+
+
+def _imported_before(item: Found) -> Submission | None:
+    by_key = select(ImportedPost.submission_id).where(ImportedPost.key == item.key)
+    by_path = (
+        select(Interview.submission_id)
+        .join(OldAddress, OldAddress.interview_id == Interview.id)
+        .where(OldAddress.path.in_(item.old_paths))
+    )
+    submission_id = db.session.scalar(by_key) or (
+        db.session.scalar(by_path) if item.old_paths else None
+    )
+    return db.session.get(Submission, submission_id) if submission_id else None
+
+
+def _import_one(item: Found, action: Action, tags: list[str]) -> Submission:
+    submission = Submission(
+        name=item.name, email="", business=item.business, socials=dict(item.socials)
+    )
+    said = [f"Imported from {item.origin}"]
+    if item.author:
+        said.append(f"written by {item.author}")
+    if item.published_at is not None:
+        said.append(f"published there on {item.published_at:%Y-%m-%d}")
+    event = _move(submission, action, SYSTEM, message=", ".join(said) + ".")
+    revision = Revision(number=1)
+    submission.revisions.append(revision)
+    revision.answers = [
+        Answer(position=i, question_text=pair.question, body=pair.answer_text)
+        for i, pair in enumerate(item.pairs)
+    ]
+    interview = interviews.imported(item, revision.answers)
+    submission.interview = interview
+    if item.photo_path is not None:
+        interview.photo = submission.photo = _imported_photo(item)
+    interview.tags = interviews.tags_from([*item.tags, *tags])
+    db.session.add(submission)
+    db.session.add(
+        ImportedPost(key=item.key, source=item.source, origin=item.origin, submission=submission)
+    )
+    db.session.flush()
+    for path in item.old_paths:
+        if db.session.scalar(select(OldAddress.id).where(OldAddress.path == path)) is None:
+            db.session.add(OldAddress(path=path, interview=interview))
+    if action is Action.IMPORT_PUBLISHED:
+        interview.published_at = item.published_at or event.created_at
+        share_image.try_ensure(interview)
+    _reindex(submission)
+    queue_for_event(event)  # none: the import's actions email nobody
+    return submission
+
+
+def _imported_photo(item: Found) -> str | None:
+    try:
+        with open(item.photo_path, "rb") as handle:
+            return photos.store(handle.read())
+    except (OSError, photos.PhotoError) as error:
+        item.doubts.append(f"the photo {item.photo_path} was left out: {error}")
+        return None

@@ -45,6 +45,9 @@ class Action(StrEnum):
     CANCEL_SCHEDULE = "cancel_schedule"
     UNPUBLISH = "unpublish"
     WITHDRAW = "withdraw"
+    # An interview the publication already had, brought in by `flask import`.
+    IMPORT = "import"
+    IMPORT_PUBLISHED = "import_published"
 
 
 class Role(StrEnum):
@@ -147,6 +150,11 @@ TRANSITIONS: dict[Action, Transition] = {
             EDITORS,
             Message.REQUIRED,
         ),
+        # The back catalogue (`flask import`, run by the operator: nobody logs in
+        # as "system"). An old interview arrives as a draft to check, or as it
+        # was published on the old blog: it was signed off there, long ago.
+        _t(Action.IMPORT, {NEW}, State.APPROVED, {Role.SYSTEM}),
+        _t(Action.IMPORT_PUBLISHED, {NEW}, State.PUBLISHED, {Role.SYSTEM}),
         _t(
             Action.WITHDRAW,
             BEFORE_PUBLICATION,
@@ -193,6 +201,8 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CANCEL_SCHEDULE: "Cancel the schedule",
     Action.UNPUBLISH: "Unpublish",
     Action.WITHDRAW: "Withdraw",
+    Action.IMPORT: "Import as a draft",
+    Action.IMPORT_PUBLISHED: "Import as published",
 }
 
 
@@ -274,10 +284,18 @@ DESTRUCTIVE = frozenset({Action.MARK_SPAM, Action.REJECT, Action.UNPUBLISH, Acti
 
 # The editor's draft can be changed in these states; not while the proof is out.
 DRAFT_EDITABLE = frozenset({State.APPROVED, State.READY, State.PUBLISHED})
-# Actions that come with a form of their own (the application, the draft editor),
-# not with a button on the submission page.
+# Actions that come with a form of their own (the application, the draft editor)
+# or a command (the import), not with a button on the submission page.
 FORM_ACTIONS = frozenset(
-    {Action.SAVE, Action.SUBMIT, Action.REVISE, Action.EDIT_AFTER_SIGNOFF, Action.PUBLISH_CHANGES}
+    {
+        Action.SAVE,
+        Action.SUBMIT,
+        Action.REVISE,
+        Action.EDIT_AFTER_SIGNOFF,
+        Action.PUBLISH_CHANGES,
+        Action.IMPORT,
+        Action.IMPORT_PUBLISHED,
+    }
 )
 
 # The states where the next move is the editors'.

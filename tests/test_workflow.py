@@ -45,6 +45,9 @@ EXPECTED: dict[tuple[State | None, Action], tuple[State, set[Role]]] = {
     (S.PUBLISHED, Action.PUBLISH_CHANGES): (S.PUBLISHED, EDITORS),
     # Only while it is not live yet (operations checks; test_workspace tests it).
     (S.PUBLISHED, Action.CANCEL_SCHEDULE): (S.READY, EDITORS),
+    # The back catalogue, brought in from the command line (test_import).
+    (None, Action.IMPORT): (S.APPROVED, {Role.SYSTEM}),
+    (None, Action.IMPORT_PUBLISHED): (S.PUBLISHED, {Role.SYSTEM}),
 }
 for _state in State:
     if _state not in (S.PUBLISHED, S.WITHDRAWN):

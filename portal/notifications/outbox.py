@@ -137,6 +137,8 @@ def queue(
     site = current_app.config["SITE_NAME"]
     held_back = _held_back.get()
     for name, address in to:
+        if not address:  # an imported interview's person: nobody to email
+            continue
         if address.lower() in held_back:
             log.info("Email %r to a held-back address not queued (sending limit).", kind)
             continue

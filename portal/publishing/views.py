@@ -24,7 +24,16 @@ from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
-from ..models import Interview, InterviewItem, Question, SlugRedirect, Tag, interview_tags
+from ..models import (
+    URL_MAX,
+    Interview,
+    InterviewItem,
+    OldAddress,
+    Question,
+    SlugRedirect,
+    Tag,
+    interview_tags,
+)
 from ..notifications.delivery import last_seen
 from . import bp
 from .forms import SearchForm
@@ -100,6 +109,10 @@ def _listing(query) -> Listing:
 @bp.route("/")
 def home():
     """The latest published interviews."""
+    if "p" in request.args or "page_id" in request.args:
+        moved = old_address()  # a WordPress short link of an imported post
+        if moved is not None:
+            return moved
     return cached(
         lambda: render_template("publishing/home.html", listing=_listing(_published())),
         uses=PAGING,
@@ -140,6 +153,32 @@ def _interview_page(slug: str):
         related=_related(found),
         corrections=interviews.corrections(found),
     )
+
+
+def old_address():
+    """A 301 to the interview an address of the old blog was (`flask import
+    wordpress` keeps them), or None. Asked only for what no route answers, and
+    for the old blog's `/?p=123` short links."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    path = request.path.rstrip("/")
+    query = "&".join(
+        f"{key}={value}"
+        for key, value in request.args.items()
+        if key in ("p", "page_id") and value.isdigit()
+    )
+    wanted = f"{path}?{query}" if query else path
+    if not wanted or len(wanted) > URL_MAX:
+        return None
+    moved = db.session.scalar(
+        select(Interview.slug)
+        .join(OldAddress, OldAddress.interview_id == Interview.id)
+        .join(Interview.submission)
+        .where(OldAddress.path == wanted, Interview.public_filter(utcnow()))
+    )
+    if moved is None:
+        return None
+    return redirect(url_for("publishing.interview", slug=moved), 301)
 
 
 def _related(interview: Interview, limit: int = 3) -> list[Interview]:

@@ -1,0 +1,307 @@
+"""A post's paragraphs read as an interview: the interviewer's note, the pairs,
+the person's name, business and profiles, and the blog's own footer left out.
+
+The rules, as old blogs wrote their interviews:
+- a question is a paragraph that ends with a question mark (even when it opens
+  with a remark: "I should say- 8,000 people- wow! How did you…?"), or, in a
+  WordPress post, a heading or a paragraph all in bold;
+- its answer is everything up to the next question;
+- what comes before the first question is the interviewer's note;
+- "Follow Jesper on Twitter" closes the interview and names a profile; the
+  blog's footer ("would you like to be featured", "follow my updates via RSS")
+  is recognised and left out.
+Whatever the rules can't be sure of is said in `Found.doubts`, for the report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .. import socials
+from ..models import QUESTION_MAX
+from ..sanitize import TooLong, clean_html, plain_to_html, strip_tags
+from . import Found, Pair
+
+
+@dataclass
+class Block:
+    """One paragraph (or list, or heading) of a post."""
+
+    text: str  # its plain text, spaces collapsed
+    html: str = ""  # its HTML as the post had it ("" for plain text)
+    emphasised: bool = False  # a heading, or all in bold
+
+
+# A question mark at the end, perhaps inside quotes or brackets.
+_QUESTION_END = re.compile(r"\?[\s\"'”’)\]*_]*$")
+_NOTE_LABEL = re.compile(
+    r"^(?:the\s+)?(?:interviewer|editor)(?:[’']s|s[’']?)?\s+note\s*[:.–—-]?\s*", re.IGNORECASE
+)
+_APOSTROPHE = r"(?:[’']|&#8217;|&rsquo;|&#39;|&#039;)"
+_NOTE_LABEL_HTML = re.compile(
+    r"^(?P<open>\s*(?:<p\b[^>]*>)?)\s*(?:<(?P<tag>strong|b|em|i)>\s*)?"
+    rf"(?:the\s+)?(?:interviewer|editor)(?:{_APOSTROPHE}s|s{_APOSTROPHE}?)?\s+note"
+    r"\s*[:.–—-]?\s*(?:</(?P=tag)>)?\s*[:.–—-]?\s*",
+    re.IGNORECASE,
+)
+_Q_PREFIX = re.compile(r"^(?:Q|Question)\s*\d*\s*[:.)–—-]\s*", re.IGNORECASE)
+_A_PREFIX = re.compile(r"^(?:A|Answer)\s*[:.)–—-]\s*", re.IGNORECASE)
+_NETWORKS = {
+    "twitter": "x",
+    "x": "x",
+    "instagram": "instagram",
+    "facebook": "facebook",
+    "linkedin": "linkedin",
+    "youtube": "youtube",
+    "tiktok": "tiktok",
+    "mastodon": "mastodon",
+}
+_FOLLOW = re.compile(
+    r"^follow\s+(?P<who>[^.!?]{1,60}?)\s+on\s+(?P<network>"
+    + "|".join(_NETWORKS)
+    + r")\b(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_NOT_A_PERSON = {"us", "me", "my updates", "our updates", "this blog", "the blog"}
+_ADDRESS = re.compile(r"https?://\S+|(?<![\w@])@[A-Za-z0-9_.]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?")
+# The blog's own lines: an invitation to be featured, "follow us", "subscribe".
+_FOOTER = [
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\bwould you like to be (?:featured|interviewed)\b",
+        r"\bbe featured in (?:one of )?our\b",
+        r"\bbecome a (?:follower|fan|subscriber|reader) of (?:us|me|this blog)\b",
+        r"\bfollow (?:us|me|my updates|our updates|this blog)\b",
+        r"\b(?:via|by) RSS\b",
+        r"\bsubscribe (?:to|via|by) (?:our|my|this|the|RSS|email)\b",
+        r"^(?:share this|related posts?|filed under|posted (?:in|by|on)|tags?:)",
+        r"\bleave a (?:comment|reply)\b",
+    )
+]
+# Where a post says who it is with, and what they run.
+_GREETING = re.compile(
+    r"\b(?:Hello|Hi|Hey|Welcome|Dear|Good (?:morning|afternoon|evening)),?\s+"
+    r"(?P<name>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)?)\s*[;,!.:]"
+)
+_SPOKE_WITH = re.compile(
+    r"\b(?:spoke|talked|chatted|sat down) (?:with|to) (?P<name>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)?)"
+)
+_NAME_WORDS = r"[A-Z0-9][\w&’'.-]*(?:\s+(?:[A-Z0-9&][\w&’'.-]*|of|and|the|&))*"
+_BUSINESS = re.compile(
+    r"\b(?:I|We)\s+(?:run|own|founded|co-founded|started|manage|lead|set up)\s+"
+    rf"(?P<business>{_NAME_WORDS})"
+    r"|\b(?:I am|I’m|I'm)\s+the\s+(?:founder|co-founder|owner|director|CEO)\s+of\s+"
+    rf"(?P<business2>{_NAME_WORDS})"
+)
+LONG_QUESTION = 300
+_EXCERPT = 70
+
+
+def excerpt(text: str) -> str:
+    return f"“{text[:_EXCERPT]}…”" if len(text) > _EXCERPT else f"“{text}”"
+
+
+def is_footer(text: str, extra: tuple[str, ...] = ()) -> bool:
+    lowered = text.lower()
+    return any(p.search(text) for p in _FOOTER) or any(e.lower() in lowered for e in extra)
+
+
+def _is_question(block: Block) -> bool:
+    return bool(_QUESTION_END.search(block.text)) or block.emphasised
+
+
+@dataclass
+class _Pair:
+    questions: list[str]
+    answer: list[Block]
+
+
+def read(
+    blocks: list[Block],
+    found: Found,
+    *,
+    footers: tuple[str, ...] = (),
+    name: str = "",
+    business: str = "",
+    profiles: dict[str, str] | None = None,
+    hints: bool = False,
+) -> Found:
+    """Fill `found` from the post's `blocks` (its title is already there).
+    `hints`: the doubts name the command's options that would settle them."""
+    intro: list[Block] = []
+    pairs: list[_Pair] = []
+    follows: list[tuple[str, str, str, str]] = []  # (who, network, its word, the rest)
+    ended = False  # past the closing "Follow <name> on <network>"
+    held: list[Block] = []  # footer-like lines: the footer, unless text follows them
+    for block in blocks:
+        follow = _follow_line(block.text)
+        if follow is not None:
+            follows.append(follow)
+            ended = True
+            continue
+        if ended:
+            if not is_footer(block.text, footers):
+                found.doubts.append(
+                    f"left out text after the closing follow line: {excerpt(block.text)}"
+                )
+            continue
+        if is_footer(block.text, footers):
+            held.append(block)
+            continue
+        for kept in held:  # not the footer after all: text went on
+            found.doubts.append(f"an answer that looks like a footer: {excerpt(kept.text)}")
+            _place(kept, intro, pairs)
+        held = []
+        if _is_question(block):
+            if pairs and not pairs[-1].answer:
+                pairs[-1].questions.append(block.text)
+                found.doubts.append(
+                    "two paragraphs that end in “?” in a row were read as one question: "
+                    + excerpt(" ".join(pairs[-1].questions))
+                )
+            else:
+                pairs.append(_Pair([block.text], []))
+        else:
+            _place(block, intro, pairs)
+    found.intro_html = _intro(intro, found)
+    found.pairs = [p for p in (_finish(pair, found) for pair in pairs) if p is not None]
+    texts = [b.text for b in blocks]
+    found.name = name or _name(texts, follows)
+    found.business = business or _business(texts)
+    found.socials = _profiles(follows, profiles or {}, found)
+    if not found.pairs:
+        found.skipped = "no question found"
+    if not found.name:
+        found.doubts.append("no name found in the text" + (": pass --name" if hints else ""))
+    if not found.business:
+        found.doubts.append(
+            "no business found in the text" + (": pass --business" if hints else "")
+        )
+    return found
+
+
+def _place(block: Block, intro: list[Block], pairs: list[_Pair]) -> None:
+    (pairs[-1].answer if pairs else intro).append(block)
+
+
+def _follow_line(text: str) -> tuple[str, str, str, str] | None:
+    match = _FOLLOW.match(text.strip())
+    if match is None or match["who"].strip().lower() in _NOT_A_PERSON:
+        return None
+    word = match["network"]
+    return match["who"].strip(), _NETWORKS[word.lower()], word, match["rest"]
+
+
+def _html(blocks: list[Block]) -> str:
+    """The blocks as HTML, through the one sanitizer."""
+    return "\n".join(b.html if b.html else str(plain_to_html(b.text)) for b in blocks)
+
+
+def _cleaned(blocks: list[Block], what: str, found: Found) -> str:
+    try:
+        return clean_html(_html(blocks))
+    except TooLong:
+        found.doubts.append(f"{what}: too long to keep its formatting; kept as plain text")
+        return str(plain_to_html("\n\n".join(b.text for b in blocks)))
+
+
+def _intro(blocks: list[Block], found: Found) -> str:
+    if not blocks:
+        return ""
+    first = blocks[0]
+    label = _NOTE_LABEL.match(first.text)
+    if label:
+        text = first.text[label.end() :]
+        blocks = [Block(text, _strip_label(first.html), first.emphasised), *blocks[1:]]
+        if not text:
+            blocks = blocks[1:]
+    return _cleaned(blocks, "the interviewer's note", found) if blocks else ""
+
+
+def _strip_label(html: str) -> str:
+    """The block's HTML without its "Interviewer's Note:" (bold or not)."""
+    return _NOTE_LABEL_HTML.sub(r"\g<open>", html, count=1) if html else ""
+
+
+def _finish(pair: _Pair, found: Found) -> Pair | None:
+    question = _Q_PREFIX.sub("", " ".join(pair.questions)).strip()
+    if not pair.answer:
+        found.doubts.append(f"a question with no answer was left out: {excerpt(question)}")
+        return None
+    if len(question) > QUESTION_MAX:
+        question = _last_sentences(question, QUESTION_MAX)
+        found.doubts.append(
+            f"a question over {QUESTION_MAX} characters was cut to its end: {excerpt(question)}"
+        )
+    elif len(question) > LONG_QUESTION:
+        found.doubts.append(f"a very long question: {excerpt(question)}")
+    first = pair.answer[0]
+    if _A_PREFIX.match(first.text):
+        pair.answer[0] = Block(_A_PREFIX.sub("", first.text), _strip_a(first.html))
+    for block in pair.answer:
+        if is_footer(block.text):
+            found.doubts.append(f"an answer that looks like a footer: {excerpt(block.text)}")
+    html = _cleaned(pair.answer, f"the answer to {excerpt(question)}", found)
+    return Pair(question=question, answer_text=strip_tags(html), answer_html=html)
+
+
+def _strip_a(html: str) -> str:
+    if not html:
+        return ""
+    return re.sub(
+        r"^((?:\s*<[^>]+>)*)\s*(?:A|Answer)\s*[:.)–—-]\s*(?:</(?:strong|b)>\s*)?",
+        r"\1",
+        html,
+        count=1,
+        flags=re.IGNORECASE,
+    )
+
+
+def _last_sentences(text: str, limit: int) -> str:
+    """The end of `text` that fits in `limit`, from a sentence's start."""
+    tail = text[-limit:]
+    start = re.search(r"[.!?]\s+(?=[A-Z“\"'])", tail)
+    return tail[start.end() :] if start else tail.split(" ", 1)[-1]
+
+
+def _name(texts: list[str], follows) -> str:
+    for text in texts[:6]:
+        match = _GREETING.search(text) or _SPOKE_WITH.search(text)
+        if match:
+            return match["name"]
+    return follows[0][0] if follows else ""
+
+
+def _business(texts: list[str]) -> str:
+    for text in texts:
+        match = _BUSINESS.search(text)
+        if match:
+            found = match["business"] or match["business2"]
+            found = re.sub(r"(?:\s+(?:of|and|the|&))+$", "", found).rstrip(".’'")
+            if found and found.lower() not in {"i", "it", "a", "the", "my"}:
+                return found
+    return ""
+
+
+def _profiles(follows, given: dict[str, str], found: Found) -> dict[str, str]:
+    """The person's profiles: from the follow lines where they give an address,
+    else from --social; a line with neither is said in the report."""
+    profiles: dict[str, str] = {}
+    for who, network, word, rest in follows:
+        address = _ADDRESS.search(rest)
+        value = address.group(0).rstrip(".,;)") if address else given.get(network, "")
+        if not value:
+            found.doubts.append(
+                f"“Follow {who} on {word}” gives no address: pass "
+                f"--social {network}=@handle, or add it in the draft"
+            )
+            continue
+        try:
+            profiles[network] = socials.canonical(network, value)
+        except socials.NotAProfile as error:
+            found.doubts.append(f"the {network} profile {value!r} was left out: {error}")
+    for network, value in given.items():
+        if network not in profiles:
+            profiles[network] = socials.canonical(network, value)
+    return profiles
