@@ -413,6 +413,10 @@ class Interview(db.Model):
     old_slugs: Mapped[list[SlugRedirect]] = relationship(
         back_populates="interview", cascade="all, delete-orphan"
     )
+    # Where an imported interview was on the old blog (answered with a 301).
+    old_addresses: Mapped[list[OldAddress]] = relationship(
+        back_populates="interview", cascade="all, delete-orphan"
+    )
     versions: Mapped[list[InterviewVersion]] = relationship(
         order_by="InterviewVersion.id", cascade="all, delete-orphan"
     )
@@ -581,7 +585,7 @@ class OldAddress(db.Model):
         ForeignKey("interviews.id", ondelete="CASCADE"), index=True
     )
 
-    interview: Mapped[Interview] = relationship()
+    interview: Mapped[Interview] = relationship(back_populates="old_addresses")
 
 
 class SiteState(db.Model):

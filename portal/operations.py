@@ -843,23 +843,28 @@ def import_interviews(
 
     One found before (by its key or one of its old addresses) is left as it
     is, so a second run changes nothing. Nobody is emailed: the people in a
-    back catalogue never applied here. `dry_run` says what would happen and
+    back catalogue never applied here. Past SHARE_CARDS_DRAWN publications,
+    the share cards are left to the mail worker. `dry_run` says what would happen and
     writes nothing. `each` is called after each one (a progress bar).
     """
     action = Action.IMPORT_PUBLISHED if publish else Action.IMPORT
     results: list[Imported] = []
     keys: set[str] = set()
+    cards = 0
     with _atomic(None):
+        known = _imported_before(found)
         for item in found:
-            earlier = _imported_before(item)
+            earlier = next((known[k] for k in (item.key, *item.old_paths) if k in known), None)
             if item.skipped:
                 results.append(Imported(item, "skipped"))
             elif earlier is not None or item.key in keys:
-                results.append(Imported(item, "already here", earlier))
+                submission = db.session.get(Submission, earlier) if earlier else None
+                results.append(Imported(item, "already here", submission))
             elif dry_run:
                 results.append(Imported(item, f"would be {_OUTCOME[action]}"))
             else:
-                submission = _import_one(item, action, tags or [])
+                submission = _import_one(item, action, tags or [], cards < SHARE_CARDS_DRAWN)
+                cards += action is Action.IMPORT_PUBLISHED
                 results.append(Imported(item, _OUTCOME[action], submission))
             keys.add(item.key)
             if each is not None:
@@ -872,52 +877,75 @@ def import_interviews(
 
 
 _OUTCOME = {Action.IMPORT: "imported", Action.IMPORT_PUBLISHED: "published"}
+# Share cards an import draws itself (~0.1 s each); the mail worker draws the
+# rest between its rounds (share_image.fill_missing), so a long import is not
+# kept waiting by them.
+SHARE_CARDS_DRAWN = 20
 
 
-def _imported_before(item: Found) -> Submission | None:
-    by_key = select(ImportedPost.submission_id).where(ImportedPost.key == item.key)
-    by_path = (
-        select(Interview.submission_id)
-        .join(OldAddress, OldAddress.interview_id == Interview.id)
-        .where(OldAddress.path.in_(item.old_paths))
-    )
-    submission_id = db.session.scalar(by_key) or (
-        db.session.scalar(by_path) if item.old_paths else None
-    )
-    return db.session.get(Submission, submission_id) if submission_id else None
+def _imported_before(found: list[Found]) -> dict[str, int]:
+    """The application each key or old address already made, for the whole
+    run in a few queries (an export has thousands of posts)."""
+    known: dict[str, int] = {}
+    keys = [item.key for item in found if not item.skipped]
+    paths = [path for item in found if not item.skipped for path in item.old_paths]
+    for at in range(0, len(keys), 500):
+        known.update(
+            db.session.execute(
+                select(ImportedPost.key, ImportedPost.submission_id).where(
+                    ImportedPost.key.in_(keys[at : at + 500])
+                )
+            ).all()
+        )
+    for at in range(0, len(paths), 500):
+        known.update(
+            db.session.execute(
+                select(OldAddress.path, Interview.submission_id)
+                .join(Interview, OldAddress.interview_id == Interview.id)
+                .where(OldAddress.path.in_(paths[at : at + 500]))
+            ).all()
+        )
+    return known
 
 
-def _import_one(item: Found, action: Action, tags: list[str]) -> Submission:
-    submission = Submission(
-        name=item.name, email="", business=item.business, socials=dict(item.socials)
-    )
+def _import_one(item: Found, action: Action, tags: list[str], draw_card: bool) -> Submission:
     said = [f"Imported from {item.origin}"]
     if item.author:
         said.append(f"written by {item.author}")
     if item.published_at is not None:
         said.append(f"published there on {item.published_at:%Y-%m-%d}")
-    event = _move(submission, action, SYSTEM, message=", ".join(said) + ".")
-    revision = Revision(number=1)
-    submission.revisions.append(revision)
-    revision.answers = [
-        Answer(position=i, question_text=pair.question, body=pair.answer_text)
-        for i, pair in enumerate(item.pairs)
-    ]
-    interview = interviews.imported(item, revision.answers)
-    submission.interview = interview
-    if item.photo_path is not None:
-        interview.photo = submission.photo = _imported_photo(item)
-    interview.tags = interviews.tags_from([*item.tags, *tags])
-    db.session.add(submission)
-    db.session.add(
-        ImportedPost(key=item.key, source=item.source, origin=item.origin, submission=submission)
-    )
+    # Built whole, then written in one flush: the lookups on the way (a free
+    # slug, the tags, the old addresses) don't flush half of it each time.
+    with db.session.no_autoflush:
+        submission = Submission(
+            name=item.name, email="", business=item.business, socials=dict(item.socials)
+        )
+        event = _move(submission, action, SYSTEM, message=", ".join(said) + ".")
+        revision = Revision(number=1)
+        submission.revisions.append(revision)
+        revision.answers = [
+            Answer(position=i, question_text=pair.question, body=pair.answer_text)
+            for i, pair in enumerate(item.pairs)
+        ]
+        interview = interviews.imported(item, revision.answers)
+        submission.interview = interview
+        if item.photo_path is not None:
+            interview.photo = submission.photo = _imported_photo(item)
+        interview.tags = interviews.tags_from([*item.tags, *tags])
+        taken = set(
+            db.session.scalars(select(OldAddress.path).where(OldAddress.path.in_(item.old_paths)))
+        )
+        interview.old_addresses = [OldAddress(path=p) for p in item.old_paths if p not in taken]
+        if action is Action.IMPORT_PUBLISHED:
+            interview.published_at = item.published_at or event.created_at
+        db.session.add(submission)
+        db.session.add(
+            ImportedPost(
+                key=item.key, source=item.source, origin=item.origin, submission=submission
+            )
+        )
     db.session.flush()
-    for path in item.old_paths:
-        if db.session.scalar(select(OldAddress.id).where(OldAddress.path == path)) is None:
-            db.session.add(OldAddress(path=path, interview=interview))
-    if action is Action.IMPORT_PUBLISHED:
-        interview.published_at = item.published_at or event.created_at
+    if draw_card and action is Action.IMPORT_PUBLISHED:
         share_image.try_ensure(interview)
     _reindex(submission)
     queue_for_event(event)  # none: the import's actions email nobody

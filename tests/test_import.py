@@ -421,3 +421,19 @@ def test_later_moves_on_an_imported_interview_email_nobody_at_an_empty_address(a
         operations.unpublish(submission, operations.Actor(Role.ADMIN), message="An old one.")
         addresses = list(db.session.scalars(select(OutboxEmail.to_address)))
     assert "" not in addresses
+
+
+def test_a_long_import_leaves_the_share_cards_past_the_first_to_the_mail_worker(
+    app, monkeypatch
+):
+    from portal import operations, share_image
+
+    monkeypatch.setattr(operations, "SHARE_CARDS_DRAWN", 1)
+    result = run(app, "wordpress", str(FIXTURE), "--category", "interviews", "--publish")
+    assert result.exit_code == 0, result.output
+    assert "the mail worker draws the other 2" in result.output
+    with app.app_context():
+        cards = list(db.session.scalars(select(Interview.share_image)))
+        assert sum(1 for c in cards if c) == 1
+        assert share_image.fill_missing(5) == 2
+        assert all(db.session.scalars(select(Interview.share_image)))

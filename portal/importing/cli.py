@@ -153,6 +153,12 @@ def _write(found: list[Found], *, publish: bool, tags: list[str], dry_run: bool)
         )
     for line in report(results):
         click.echo(line)
+    published = sum(1 for r in results if r.outcome == "published")
+    if published > operations.SHARE_CARDS_DRAWN:
+        click.echo(
+            f"Share cards: {operations.SHARE_CARDS_DRAWN} drawn now; the mail worker draws "
+            f"the other {published - operations.SHARE_CARDS_DRAWN} over the next minutes."
+        )
     if dry_run:
         click.echo("Dry run: nothing was written.")
     if not any(r.outcome != "skipped" for r in results):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .. import socials
 from ..models import QUESTION_MAX
-from ..sanitize import TooLong, clean_html, plain_to_html, strip_tags
+from ..sanitize import TooLong, clean_html, plain_to_html
 from . import Found, Pair
 
 
@@ -243,7 +243,8 @@ def _finish(pair: _Pair, found: Found) -> Pair | None:
         if is_footer(block.text):
             found.doubts.append(f"an answer that looks like a footer: {excerpt(block.text)}")
     html = _cleaned(pair.answer, f"the answer to {excerpt(question)}", found)
-    return Pair(question=question, answer_text=strip_tags(html), answer_html=html)
+    text = "\n\n".join(b.text for b in pair.answer)
+    return Pair(question=question, answer_text=text, answer_html=html)
 
 
 def _strip_a(html: str) -> str:

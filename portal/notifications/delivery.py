@@ -602,6 +602,7 @@ def last_seen() -> MailWorker | None:
 
 # How often the worker makes share cards that could not be made at publication.
 FILL_EVERY_SECONDS = 60.0
+FILL_BATCH = 5  # share cards drawn in one round (~0.1 s each)
 
 # Longest wait between tries while the database or the SMTP server is away.
 MAX_PAUSE_SECONDS = 60.0
@@ -667,9 +668,10 @@ def run_worker(
             beat(worker, trouble)
             report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)
             if time.monotonic() >= next_fill:  # a folder that refuses files: try each minute
-                share_image.fill_missing()
+                drew = share_image.fill_missing(FILL_BATCH)
                 _raise_alarms()
-                next_fill = time.monotonic() + FILL_EVERY_SECONDS
+                # More waiting (a long import): the next batch on the next round.
+                next_fill = time.monotonic() + (0 if drew == FILL_BATCH else FILL_EVERY_SECONDS)
             # Between passes the worker holds no transaction: on SQLite even a
             # read here begins IMMEDIATE, and a lock kept while it sleeps would
             # make every writer on the site wait.
