@@ -432,9 +432,18 @@ def approve(submission, actor, message="", *, expected_version=None) -> Event:
     return _act(submission, Action.APPROVE, actor, message, expected_version, then=make_draft)
 
 
+NO_PROOF_FOR_IMPORTS = (
+    "This interview came from the old blog, and its interviewee has no address here: "
+    "nobody could sign off a proof. An admin publishes it by skipping the sign-off "
+    "(saying why)."
+)
+
+
 def send_proof(submission, actor, message="", *, expected_version=None) -> Event:
     """Send the edited interview to the interviewee for sign-off; the event keeps
     the fingerprint of exactly what the proof shows."""
+    if not submission.email:
+        raise workflow.IllegalTransition(NO_PROOF_FOR_IMPORTS)
     interview = submission.interview
     details = {"fingerprint": interviews.fingerprint(interview)} if interview else None
     return _act(submission, Action.SEND_PROOF, actor, message, expected_version, details)

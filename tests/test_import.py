@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from portal import search
 from portal.extensions import db
-from portal.models import Event, Interview, OutboxEmail, Submission
+from portal.models import Event, Interview, OutboxEmail, Submission, User
 from tests.conftest import login
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_c48f283345a7efe8.txt"
@@ -423,9 +423,7 @@ def test_later_moves_on_an_imported_interview_email_nobody_at_an_empty_address(a
     assert "" not in addresses
 
 
-def test_a_long_import_leaves_the_share_cards_past_the_first_to_the_mail_worker(
-    app, monkeypatch
-):
+def test_a_long_import_leaves_the_share_cards_past_the_first_to_the_mail_worker(app, monkeypatch):
     from portal import operations, share_image
 
     monkeypatch.setattr(operations, "SHARE_CARDS_DRAWN", 1)
@@ -437,3 +435,59 @@ def test_a_long_import_leaves_the_share_cards_past_the_first_to_the_mail_worker(
         assert sum(1 for c in cards if c) == 1
         assert share_image.fill_missing(5) == 2
         assert all(db.session.scalars(select(Interview.share_image)))
+
+
+def test_an_imported_draft_has_no_proof_to_send_and_an_admin_publishes_it(
+    app, client, editor, admin
+):
+    assert run(app, "text", str(SEED)).exit_code == 0
+    with app.app_context():
+        submission_id = only_interview(app).submission_id
+        version = db.session.get(Submission, submission_id).version
+    login(client)
+    page = client.get(f"/editor/submissions/{submission_id}").get_data(as_text=True)
+    assert "nobody here to sign off a proof" in page
+    assert "Send the proof" not in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', page
+    )
+    refused = client.post(
+        f"/editor/submissions/{submission_id}/actions/send_proof",
+        data={"csrf_token": token.group(1), "version": version},
+    )
+    assert refused.status_code == 409
+    assert "nobody could sign off a proof" in refused.get_data(as_text=True)
+    from portal import operations
+    from portal.workflow import Action
+
+    with app.app_context():
+        submission = db.session.get(Submission, submission_id)
+        admin_user = operations.Actor.of(db.session.get(User, admin))
+        operations.perform(
+            submission, Action.SKIP_SIGNOFF, admin_user, message="Published on the old blog."
+        )
+        operations.perform(submission, Action.PUBLISH, admin_user)
+        slug = submission.interview.slug
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(OutboxEmail).where(OutboxEmail.to_address == "")
+            )
+            == 0
+        )
+    assert client.get(f"/interviews/{slug}").status_code == 200
+
+
+def test_a_footer_like_line_inside_the_interview_is_kept_and_reported(app, tmp_path):
+    text = tmp_path / "middle.txt"
+    text.write_text(
+        "Title\n\nHello Ola; what do you do?\n\nI sell maps. Follow us on Mastodon, "
+        "I tell customers.\n\nWhat next?\n\nMore maps.\n\nFollow us on Twitter.\n",
+        encoding="utf-8",
+    )
+    result = run(app, "text", str(text))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("an answer that looks like a footer") == 1
+    with app.app_context():
+        items = only_interview(app).items
+        assert "Follow us on Mastodon" in items[0].answer_html
+        assert "Twitter" not in items[1].answer_html  # the real footer, at the end

@@ -239,9 +239,6 @@ def _finish(pair: _Pair, found: Found) -> Pair | None:
     first = pair.answer[0]
     if _A_PREFIX.match(first.text):
         pair.answer[0] = Block(_A_PREFIX.sub("", first.text), _strip_a(first.html))
-    for block in pair.answer:
-        if is_footer(block.text):
-            found.doubts.append(f"an answer that looks like a footer: {excerpt(block.text)}")
     html = _cleaned(pair.answer, f"the answer to {excerpt(question)}", found)
     text = "\n\n".join(b.text for b in pair.answer)
     return Pair(question=question, answer_text=text, answer_html=html)

@@ -95,6 +95,8 @@ def _page(submission: Submission, form=None, failed: str | None = None, publish_
             if a not in workflow.FORM_ACTIONS
             # Set for later: it can be called off; live: it can be taken down.
             and a is not (Action.UNPUBLISH if submission.scheduled_for else Action.CANCEL_SCHEDULE)
+            # Imported: nobody to send a proof to (an admin skips the sign-off).
+            and not (a is Action.SEND_PROOF and not submission.email)
         ),
         key=lambda a: a in workflow.DESTRUCTIVE,
     )
