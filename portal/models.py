@@ -565,6 +565,8 @@ class ImportedPost(db.Model):
     source: Mapped[str] = mapped_column(String(20))
     # The file's name or the old post's address, for the editors.
     origin: Mapped[str] = mapped_column(String(URL_MAX))
+    # When the old blog published it: its date here too, whenever it goes live.
+    published_at: Mapped[datetime | None]
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )

@@ -7,6 +7,7 @@ tests all come through here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import interviews, personal_data, photos, search, share_image, workflow
 from .clock import utcnow
 from .extensions import db
-from .importing import Found
+from .importing import Found, ImportRefused
 from .models import (
     AfterRequest,
     Answer,
@@ -508,18 +509,26 @@ def publish(
     submission, actor, message="", *, expected_version=None, when: datetime | None = None
 ) -> Event:
     """Publish now, or at `when` (UTC), exactly what was signed off; the share
-    image is made here."""
+    image is made here. An imported interview keeps its old blog's date."""
     workflow.check(Action.PUBLISH, submission.state, actor.role)
     _check_signed_off_text(submission)
 
     def go_live(event):
-        submission.interview.published_at = when or event.created_at
+        submission.interview.published_at = when or original_date(submission) or event.created_at
         if when is not None and when > event.created_at:
             event.details = {**(event.details or {}), "scheduled_for": when.isoformat()}
         share_image.try_ensure(submission.interview)
         _reindex(submission)
 
     return _act(submission, Action.PUBLISH, actor, message, expected_version, then=go_live)
+
+
+def original_date(submission: Submission) -> datetime | None:
+    """When the old blog published an imported interview (None for the rest):
+    published here, it keeps that date, the first time and after an unpublish."""
+    return db.session.scalar(
+        select(ImportedPost.published_at).where(ImportedPost.submission_id == submission.id)
+    )
 
 
 def unpublish(submission, actor, message="", *, expected_version=None) -> Event:
@@ -835,7 +844,9 @@ class Imported:
     """What became of one interview read from the old blog."""
 
     found: Found
-    outcome: str  # "imported", "published", "already here", "skipped", or "would …"
+    # "imported", "published", "already here", "repeated" (twice in one run),
+    # "skipped", or "would be …" (a dry run)
+    outcome: str
     submission: Submission | None = None
 
 
@@ -857,6 +868,16 @@ def import_interviews(
     writes nothing. `each` is called after each one (a progress bar).
     """
     action = Action.IMPORT_PUBLISHED if publish else Action.IMPORT
+    try:
+        return _import_all(found, action, tags or [], dry_run, each)
+    except IntegrityError:  # _atomic rolled it all back
+        raise ImportRefused(
+            "Another import wrote some of these at the same time, so nothing of this run "
+            "was written. Run it again: it leaves alone what is there now."
+        ) from None
+
+
+def _import_all(found, action, tags, dry_run, each) -> list[Imported]:
     results: list[Imported] = []
     keys: set[str] = set()
     cards = 0
@@ -866,13 +887,14 @@ def import_interviews(
             earlier = next((known[k] for k in (item.key, *item.old_paths) if k in known), None)
             if item.skipped:
                 results.append(Imported(item, "skipped"))
-            elif earlier is not None or item.key in keys:
-                submission = db.session.get(Submission, earlier) if earlier else None
-                results.append(Imported(item, "already here", submission))
+            elif earlier is not None:
+                results.append(Imported(item, "already here", db.session.get(Submission, earlier)))
+            elif item.key in keys:
+                results.append(Imported(item, "repeated"))  # twice in the same run
             elif dry_run:
                 results.append(Imported(item, f"would be {_OUTCOME[action]}"))
             else:
-                submission = _import_one(item, action, tags or [], cards < SHARE_CARDS_DRAWN)
+                submission = _import_one(item, action, tags, cards < SHARE_CARDS_DRAWN)
                 cards += action is Action.IMPORT_PUBLISHED
                 results.append(Imported(item, _OUTCOME[action], submission))
             keys.add(item.key)
@@ -938,7 +960,7 @@ def _import_one(item: Found, action: Action, tags: list[str], draw_card: bool) -
         ]
         interview = interviews.imported(item, revision.answers)
         submission.interview = interview
-        if item.photo_path is not None:
+        if item.photo_paths:
             interview.photo = submission.photo = _imported_photo(item)
         interview.tags = interviews.tags_from([*item.tags, *tags])
         taken = set(
@@ -950,7 +972,11 @@ def _import_one(item: Found, action: Action, tags: list[str], draw_card: bool) -
         db.session.add(submission)
         db.session.add(
             ImportedPost(
-                key=item.key, source=item.source, origin=item.origin, submission=submission
+                key=item.key,
+                source=item.source,
+                origin=item.origin,
+                published_at=item.published_at,
+                submission=submission,
             )
         )
     db.session.flush()
@@ -962,9 +988,11 @@ def _import_one(item: Found, action: Action, tags: list[str], draw_card: bool) -
 
 
 def _imported_photo(item: Found) -> str | None:
-    try:
-        with open(item.photo_path, "rb") as handle:
-            return photos.store(handle.read())
-    except (OSError, photos.PhotoError) as error:
-        item.doubts.append(f"the photo {item.photo_path} was left out: {error}")
-        return None
+    """The first of the post's images that is a photo the portal accepts."""
+    for path in item.photo_paths:
+        try:
+            with open(path, "rb") as handle:
+                return photos.store(handle.read())
+        except (OSError, photos.PhotoError) as error:
+            item.doubts.append(f"the image {os.path.basename(path)} was left out: {error}")
+    return None

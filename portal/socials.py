@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 _HANDLE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_NOT_IN_A_PATH = re.compile(r"[^\w.~%/@+!,;:=&'()*$-]")
 _MASTODON = re.compile(r"^@?([A-Za-z0-9_]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
 
 # network: (hosts we accept, canonical profile URL for a handle)
@@ -56,6 +57,8 @@ def canonical(network: str, value: str) -> str:
         path = parts.path.rstrip("/")
         if not path:
             raise NotAProfile("That address has no profile name in it.")
+        if _NOT_IN_A_PATH.search(path):
+            raise NotAProfile("That address has characters no profile address has.")
         return f"https://{hostname.lower()}{path}"
     handle = value.lstrip("@")
     if not _HANDLE.match(handle):

@@ -491,3 +491,244 @@ def test_a_footer_like_line_inside_the_interview_is_kept_and_reported(app, tmp_p
         items = only_interview(app).items
         assert "Follow us on Mastodon" in items[0].answer_html
         assert "Twitter" not in items[1].answer_html  # the real footer, at the end
+
+
+# --- what a tester's run of real-world shapes found ------------------------------
+
+
+def _text(tmp_path, body: str, name="post.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _pairs(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(i.question, i.answer_html) for i in only_interview(app).items]
+
+
+def test_posts_whose_long_addresses_share_a_beginning_are_all_imported(app, tmp_path):
+    base = "https://oldblog.example/2012/03/an-interview-with-a-business-owner-from-the-north-"
+    posts = "".join(
+        f"""<item><title>Interview {n}</title><link>{base}{n}/</link>
+        <guid isPermaLink="true">{base}{n}/</guid><wp:post_name>north-{n}</wp:post_name>
+        <wp:post_date_gmt>2012-03-0{n} 10:00:00</wp:post_date_gmt><wp:status>publish</wp:status>
+        <wp:post_type>post</wp:post_type>
+        <content:encoded><![CDATA[<p><strong>What do you make, {n}?</strong></p><p>Soap.</p>]]></content:encoded></item>"""
+        for n in (1, 2, 3)
+    )
+    result = run(app, "wordpress", str(_export(tmp_path, posts)))
+    assert result.exit_code == 0, result.output
+    assert "In all: 3 imported." in result.output
+    assert counts(app)[1] == 3
+
+
+def test_an_imported_draft_is_published_at_its_date_on_the_old_blog(app):
+    from portal import operations
+    from portal.workflow import Action, Role
+
+    assert run(app, "wordpress", str(FIXTURE), "--category", "interviews").exit_code == 0
+    admin = operations.Actor(Role.ADMIN)
+    with app.app_context():
+        interview = db.session.scalars(
+            select(Interview).where(Interview.slug == "kiln-and-kettle-pottery")
+        ).one()
+        submission = interview.submission
+        operations.perform(submission, Action.SKIP_SIGNOFF, admin, message="Old blog.")
+        operations.perform(submission, Action.PUBLISH, admin)
+        assert interview.published_at == datetime(2012, 3, 13, 9, 30)
+        operations.perform(submission, Action.UNPUBLISH, admin, message="A fix.")
+        operations.perform(submission, Action.PUBLISH, admin)
+        assert interview.published_at == datetime(2012, 3, 13, 9, 30)
+
+
+def test_answer_text_that_looks_like_a_footer_is_never_dropped(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Footers\n\nHi Cy; what is your tip?\n\nPost every day.\n\nAnd always ask people "
+        "to follow us on Facebook, it doubled our sales.\n\nWhat else do you do?\n\n"
+        "We tell them to follow us on Instagram.\n\nFollow Cy on Twitter: @cy_example\n\n"
+        "Become a follower of us on Twitter.\n",
+    )
+    result = run(app, "text", str(path))
+    assert result.exit_code == 0, result.output
+    pairs = _pairs(app)
+    assert len(pairs) == 2
+    assert "it doubled our sales" in pairs[0][1]
+    assert "follow us on Instagram" in pairs[1][1]
+    assert "Become a follower" not in " ".join(a for _q, a in pairs)
+    assert result.output.count("looks like a footer") == 2
+
+
+def test_an_answer_that_ends_with_a_question_mark_stays_an_answer(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Rhetorical\n\nHello Mia; welcome. How did you start?\n\nI founded Bloom Box in 2011. "
+        "My mum asked me one thing: why not sell online?\n\nSo I did. And guess what?\n\n"
+        "It worked.\n\nWhat is next?\n\nMore flowers.\n",
+    )
+    assert run(app, "text", str(path)).exit_code == 0
+    pairs = _pairs(app)
+    assert [q for q, _a in pairs] == ["Hello Mia; welcome. How did you start?", "What is next?"]
+    assert "why not sell online?" in pairs[0][1] and "It worked." in pairs[0][1]
+
+
+def test_questions_and_answers_marked_q_and_a_in_one_paragraph(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Q and A\n\nQ: How did you start?\nA: I started Crumb & Co in 2010.\n\n"
+        "Q: What works?\nA: Instagram.\n",
+    )
+    result = run(app, "text", str(path))
+    assert result.exit_code == 0, result.output
+    assert _pairs(app) == [
+        ("How did you start?", "<p>I started Crumb &amp; Co in 2010.</p>"),
+        ("What works?", "<p>Instagram.</p>"),
+    ]
+
+
+def test_a_question_that_starts_with_follow_up_is_a_question(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Follow-ups\n\nHi Di; what do you sell?\n\nI run Di Designs, selling prints.\n\n"
+        "Follow up on that: how much do you sell on Instagram?\n\nAbout half of it.\n\n"
+        "What next?\n\nA shop.\n",
+    )
+    assert run(app, "text", str(path)).exit_code == 0
+    assert [q for q, _a in _pairs(app)][1:] == [
+        "Follow up on that: how much do you sell on Instagram?",
+        "What next?",
+    ]
+
+
+def test_wordpress_shapes_nested_lists_entities_q_and_a_and_headings(app, tmp_path):
+    post = """
+    <item><title><![CDATA[Fay&#8217;s Flowers &amp; Friends]]></title>
+    <link>https://oldblog.example/fays-flowers/</link><guid>https://oldblog.example/?p=9</guid>
+    <wp:post_name>fays-flowers</wp:post_name><wp:post_date_gmt>2013-04-05 10:00:00</wp:post_date_gmt>
+    <wp:status>publish</wp:status><wp:post_type>post</wp:post_type>
+    <category domain="post_tag" nicename="diy"><![CDATA[Tools &amp; Tips]]></category>
+    <content:encoded><![CDATA[<h2>About Fay</h2>
+Fay sells flowers from a cart. [tweet text="Flowers!"]
+
+<strong>Q: What do you post?</strong>
+A: Photos of the cart, most days:
+<ul>
+<li>The first bunch
+<ul><li>with the date</li><li>and a price</li></ul>
+</li>
+<li>Stories at lunch</li>
+</ul>
+It works.
+
+<figure><img src="/wp-content/uploads/x.jpg"><figcaption>The cart in May</figcaption></figure>
+
+<strong>Q: Why a cart?</strong>
+A: Rent.]]></content:encoded></item>"""
+    result = run(app, "wordpress", str(_export(tmp_path, post)))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        interview = only_interview(app)
+        assert interview.title == "Fay’s Flowers & Friends"
+        assert [t.name for t in interview.tags] == ["Tools & Tips"]
+        assert "Fay sells flowers from a cart." in interview.intro_html
+        assert "[tweet" not in interview.intro_html
+        questions = [i.question for i in interview.items]
+        assert questions == ["What do you post?", "Why a cart?"]
+        first = interview.items[0].answer_html
+        assert first.startswith("<p>Photos of the cart")
+        assert "<ul><li>with the date</li><li>and a price</li></ul>" in first
+        assert "<p></p>" not in first and "</li><br>" not in first
+        assert "It works." in first
+        assert "The cart in May" not in first
+
+
+def test_two_imports_at_once_the_loser_is_told_plainly(app, tmp_path, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from portal import operations
+
+    def clash(*_args, **_kwargs):
+        raise IntegrityError("INSERT", {}, Exception("duplicate key uq_imported_posts_key"))
+
+    monkeypatch.setattr(operations, "_import_one", clash)
+    result = app.test_cli_runner().invoke(args=["import", "text", str(SEED)])
+    assert result.exit_code == 1
+    assert "Another import wrote some of these at the same time" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_broken_profile_address_is_not_a_profile(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Eve\n\nHi Eve; what do you do?\n\nI run Eve Ltd.\n\nFollow Eve on Twitter: "
+        'https://twitter.com/eve"><script>alert(1)</script>\n',
+    )
+    assert run(app, "text", str(path)).exit_code == 0
+    with app.app_context():
+        assert only_interview(app).submission.socials == {"x": "https://twitter.com/eve"}
+
+
+def test_index_php_short_links_redirect_too(app, client):
+    assert (
+        run(app, "wordpress", str(FIXTURE), "--category", "interviews", "--publish").exit_code == 0
+    )
+    moved = client.get("/index.php?p=140")
+    assert moved.status_code == 301
+    assert moved.headers["Location"].endswith("/interviews/locksmith-tweets")
+
+
+def test_an_import_stopped_by_sigterm_leaves_no_rows_and_no_files(app, tmp_path):
+    """What systemd or a `kill` does to a long import: all of it rolled back,
+    the photos and share cards it had written deleted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    uploads = _uploads(tmp_path)
+    posts = "".join(
+        f"""<item><title>Shop {n}</title><link>https://oldblog.example/shop-{n}/</link>
+        <guid>https://oldblog.example/?p={n}</guid><wp:post_name>shop-{n}</wp:post_name>
+        <wp:post_date_gmt>2012-03-01 10:00:00</wp:post_date_gmt><wp:status>publish</wp:status>
+        <wp:post_type>post</wp:post_type><content:encoded><![CDATA[
+        <img src="https://oldblog.example/wp-content/uploads/2012/03/agnes-at-the-wheel.jpg">
+        <p><strong>What do you sell, {n}?</strong></p><p>Soap and candles.</p>]]>
+        </content:encoded></item>"""
+        for n in range(1, 400)
+    )
+    export = _export(tmp_path, posts)
+    photos = tmp_path / "photos"
+    env = dict(
+        os.environ,
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        PHOTO_DIR=str(photos),
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "import", "wordpress"]
+    process = subprocess.Popen(
+        [*command, str(export), "--uploads", str(uploads), "--publish"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (photos.exists() and len(os.listdir(photos)) > 3):
+        time.sleep(0.05)
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert b"Traceback" not in err
+    assert os.listdir(photos) == []
+    assert counts(app) == (0, 0, 0, 0)
+
+
+def test_the_same_file_twice_in_one_run_is_imported_once(app, tmp_path):
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(SEED.read_bytes())
+    result = run(app, "text", str(SEED), str(copy))
+    assert result.exit_code == 0
+    assert "(the same as one above: left out)" in result.output
+    assert counts(app)[1] == 1

@@ -164,6 +164,16 @@ def test_a_social_address_on_another_host_is_refused(app, client):
     assert count_submissions(app) == 0
 
 
+def test_a_social_address_with_markup_in_it_is_refused(app, client):
+    response = post_form(
+        client,
+        "/apply",
+        application(app, social_instagram='https://instagram.com/eve"><script>x</script>'),
+    )
+    assert "That address has characters no profile address has." in response.get_data(as_text=True)
+    assert count_submissions(app) == 0
+
+
 def test_consent_is_required(app, client):
     data = application(app)
     data.pop("consent")

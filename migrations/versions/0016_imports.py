@@ -26,6 +26,7 @@ def upgrade():
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("origin", sa.String(length=500), nullable=False),
+        sa.Column("published_at", sa.DateTime(), nullable=True),
         sa.Column(
             "submission_id",
             sa.Integer(),

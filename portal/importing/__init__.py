@@ -43,7 +43,7 @@ class Found:
     slug: str = ""
     old_paths: list[str] = field(default_factory=list)
     author: str = ""
-    photo_path: str | None = None  # a file under --uploads
+    photo_paths: list[str] = field(default_factory=list)  # under --uploads, best first
     doubts: list[str] = field(default_factory=list)
     # Why it is not imported at all (no question found, not a post of the
     # category...); None for one that is.

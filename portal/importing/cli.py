@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import signal
 import sys
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import click
 from flask.cli import AppGroup
@@ -13,7 +13,7 @@ from .. import operations, socials
 from ..workflow import LABELS, State
 from . import Found, ImportRefused
 from .text import read_file
-from .wordpress import MAX_MB, read_export
+from .wordpress import MAX_MB, check_size, read_export
 
 import_cli = AppGroup("import", help="Bring in the interviews the old blog already has.")
 
@@ -120,9 +120,9 @@ def import_text(files, name, business, published_at, social, publish, tags, foot
 def import_wordpress(export, category, uploads, max_mb, publish, tags, footers, dry_run):
     """The posts of a WordPress export (Tools → Export), each old address
     kept: it answers with a 301 to the interview's page here."""
-    size = os.path.getsize(export) if os.path.isfile(export) else 0
-    bar = _bar(size, "Reading the export") if size > 1024 * 1024 else nullcontext(None)
     try:
+        size = check_size(export, max_mb)
+        bar = _bar(size, "Reading the export") if size > 1024 * 1024 else nullcontext(None)
         with bar as progress:
             found = read_export(
                 export,
@@ -137,20 +137,42 @@ def import_wordpress(export, category, uploads, max_mb, publish, tags, footers, 
     _write(found, publish=publish, tags=list(tags), dry_run=dry_run)
 
 
+@contextmanager
+def _stopped_cleanly():
+    """SIGTERM (a `kill`, systemd stopping the job) ends the run like Ctrl-C
+    does: the transaction rolls back and the files it wrote are deleted."""
+
+    def stop(_signal, _frame):
+        raise SystemExit(143)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except SystemExit as exit_:
+        if exit_.code == 143:
+            click.echo("Stopped: nothing of this run was written.", err=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _bar(length: int, label: str):
     return click.progressbar(length=length, label=label, file=sys.stderr)
 
 
 def _write(found: list[Found], *, publish: bool, tags: list[str], dry_run: bool) -> None:
     bar = _bar(len(found), "Writing") if len(found) > 50 else nullcontext(None)
-    with bar as progress:
-        results = operations.import_interviews(
-            found,
-            publish=publish,
-            tags=tags,
-            dry_run=dry_run,
-            each=(lambda: progress.update(1)) if progress is not None else None,
-        )
+    try:
+        with _stopped_cleanly(), bar as progress:
+            results = operations.import_interviews(
+                found,
+                publish=publish,
+                tags=tags,
+                dry_run=dry_run,
+                each=(lambda: progress.update(1)) if progress is not None else None,
+            )
+    except ImportRefused as error:
+        raise click.ClickException(str(error)) from None
     for line in report(results):
         click.echo(line)
     published = sum(1 for r in results if r.outcome == "published")
@@ -178,7 +200,9 @@ def report(results: list[operations.Imported]) -> list[str]:
             lines.append(f"{'skipped':<17} {item.title} ({item.origin}): {item.skipped}")
             continue
         lines.append(f"{result.outcome:<17} {item.title} · {len(item.pairs)} pairs{where}")
-        if result.outcome != "already here":
+        if result.outcome == "repeated":
+            lines[-1] += " (the same as one above: left out)"
+        elif result.outcome != "already here":
             lines.extend(f"{'':<17}   doubtful: {doubt}" for doubt in item.doubts)
     counts: dict[str, int] = {}
     for result in results:
@@ -187,7 +211,9 @@ def report(results: list[operations.Imported]) -> list[str]:
         "In all: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) + "."
     )
     doubtful = sum(
-        1 for r in results if r.outcome not in ("skipped", "already here") and r.found.doubts
+        1
+        for r in results
+        if r.outcome not in ("skipped", "already here", "repeated") and r.found.doubts
     )
     if doubtful:
         lines.append(f"{doubtful} with something doubtful (above): check them in the draft editor.")

@@ -57,14 +57,18 @@ _NETWORKS = {
     "tiktok": "tiktok",
     "mastodon": "mastodon",
 }
+# "Follow Jesper on Twitter here", "Follow Ana Lima on Instagram: @ana": a
+# name of a few words, and never a question ("Follow up on that: …?").
 _FOLLOW = re.compile(
-    r"^follow\s+(?P<who>[^.!?]{1,60}?)\s+on\s+(?P<network>"
+    r"^follow\s+(?P<who>[^\s.!?:;,]+(?:\s+[^\s.!?:;,]+){0,3}?)\s+on\s+(?P<network>"
     + "|".join(_NETWORKS)
-    + r")\b(?P<rest>.*)$",
+    + r")\b(?P<rest>(?:(?!\?\s*$).)*)$",
     re.IGNORECASE,
 )
 _NOT_A_PERSON = {"us", "me", "my updates", "our updates", "this blog", "the blog"}
-_ADDRESS = re.compile(r"https?://\S+|(?<![\w@])@[A-Za-z0-9_.]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?")
+_ADDRESS = re.compile(
+    r"https?://[^\s\"'<>]+|(?<![\w@])@[A-Za-z0-9_.]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?"
+)
 # The blog's own lines: an invitation to be featured, "follow us", "subscribe".
 _FOOTER = [
     re.compile(pattern, re.IGNORECASE)
@@ -107,8 +111,47 @@ def is_footer(text: str, extra: tuple[str, ...] = ()) -> bool:
     return any(p.search(text) for p in _FOOTER) or any(e.lower() in lowered for e in extra)
 
 
-def _is_question(block: Block) -> bool:
-    return bool(_QUESTION_END.search(block.text)) or block.emphasised
+_QA = re.compile(
+    r"^(?P<q>(?:Q|Question)\s*\d*\s*[:.)–—-]\s*.+?\?)\s*(?:A|Answer)\s*[:.)–—-]\s*(?P<a>.+)$",
+    re.IGNORECASE,
+)
+_YOU = re.compile(r"\b(?:you|your|yours|you['’](?:re|ve|d|ll))\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:I|I['’](?:m|ve|d|ll)|me|my|we|our|us)\b")
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s+[A-Z“\"'‘]|\s*$)")
+QUESTION_SENTENCES = 4  # a remark or two, then the question
+
+
+def _split_qa(blocks: list[Block]) -> list[Block]:
+    """ "Q: …? A: …" in one paragraph: the question, then the answer."""
+    out = []
+    for block in blocks:
+        match = _QA.match(block.text)
+        if match is None:
+            out.append(block)
+            continue
+        out += [Block(match["q"].strip(), "", True), Block(match["a"].strip())]
+    return out
+
+
+def _asks(text: str) -> bool:
+    """A paragraph that ends in “?” and reads as the interviewer's: a few
+    sentences at most, and not the interviewee speaking of themselves ("I
+    founded it in 2011. Why not sell online?") unless it turns to "you"."""
+    if not _QUESTION_END.search(text):
+        return False
+    if _Q_PREFIX.match(text):
+        return True
+    if len(text) > QUESTION_MAX or len(_SENTENCE_END.findall(text)) > QUESTION_SENTENCES:
+        return False
+    return not (_FIRST_PERSON.search(text) and not _YOU.search(text))
+
+
+def _is_question(block: Block, strict: bool) -> bool:
+    """A question: in bold or a heading (only those ending in “?” when the post
+    has such: "About Kim" is then a heading, not a question), or `_asks`."""
+    if block.emphasised:
+        return bool(_QUESTION_END.search(block.text)) or not strict
+    return _asks(block.text)
 
 
 @dataclass
@@ -129,6 +172,8 @@ def read(
 ) -> Found:
     """Fill `found` from the post's `blocks` (its title is already there).
     `hints`: the doubts name the command's options that would settle them."""
+    blocks = _split_qa(blocks)
+    strict = any(b.emphasised and _QUESTION_END.search(b.text) for b in blocks)
     intro: list[Block] = []
     pairs: list[_Pair] = []
     follows: list[tuple[str, str, str, str]] = []  # (who, network, its word, the rest)
@@ -137,6 +182,8 @@ def read(
     for block in blocks:
         follow = _follow_line(block.text)
         if follow is not None:
+            _keep(held, intro, pairs, found)  # what came before it was the interview
+            held = []
             follows.append(follow)
             ended = True
             continue
@@ -149,11 +196,9 @@ def read(
         if is_footer(block.text, footers):
             held.append(block)
             continue
-        for kept in held:  # not the footer after all: text went on
-            found.doubts.append(f"an answer that looks like a footer: {excerpt(kept.text)}")
-            _place(kept, intro, pairs)
+        _keep(held, intro, pairs, found)  # not the footer after all: text went on
         held = []
-        if _is_question(block):
+        if _is_question(block, strict):
             if pairs and not pairs[-1].answer:
                 pairs[-1].questions.append(block.text)
                 found.doubts.append(
@@ -164,6 +209,8 @@ def read(
                 pairs.append(_Pair([block.text], []))
         else:
             _place(block, intro, pairs)
+    if held and pairs and not pairs[-1].answer:
+        _keep(held, intro, pairs, found)  # a question's only answer is no footer
     found.intro_html = _intro(intro, found)
     found.pairs = [p for p in (_finish(pair, found) for pair in pairs) if p is not None]
     texts = [b.text for b in blocks]
@@ -178,7 +225,14 @@ def read(
         found.doubts.append(
             "no business found in the text" + (": pass --business" if hints else "")
         )
+    found.doubts = list(dict.fromkeys(found.doubts))
     return found
+
+
+def _keep(held: list[Block], intro, pairs, found: Found) -> None:
+    for block in held:
+        found.doubts.append(f"an answer that looks like a footer: {excerpt(block.text)}")
+        _place(block, intro, pairs)
 
 
 def _place(block: Block, intro: list[Block], pairs: list[_Pair]) -> None:

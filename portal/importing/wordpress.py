@@ -8,12 +8,13 @@ a question found in a heading, in bold, or by its question mark.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import ParseError
@@ -34,17 +35,28 @@ _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _BOLD = {"strong", "b"}
 _VOID = {"br", "img", "hr", "input", "meta", "link", "source", "wbr"}
 # Elements whose content is no text of the post: left out whole.
-_UNSEEN = {"script", "style", "noscript", "iframe", "object", "template", "svg", "math"}
+# (A caption describes a picture the post no longer shows.)
+_UNSEEN = {
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "object",
+    "template",
+    "svg",
+    "math",
+    "figcaption",
+}
 _SHORTCODE = re.compile(
     r"\[(caption|gallery|embed|video|audio|playlist)\b[^\]]*\].*?\[/\1\]"
     r"|\[(?:caption|gallery|embed|video|audio|playlist)\b[^\]]*\]",
     re.IGNORECASE | re.DOTALL,
 )
+# Any other shortcode's tags ([tweet text="…"], [/column]): dropped, the words
+# between them kept. "[sic]" or "[1]" are no shortcodes (no attribute, no "/").
+_OTHER_SHORTCODE = re.compile(r"\[/[a-z][\w-]*\]|\[[a-z][\w-]*\s+[^\]]*=[^\]]*\]", re.I)
 _BLOCK_START = re.compile(r"^\s*<(?:p|h[1-6]|ul|ol|blockquote|pre|div|figure|table)\b", re.I)
-# A whole block element, to keep apart from the loose text around it.
-_BLOCK_ELEMENT = re.compile(
-    r"(<(p|h[1-6]|ul|ol|blockquote|pre|div|figure|table)\b.*?</\2\s*>)", re.I | re.DOTALL
-)
+_BLOCK_OPEN = re.compile(r"<(?P<tag>p|h[1-6]|ul|ol|blockquote|pre|div|figure|table)\b[^>]*>", re.I)
 
 
 class _Splitter(HTMLParser):
@@ -150,20 +162,37 @@ def _autop(html: str) -> str:
     editor typed it); lists, quotes and headings stay as they are."""
     html = html.replace("\r\n", "\n")
     out, at = [], 0
-    for element in [*_BLOCK_ELEMENT.finditer(html), None]:
-        loose = html[at : element.start() if element else len(html)]
-        for chunk in re.split(r"\n\s*\n", loose):
+    for start, end in [*_block_elements(html), (len(html), len(html))]:
+        for chunk in re.split(r"\n\s*\n", html[at:start]):
             if chunk.strip():
                 out.append("<p>" + chunk.strip().replace("\n", "<br>\n") + "</p>")
-        if element is not None:
-            out.append(element.group(0))
-            at = element.end()
+        if start < end:
+            out.append(html[start:end])
+        at = end
     return "\n".join(out)
+
+
+def _block_elements(html: str):
+    """(start, end) of each top-level block element, its nested ones inside
+    (a list in a list ends at its own </ul>, not the first one)."""
+    at = 0
+    while (opening := _BLOCK_OPEN.search(html, at)) is not None:
+        tag = opening["tag"].lower()
+        depth, end = 0, None
+        for mark in re.finditer(rf"<(/?){tag}\b[^>]*>", html[opening.start() :], re.I):
+            depth += -1 if mark.group(1) else 1
+            if depth == 0:
+                end = opening.start() + mark.end()
+                break
+        end = end or len(html)  # never closed (broken HTML): the rest is in it
+        yield opening.start(), end
+        at = end
 
 
 def blocks_of(html: str) -> tuple[list[Block], list[str]]:
     """The post's blocks for `reading`, and the addresses of its images."""
     html = _SHORTCODE.sub(lambda m: _caption_images(m.group(0)), html)
+    html = _OTHER_SHORTCODE.sub("", html)
     splitter = _Splitter()
     splitter.feed(_autop(html))
     splitter.close()
@@ -182,7 +211,7 @@ def blocks_of(html: str) -> tuple[list[Block], list[str]]:
             lead_text = " ".join(_text_of(head).split())
             if lead_text.endswith("?") and len(lead_text) < len(text):
                 blocks.append(Block(lead_text, "", True))
-                rest = "".join(raw["html"][lead:])
+                rest = re.sub(r"^(?:\s|<br\s*/?>)+", "", "".join(raw["html"][lead:]))
                 blocks.append(Block(" ".join(_text_of(rest).split()), _wrap(tag, rest)))
                 continue
         wrapped = _wrap(tag, inner)
@@ -305,6 +334,22 @@ def _item(element, authors: dict[str, str]) -> dict:
     return post
 
 
+def check_size(path: str, max_mb: int = MAX_MB) -> int:
+    """The export's size in bytes; ImportRefused past `max_mb` or unreadable."""
+    label = os.path.basename(path)
+    try:
+        size = os.path.getsize(path)
+    except OSError as error:
+        raise ImportRefused(f"{label} could not be read: {error.strerror or error}.") from None
+    if size > max_mb * 1024 * 1024:
+        raise ImportRefused(
+            f"{label} is {size / 1024 / 1024:.0f} MB, over the {max_mb} MB limit: "
+            f"check it is the export you meant, then pass --max-mb "
+            f"{int(size / 1024 / 1024) + 1} to import it."
+        )
+    return size
+
+
 def read_export(
     path: str,
     *,
@@ -317,21 +362,12 @@ def read_export(
     """Every post of the export (of `category`, if given), read; ImportRefused
     when the file can't be an export at all."""
     label = os.path.basename(path)
-    try:
-        size = os.path.getsize(path)
-    except OSError as error:
-        raise ImportRefused(f"{label} could not be read: {error.strerror or error}.") from None
-    if size > max_mb * 1024 * 1024:
-        raise ImportRefused(
-            f"{label} is {size / 1024 / 1024:.0f} MB, over the {max_mb} MB limit: "
-            f"check it is the export you meant, then pass --max-mb "
-            f"{int(size / 1024 / 1024) + 1} to import it."
-        )
+    check_size(path, max_mb)
     posts, attachments = [], {}
     try:
         with open(path, "rb") as source:
             head = source.read(512).lstrip()
-            if not head.startswith(b"<") and not head.startswith(b"\xef\xbb\xbf<"):
+            if not head.startswith((b"<", b"\xef\xbb\xbf<", b"\xff\xfe", b"\xfe\xff")):
                 raise ImportRefused(f"{label} is not a WordPress export (it is not XML).")
             source.seek(0)
             for post in _posts(source, on_progress):
@@ -358,10 +394,16 @@ def read_export(
     return [_found(post, category, uploads, footers, attachments) for post in posts]
 
 
+def _plain(text: str) -> str:
+    """A title or a tag's name as WordPress stores it (HTML: "Fay&#8217;s"),
+    as words."""
+    return " ".join(unescape(re.sub(r"<[^>]*>", "", text)).split())
+
+
 def _in_category(post: dict, category: str) -> bool:
     wanted = category.strip().lower()
     return any(
-        wanted in (nicename.lower(), name.lower(), slugify(name))
+        wanted in (nicename.lower(), _plain(name).lower(), slugify(_plain(name)))
         for _domain, nicename, name in post["categories"]
     )
 
@@ -369,17 +411,20 @@ def _in_category(post: dict, category: str) -> bool:
 def _found(post, category, uploads, footers, attachments) -> Found:
     address = (post.get("link") or "").strip()
     guid = (post.get("guid") or "").strip() or address or post.get("post_id", "")
-    title = " ".join((post.get("title") or "").split()) or "(no title)"
+    title = _plain(post.get("title") or "") or "(no title)"
     found = Found(
         source="wordpress",
         origin=(address or guid)[:URL_MAX],
-        key="wp:" + guid[:61],
+        # The post's own id, whatever its length: hashed to fit.
+        key="wp:" + hashlib.sha256(guid.encode()).hexdigest()[:61],
         title=shorten(title, TITLE_MAX),
         slug=slugify(post.get("post_name") or title),
         published_at=_date(post),
         author=post.get("author", ""),
         tags=[
-            name for domain, _nicename, name in post["categories"] if domain == "post_tag" and name
+            _plain(name)
+            for domain, _nicename, name in post["categories"]
+            if domain == "post_tag" and name
         ],
     )
     found.old_paths = sorted({p for p in (old_path(address), old_path(guid)) if p})
@@ -417,6 +462,6 @@ def _photo(found: Found, images: list[str], uploads: str | None) -> None:
         relative = path.split("/uploads/", 1)[1] if "/uploads/" in path else path.lstrip("/")
         candidate = os.path.realpath(os.path.join(root, unquote(relative)))
         if candidate.startswith(root + os.sep) and os.path.isfile(candidate):
-            found.photo_path = candidate
-            return
-    found.doubts.append(f"no image of the post was found under {uploads}: {excerpt(images[0])}")
+            found.photo_paths.append(candidate)
+    if not found.photo_paths:
+        found.doubts.append(f"no image of the post was found under {uploads}: {excerpt(images[0])}")

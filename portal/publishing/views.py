@@ -162,6 +162,8 @@ def old_address():
     if request.method not in ("GET", "HEAD"):
         return None
     path = request.path.rstrip("/")
+    if path == "/index.php":  # WordPress's own address of its front page
+        path = ""
     query = "&".join(
         f"{key}={value}"
         for key, value in request.args.items()

@@ -127,6 +127,7 @@ def _page(submission: Submission, form=None, failed: str | None = None, publish_
         destructive=workflow.DESTRUCTIVE,
         failed=failed,
         publish_form=publish_form or PublishForm(formdata=None),
+        original_date=operations.original_date(submission),
         note_form=NoteForm(formdata=None),
         assign_form=assign_form,
         compare_form=compare_form,
