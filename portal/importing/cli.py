@@ -199,7 +199,8 @@ def report(results: list[operations.Imported]) -> list[str]:
         if result.outcome == "skipped":
             lines.append(f"{'skipped':<17} {item.title} ({item.origin}): {item.skipped}")
             continue
-        lines.append(f"{result.outcome:<17} {item.title} · {len(item.pairs)} pairs{where}")
+        pairs = f"{len(item.pairs)} pair" + ("" if len(item.pairs) == 1 else "s")
+        lines.append(f"{result.outcome:<17} {item.title} · {pairs}{where}")
         if result.outcome == "repeated":
             lines[-1] += " (the same as one above: left out)"
         elif result.outcome != "already here":

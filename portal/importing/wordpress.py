@@ -54,7 +54,9 @@ _SHORTCODE = re.compile(
 )
 # Any other shortcode's tags ([tweet text="…"], [/column]): dropped, the words
 # between them kept. "[sic]" or "[1]" are no shortcodes (no attribute, no "/").
-_OTHER_SHORTCODE = re.compile(r"\[/[a-z][\w-]*\]|\[[a-z][\w-]*\s+[^\]]*=[^\]]*\]", re.I)
+_OTHER_SHORTCODE = re.compile(
+    r"\[/[a-z][\w-]*\]|\[[a-z][\w-]*\s+(?:[^\]]*=[^\]]*|\"[^\"\]]*\")\]", re.I
+)
 _BLOCK_START = re.compile(r"^\s*<(?:p|h[1-6]|ul|ol|blockquote|pre|div|figure|table)\b", re.I)
 _BLOCK_OPEN = re.compile(r"<(?P<tag>p|h[1-6]|ul|ol|blockquote|pre|div|figure|table)\b[^>]*>", re.I)
 
