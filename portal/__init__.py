@@ -87,7 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(app, db.engine)
 
-    from . import auth, cli, filters, metrics, photos, security
+    from . import auth, cli, filters, metrics, security
 
     security.register_converters(app)
     from .caching import watch_changes
@@ -96,7 +96,6 @@ def create_app(config: dict | None = None) -> Flask:
     from .submissions import bp as submissions_bp
 
     auth.init_app(app)
-    photos.init_app(app)
     filters.init_app(app)
     watch_changes()
     app.register_blueprint(publishing_bp)

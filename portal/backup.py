@@ -1,8 +1,9 @@
-"""Backups that restore: the database and the photos in one archive.
+"""Backups that restore: the database, photos and share cards included (they
+are rows of `stored_files`), in one archive.
 
 The database is copied consistently while the site runs: SQLite through its
 online backup API (a plain `cp` misses what is still in the write-ahead log),
-PostgreSQL with `pg_dump`. Restoring puts both back; the emails that were still
+PostgreSQL with `pg_dump`. Restoring puts it back; the emails that were still
 waiting in the copy are held ("dead", with a note) for an editor to send again
 from the outbox, never resent blindly: some of them went out after the backup.
 """
@@ -23,7 +24,6 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import text, update
 
-from . import photos
 from .clock import utcnow
 from .extensions import db
 from .models import OutboxEmail
@@ -93,7 +93,6 @@ def backup(target: str | os.PathLike) -> dict:
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
             archive.add(dump, arcname=dump.name)
-            archive.add(photos.photo_dir(), arcname="photos")
         os.replace(partial, target)
     return manifest
 
@@ -119,8 +118,8 @@ def _site_running() -> str | None:
 
 
 def restore(source: str | os.PathLike, force: bool = False) -> dict:
-    """Put the database and photos of a backup back; hold the emails that were
-    waiting in it. Returns the manifest."""
+    """Put the database of a backup back; hold the emails that were waiting in
+    it. Returns the manifest."""
     running = None if force else _site_running()
     if running:
         raise BackupError(running)
@@ -149,13 +148,24 @@ def restore(source: str | os.PathLike, force: bool = False) -> dict:
                 ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction"]
                 + ["--exit-on-error", f"--dbname={_pg_url()}", str(dump)]
             )
-        folder = Path(photos.photo_dir())
-        for photo in (Path(work) / "photos").iterdir():
-            if not (folder / photo.name).exists():
-                shutil.copy2(photo, folder / photo.name)
+        _photos_of_an_older_backup(Path(work) / "photos")
         held = hold_waiting_emails(datetime.fromisoformat(manifest["made_at"]))
     manifest["held_emails"] = held
     return manifest
+
+
+def _photos_of_an_older_backup(folder: Path) -> None:
+    """A backup made before 1.4 kept its photos as files beside the database:
+    into the photo folder, where `db upgrade` (0017) reads them in."""
+    if not folder.is_dir():
+        return
+    legacy = Path(
+        os.environ.get("PHOTO_DIR") or os.path.join(current_app.instance_path, "photos")
+    )
+    legacy.mkdir(parents=True, exist_ok=True)
+    for photo in folder.iterdir():
+        if not (legacy / photo.name).exists():
+            shutil.copy2(photo, legacy / photo.name)
 
 
 def hold_waiting_emails(made_at: datetime) -> int:

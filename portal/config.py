@@ -180,7 +180,6 @@ def from_environment(environ=os.environ) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PHOTO_DIR": environ.get("PHOTO_DIR") or None,
         "SHARE_FONT": environ.get("SHARE_FONT", ""),
         "PROXY_COUNT": _int(environ, "PROXY_COUNT", 0),
         "RATELIMIT_STORAGE_URI": _storage(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -588,6 +589,23 @@ class OldAddress(db.Model):
     )
 
     interview: Mapped[Interview] = relationship(back_populates="old_addresses")
+
+
+class StoredFile(db.Model):
+    """A photo or a share card, its bytes in the database: written in the
+    transaction of the change that adds it (a failed save leaves nothing),
+    deleted in the one that removes it (erasure too), in every backup, and
+    served by every host. Pages link it by its random name (portal/photos.py)."""
+
+    __tablename__ = "stored_files"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int]
+    # Of the bytes: the response's ETag, and a check that a copy is whole.
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SiteState(db.Model):

@@ -1,30 +1,34 @@
-"""Photos (a headshot or a logo): checked, re-encoded without metadata, stored
-under a random name outside the code and static folders, served by name."""
+"""Photos (a headshot or a logo) and share cards: checked, re-encoded without
+metadata, stored as rows of `stored_files` under a random name, served by name.
+
+A row is written and deleted in the transaction of the change that adds or
+removes it, so a failed save leaves nothing behind, erasure removes the photo
+with the rest, a backup of the database holds them all, and every host serves
+every photo.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
-import os
 import re
 import secrets
-import time
 import warnings
-from contextlib import suppress
+from datetime import timedelta
 
-from flask import current_app, has_app_context
+from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import undefer
 
+from .clock import utcnow
 from .extensions import db
+from .models import StoredFile
 
 log = logging.getLogger(__name__)
-
-# session.info keys: files written in, and files to delete after, the transaction.
-_WRITTEN = "photos_written"
-_DISCARDED = "photos_discarded"
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600  # stored photos are at most this wide and tall
@@ -32,6 +36,7 @@ MAX_SIDE = 1600  # stored photos are at most this wide and tall
 MAX_PIXELS = 50_000_000
 ACCEPTED = {"JPEG", "PNG", "WEBP"}
 NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png)$")
+TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 
 
 class PhotoError(ValueError):
@@ -48,16 +53,10 @@ class StoreUnavailable(PhotoError):
         )
 
 
-def photo_dir() -> str:
-    path = current_app.config.get("PHOTO_DIR") or os.path.join(current_app.instance_path, "photos")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
 def _stored(data: bytes, extension: str) -> str:
     try:
         return write_new(data, extension)
-    except OSError as error:
+    except SQLAlchemyError as error:
         log.error("Photo not stored: %s", error)
         raise StoreUnavailable() from None
 
@@ -112,25 +111,32 @@ def store(data: bytes) -> str:
 
 
 def write_new(data: bytes, extension: str) -> str:
-    """Write a file under a new random name, tied to the session's transaction:
-    if it rolls back (or the request ends without a commit), the file goes too."""
+    """Add a file under a new random name, in the session's transaction: if it
+    rolls back (or the request ends without a commit), the file was never kept."""
     name = f"{secrets.token_hex(16)}.{extension}"
-    path = os.path.join(photo_dir(), name)
-    # Written whole under a temporary name, then renamed: a full disk or a
-    # crash leaves no half-written photo under a real name.
-    partial = f"{path}.partial"
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except OSError:
-        with suppress(OSError):
-            os.remove(partial)
-        raise
-    db.session.info.setdefault(_WRITTEN, []).append(name)
+    db.session.add(
+        StoredFile(
+            name=name,
+            content_type=TYPES[extension],
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            data=data,
+        )
+    )
     return name
+
+
+def load(name: str | None) -> StoredFile | None:
+    """The stored file of that name, bytes and all, or None for any name we did not make."""
+    if not name or not NAME.match(name):
+        return None
+    return db.session.get(StoredFile, name, options=[undefer(StoredFile.data)])
+
+
+def exists(name: str | None) -> bool:
+    if not name or not NAME.match(name):
+        return False
+    return db.session.scalar(select(StoredFile.name).where(StoredFile.name == name)) is not None
 
 
 # A photo kept while its form goes back to be corrected, for this long.
@@ -143,10 +149,11 @@ def _kept_serializer() -> URLSafeTimedSerializer:
 
 def keep(data: bytes) -> str:
     """Store an upload whose form goes back to be corrected (another field has
-    an error), beyond this request. Returns a signed reference for the form;
-    `claim` takes the photo from it, and `sweep` deletes one never claimed."""
+    an error), beyond this request: committed now, on its own. Returns a signed
+    reference for the form; `claim` takes the photo from it, and `sweep`
+    deletes one never claimed."""
     name = store(data)
-    db.session.info[_WRITTEN].remove(name)  # not this transaction's: it outlives it
+    db.session.commit()
     return _kept_serializer().dumps(name)
 
 
@@ -159,25 +166,25 @@ def kept(reference: str | None) -> str | None:
         name = _kept_serializer().loads(reference, max_age=KEPT_SECONDS)
     except BadData:
         return None
-    return name if isinstance(name, str) and path_of(name) else None
+    return name if isinstance(name, str) and exists(name) else None
 
 
 def claim(reference: str | None) -> str | None:
-    """Attach a kept photo: a copy of it under a new name, tied to this
-    transaction like an upload; the kept file goes once this commits, so a
-    reference attaches a photo once."""
+    """Attach a kept photo: a copy of it under a new name, in this transaction
+    like an upload; the kept one goes when this commits, so a reference
+    attaches a photo once."""
     name = kept(reference)
     if name is None:
         return None
-    with open(path_of(name), "rb") as handle:
-        copy = _stored(handle.read(), name.rsplit(".", 1)[1])
+    original = load(name)
+    copy = _stored(original.data, name.rsplit(".", 1)[1])
     discard(name)
     return copy
 
 
 def sweep(older_than: float = KEPT_SECONDS) -> int:
     """Delete stored files that no row points at and that are older than
-    `older_than` seconds: kept photos never sent, and what a crash left."""
+    `older_than` seconds: kept photos never sent."""
     from .models import Interview, InterviewVersion, Submission
 
     used = set()
@@ -185,61 +192,22 @@ def sweep(older_than: float = KEPT_SECONDS) -> int:
         used.update(db.session.scalars(select(column).where(column.is_not(None))))
     for content in db.session.scalars(select(InterviewVersion.content)):
         used.add((content or {}).get("photo"))
-    cutoff = time.time() - older_than
-    removed = 0
-    for entry in os.scandir(photo_dir()):
-        stray = entry.name.endswith(".partial") or (
-            NAME.match(entry.name) and entry.name not in used
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    stray = [
+        name
+        for name in db.session.scalars(
+            select(StoredFile.name).where(StoredFile.created_at < cutoff)
         )
-        if stray and entry.stat().st_mtime < cutoff:
-            with suppress(FileNotFoundError):
-                os.remove(entry.path)
-                removed += 1
-    return removed
+        if name not in used
+    ]
+    discard(*stray)
+    db.session.commit()
+    return len(stray)
 
 
 def discard(*names: str | None) -> None:
-    """Delete these files once the session's transaction commits (never before:
-    a rollback keeps the rows that point at them, so it keeps the files)."""
-    db.session.info.setdefault(_DISCARDED, []).extend(n for n in names if n)
-
-
-def _delete(names) -> None:
-    for name in names:
-        path = path_of(name)
-        if path:
-            with suppress(FileNotFoundError):
-                os.remove(path)
-
-
-def _after_commit(session: Session) -> None:
-    session.info.pop(_WRITTEN, None)  # kept: a committed row points at them
-    _delete(session.info.pop(_DISCARDED, []))
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_DISCARDED, None)
-    _delete(session.info.pop(_WRITTEN, []))
-
-
-def forget_uncommitted(_exception=None) -> None:
-    """At the end of a request or command: files written for a transaction that
-    never committed are orphans; delete them."""
-    if has_app_context():
-        _delete(db.session.info.pop(_WRITTEN, []))
-        db.session.info.pop(_DISCARDED, None)
-
-
-def init_app(app) -> None:
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_soft_rollback", lambda session, _t: _after_rollback(session))
-    app.teardown_appcontext(forget_uncommitted)
-
-
-def path_of(name: str) -> str | None:
-    """The file of a stored photo, or None for any name we did not make."""
-    if not name or not NAME.match(name):
-        return None
-    path = os.path.join(photo_dir(), name)
-    return path if os.path.isfile(path) else None
+    """Delete these files in the session's transaction: gone when it commits,
+    kept (with the rows that point at them) if it rolls back."""
+    wanted = [n for n in names if n]
+    if wanted:
+        db.session.execute(delete(StoredFile).where(StoredFile.name.in_(wanted)))

@@ -3,13 +3,14 @@ if not, what is wrong?
 
 `/healthz` only asks whether the process and its database answer (cheap, for a
 liveness probe). `/readyz` asks what an operator gets wrong or what breaks
-quietly: a schema behind the code, a photo folder the service can't write, the
+quietly: a schema behind the code, an instance folder the service can't write, the
 rate limiter's Redis away, a mail worker nobody has seen for a while. Each
 problem is one short line naming the fix.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from datetime import timedelta
@@ -20,7 +21,7 @@ from flask import current_app
 from limits.storage import storage_from_string
 from sqlalchemy import func, select, text
 
-from . import photos, share_image
+from . import share_image
 from .clock import utcnow
 from .extensions import db
 from .models import OutboxEmail
@@ -75,11 +76,15 @@ def _schema() -> list[str]:
 
 
 def _storage() -> list[str]:
+    """The instance folder (a SQLite database, the service's scratch) takes files."""
     try:
-        with tempfile.NamedTemporaryFile(dir=photos.photo_dir()):
+        os.makedirs(current_app.instance_path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=current_app.instance_path):
             pass
     except OSError as error:
-        return [f"photo folder: can't write to it ({error.strerror}); give the service its folder"]
+        return [
+            f"instance folder: can't write to it ({error.strerror}); give the service its folder"
+        ]
     return []
 
 
@@ -116,7 +121,7 @@ def _mail_worker() -> list[str]:
 
 # What `flask doctor` adds: what an operator gets wrong in the settings, and
 # what has piled up while nobody looked.
-DISK_FREE_MIN = 1024**3  # bytes: below this, photos and the database soon fail
+DISK_FREE_MIN = 1024**3  # bytes: below this, a SQLite database soon fails
 STUCK = timedelta(hours=1)
 
 
@@ -171,9 +176,9 @@ def _backlog() -> list[str]:
 
 def _disk() -> list[str]:
     try:
-        free = shutil.disk_usage(photos.photo_dir()).free
+        free = shutil.disk_usage(current_app.instance_path).free
     except OSError:
         return []  # the storage check has said why
     if free < DISK_FREE_MIN:
-        return [f"disk: {free // 1024**2} MB free where photos are kept"]
+        return [f"disk: {free // 1024**2} MB free in the instance folder"]
     return []

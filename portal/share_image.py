@@ -137,9 +137,9 @@ def render(interview: Interview) -> bytes:
     card = Image.new("RGB", SIZE, BACKGROUND)
     draw = ImageDraw.Draw(card)
     left = MARGIN
-    photo_path = photos.path_of(interview.photo) if interview.photo else None
-    if photo_path:
-        with Image.open(photo_path) as source:
+    photo = photos.load(interview.photo)
+    if photo is not None:
+        with Image.open(io.BytesIO(photo.data)) as source:
             face = ImageOps.fit(source.convert("RGB"), (300, 300))
         mask = Image.new("L", (300, 300), 0)
         ImageDraw.Draw(mask).ellipse((0, 0, 300, 300), fill=255)
@@ -180,7 +180,7 @@ def ensure(interview: Interview) -> bool:
     """Make the share image if it is missing or out of date; say whether it was made."""
     key = inputs_key(interview)
     current = interview.share_image
-    if current and interview.share_image_key == key and photos.path_of(current):
+    if current and interview.share_image_key == key and photos.exists(current):
         return False
     photos.discard(current)  # the card it replaces goes once this commits
     interview.share_image = photos.write_new(render(interview), "png")
@@ -189,11 +189,12 @@ def ensure(interview: Interview) -> bool:
 
 
 def try_ensure(interview: Interview) -> bool:
-    """`ensure`, best effort: a photo folder that is full or read-only costs the
-    share card (made later by `fill_missing`), never the publication or the save."""
+    """`ensure`, best effort: a card that can't be drawn (a font or an image it
+    can't read) costs the share card (tried again by `fill_missing`), never the
+    publication or the save."""
     try:
         return ensure(interview)
-    except OSError as error:
+    except (OSError, ValueError) as error:
         log.warning("Share image of interview %s not made: %s", interview.id, error)
         return False
 

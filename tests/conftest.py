@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 from PIL import Image
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -378,3 +378,30 @@ def item_ids(app, submission_id: int) -> list[int]:
 
     with app.app_context():
         return [i.id for i in db.session.get(Submission, submission_id).interview.items]
+
+
+def _in_context(app):
+    """The app's context, or the one a test is already in (its session: a second
+    one would wait for the first's lock on SQLite)."""
+    from contextlib import nullcontext
+
+    from flask import has_app_context
+
+    return nullcontext() if has_app_context() else app.app_context()
+
+
+def stored(app, name: str | None) -> bytes | None:
+    """The bytes of a stored photo or share card (a row of stored_files), or None."""
+    from portal import photos
+
+    with _in_context(app):
+        found = photos.load(name)
+        return found.data if found is not None else None
+
+
+def stored_names(app) -> set[str]:
+    """Every stored photo and share card, by name."""
+    from portal.models import StoredFile
+
+    with _in_context(app):
+        return set(db.session.scalars(select(StoredFile.name)))

@@ -21,7 +21,7 @@ from portal.models import OutboxEmail, StatusToken, Submission
 from portal.notifications.delivery import deliver_due
 from portal.operations import Actor
 from portal.workflow import Role
-from tests.conftest import application, post_form
+from tests.conftest import application, post_form, stored, stored_names
 from tests.factories import staff
 
 pytestmark = pytest.mark.real_share_images
@@ -33,16 +33,23 @@ SENTENCE = "Our marmalade glows like a lighthouse at dusk over Tintagel."
 
 
 def _jpeg(colour) -> bytes:
+    """A photo of its own: a colour with noise, so that its bytes are like no other's."""
+    noise = Image.effect_noise((640, 480), 40).convert("RGB")
     out = io.BytesIO()
-    Image.new("RGB", (640, 480), colour).save(out, "JPEG")
+    Image.blend(Image.new("RGB", (640, 480), colour), noise, 0.3).save(out, "JPEG")
     return out.getvalue()
 
 
 def _files(app) -> dict[str, bytes]:
-    folder = Path(app.instance_path) / "photos"
-    if not folder.exists():
-        return {}
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    return {name: stored(app, name) for name in stored_names(app)}
+
+
+def _distinctive(content: bytes, size: int = 64) -> bytes:
+    """A stretch of a file that no other file has by chance (not a run of zeros)."""
+    for at in range(0, len(content) - size, 16):
+        if len(set(content[at : at + size])) > size // 2:
+            return content[at : at + size]
+    raise AssertionError("no distinctive stretch in the file")
 
 
 def _database_bytes(app, tmp_path) -> bytes:
@@ -131,6 +138,8 @@ def test_erasing_leaves_nothing_that_identifies_the_applicant(app, client, edito
     everything = _database_bytes(app, tmp_path)
     for needle in needles:
         assert needle.encode() not in everything, needle
+    for name, content in seen_files.items():  # the photos were rows of the database
+        assert _distinctive(content) not in everything, name
 
 
 def test_erasing_strikes_the_applicant_from_daily_digests_only(app, editor):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import io
-import os
 import struct
 import warnings
 import zlib
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Submission
 from portal.workflow import State
-from tests.conftest import application, draft_data, login, post_form
+from tests.conftest import application, draft_data, login, post_form, stored
 from tests.factories import submission_in
 
 
@@ -57,9 +56,9 @@ def test_a_photo_is_re_encoded_resized_and_stripped_of_metadata(app, client):
     with app.app_context():
         name = db.session.scalar(select(Submission.photo))
         assert name and name.endswith(".jpg")
-        with Image.open(os.path.join(app.instance_path, "photos", name)) as stored:
-            assert max(stored.size) == 1600
-            assert not stored.getexif()  # no camera, no GPS
+    with Image.open(io.BytesIO(stored(app, name))) as kept:
+        assert max(kept.size) == 1600
+        assert not kept.getexif()  # no camera, no GPS
     served = client.get(f"/photos/{name}")
     assert served.status_code == 200
     assert served.headers["Content-Type"] == "image/jpeg"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 from sqlalchemy import func, select
 
@@ -12,7 +11,7 @@ from portal.extensions import db
 from portal.models import Answer, Event, OutboxEmail, StatusToken, Submission
 from portal.notifications.delivery import deliver_due
 from portal.workflow import State
-from tests.conftest import application, login, post_form
+from tests.conftest import application, login, post_form, stored
 from tests.test_photos import jpeg_with_gps
 
 
@@ -25,8 +24,7 @@ def test_an_applicant_erases_an_unpublished_application(app, client, editor):
     with app.app_context():
         deliver_due()
         photo = db.session.scalar(select(Submission.photo))
-    photo_path = os.path.join(app.instance_path, "photos", photo)
-    assert os.path.exists(photo_path)
+    assert stored(app, photo) is not None
     page = client.get(f"{status}/erase").get_data(as_text=True)
     assert "Erase your application?" in page
     response = post_form(client, f"{status}/erase", {"confirm": "yes"})
@@ -43,7 +41,7 @@ def test_an_applicant_erases_an_unpublished_application(app, client, editor):
         events = db.session.scalars(select(Event)).all()
         assert [e.action for e in events] == ["submit", "withdraw"]  # kept, without the data
         assert all(e.message == "" for e in events)
-    assert not os.path.exists(photo_path)
+    assert stored(app, photo) is None
     assert client.get(status).status_code == 404
 
 

@@ -4,7 +4,6 @@ changes, used as og:image and in the "you're live" email."""
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 from PIL import Image
@@ -14,7 +13,7 @@ from portal.extensions import db
 from portal.models import Submission
 from portal.notifications.delivery import deliver_due
 from portal.workflow import Action, State
-from tests.conftest import draft_data, login, post_form
+from tests.conftest import draft_data, login, post_form, stored
 from tests.factories import actor_for, submission_in
 
 pytestmark = pytest.mark.real_share_images
@@ -61,7 +60,8 @@ def test_the_image_is_remade_only_when_what_it_shows_changes(app, client, editor
     with app.app_context():
         second = db.session.get(Submission, sid).interview.share_image
     assert second != first
-    assert os.path.exists(os.path.join(app.instance_path, "photos", second))
+    assert stored(app, second) is not None
+    assert stored(app, first) is None  # the card it replaced is gone
 
 
 def _drawn(text: str, size: int = 40) -> bytes:
@@ -84,7 +84,7 @@ def test_a_long_name_and_business_stay_on_the_card(app):
     with app.app_context():
         s = submission_in(State.READY, name=name, business=business)
         operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
-        with Image.open(photos.path_of(s.interview.share_image)) as card:
+        with Image.open(io.BytesIO(photos.load(s.interview.share_image).data)) as card:
             card = card.convert("RGB")
     from portal.share_image import BACKGROUND, MARGIN
 
