@@ -963,6 +963,9 @@ def _import_one(item: Found, action: Action, tags: list[str], draw_card: bool) -
         if item.photo_paths:
             interview.photo = submission.photo = _imported_photo(item)
         interview.tags = interviews.tags_from([*item.tags, *tags])
+        if item.doubts:  # the report scrolls away; the submission's history keeps them
+            doubts = "\n".join(f"- {doubt}" for doubt in item.doubts)
+            event.message += f"\n\nWhat the import was unsure of:\n{doubts}"
         taken = set(
             db.session.scalars(select(OldAddress.path).where(OldAddress.path.in_(item.old_paths)))
         )

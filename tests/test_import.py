@@ -564,7 +564,7 @@ def test_an_answer_that_ends_with_a_question_mark_stays_an_answer(app, tmp_path)
     path = _text(
         tmp_path,
         "Rhetorical\n\nHello Mia; welcome. How did you start?\n\nI founded Bloom Box in 2011. "
-        "My mum asked me one thing: why not sell online?\n\nSo I did. And guess what?\n\n"
+        "My mum asked me one thing: why not sell online?\n\nSo I did, and guess what I learned?\n\n"
         "It worked.\n\nWhat is next?\n\nMore flowers.\n",
     )
     assert run(app, "text", str(path)).exit_code == 0
@@ -732,3 +732,158 @@ def test_the_same_file_twice_in_one_run_is_imported_once(app, tmp_path):
     assert result.exit_code == 0
     assert "(the same as one above: left out)" in result.output
     assert counts(app)[1] == 1
+
+
+# --- a second tester's shapes ------------------------------------------------------
+
+
+def test_a_classic_post_with_single_line_breaks_keeps_every_pair_and_profile(app, tmp_path):
+    post = """
+    <item><title>One break only</title><link>https://oldblog.example/one-break/</link>
+    <guid>https://oldblog.example/?p=31</guid><wp:post_name>one-break</wp:post_name>
+    <wp:post_date_gmt>2014-02-03 10:00:00</wp:post_date_gmt><wp:status>publish</wp:status>
+    <wp:post_type>post</wp:post_type><content:encoded><![CDATA[<em>We met Lotte over tea.</em>
+<strong>Lotte, what do you roast?</strong>
+Coffee for three cafés.
+<strong>How did Instagram help?</strong>
+It found us the third café.
+<strong>What is next?</strong>
+A second roaster.
+Follow Lotte on Instagram: @lotte_roasts
+Follow Lotte on LinkedIn <a href="https://www.linkedin.com/in/lotte-roasts">here</a>]]>
+    </content:encoded></item>"""
+    result = run(app, "wordpress", str(_export(tmp_path, post)))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        interview = only_interview(app)
+        assert [i.question for i in interview.items] == [
+            "Lotte, what do you roast?",
+            "How did Instagram help?",
+            "What is next?",
+        ]
+        assert interview.items[1].answer_html == "<p>It found us the third café.</p>"
+        assert interview.intro_html == "<p><em>We met Lotte over tea.</em></p>"
+        assert interview.submission.socials == {
+            "instagram": "https://www.instagram.com/lotte_roasts",
+            "linkedin": "https://www.linkedin.com/in/lotte-roasts",
+        }
+
+
+def test_q_and_a_lines_an_answer_ending_in_a_question_stays_an_answer(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Bees\n\nEditor's note: Ana keeps bees.\n\nQ: Ana, how did you start?\n"
+        "A: My grandfather kept bees.\n\nQ: Was selling online planned?\n"
+        'A: No. A customer asked "can you post it?" and I said why not?\n\n'
+        "Q: What would you change?\nA: Start the newsletter sooner.\n\n"
+        "Follow Ana on Instagram at https://instagram.com/ana_bees\n"
+        "Follow Ana on LinkedIn: linkedin.com/in/ana-bees\n",
+    )
+    assert run(app, "text", str(path)).exit_code == 0
+    pairs = _pairs(app)
+    assert [q for q, _a in pairs] == [
+        "Ana, how did you start?",
+        "Was selling online planned?",
+        "What would you change?",
+    ]
+    assert "I said why not?" in pairs[1][1]
+    with app.app_context():
+        assert set(only_interview(app).submission.socials) == {"instagram", "linkedin"}
+
+
+def test_a_question_opening_with_the_interviewers_own_remark_is_a_question(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Candles\n\nHi Jo. Let me start with the obvious one: what does Wick Studio do?"
+        "\n\nWe pour candles.\n\nI love the name. Where does it come from?\n\n"
+        "A pun on my surname.\n",
+    )
+    result = run(app, "text", str(path))
+    assert result.exit_code == 0, result.output
+    assert [q for q, _a in _pairs(app)] == [
+        "Hi Jo. Let me start with the obvious one: what does Wick Studio do?",
+        "I love the name. Where does it come from?",
+    ]
+    assert "read as a question" in result.output
+
+
+@pytest.mark.parametrize(
+    ("sentence", "business"),
+    [
+        ("I own Wick &amp; Wax. It smells nice.", "Wick & Wax"),
+        ("I run Chéz Renée. It started small.", "Chéz Renée"),
+        ("I founded Café Šimić in 2010.", "Café Šimić"),
+    ],
+)
+def test_the_business_is_the_name_the_text_gives_and_no_more(app, tmp_path, sentence, business):
+    post = f"""
+    <item><title>Business</title><link>https://oldblog.example/b/</link>
+    <guid>https://oldblog.example/?p=41</guid><wp:post_name>b</wp:post_name>
+    <wp:post_date_gmt>2014-02-03 10:00:00</wp:post_date_gmt><wp:status>publish</wp:status>
+    <wp:post_type>post</wp:post_type><content:encoded><![CDATA[
+    <p><strong>Q: What do you do?</strong> {sentence}</p>]]></content:encoded></item>"""
+    assert run(app, "wordpress", str(_export(tmp_path, post))).exit_code == 0
+    with app.app_context():
+        interview = only_interview(app)
+        assert interview.submission.business == business
+        assert "&amp;" not in interview.submission.latest_revision.answers[0].body
+
+
+def test_what_the_import_doubted_is_noted_on_the_submission(app, client, editor):
+    assert run(app, "text", str(SEED)).exit_code == 0
+    with app.app_context():
+        submission_id = only_interview(app).submission_id
+    login(client)
+    page = client.get(f"/editor/submissions/{submission_id}").get_data(as_text=True)
+    assert "What the import was unsure of" in page
+    assert "gives no address" in page
+    assert "no date" in page
+
+
+def test_a_table_keeps_its_cells_apart(app, tmp_path):
+    post = """
+    <item><title>Prices</title><link>https://oldblog.example/p/</link>
+    <guid>https://oldblog.example/?p=51</guid><wp:post_name>p</wp:post_name>
+    <wp:post_date_gmt>2014-02-03 10:00:00</wp:post_date_gmt><wp:status>publish</wp:status>
+    <wp:post_type>post</wp:post_type><content:encoded><![CDATA[
+    <p><strong>What do you charge?</strong></p>
+    <table><tr><th>Year</th><th>Sales</th></tr><tr><td>2014</td><td>1,200</td></tr></table>]]>
+    </content:encoded></item>"""
+    assert run(app, "wordpress", str(_export(tmp_path, post))).exit_code == 0
+    answer = _pairs(app)[0][1]
+    assert "YearSales" not in answer and "20141,200" not in answer
+    assert "2014" in answer and "1,200" in answer
+
+
+def test_smaller_shapes_slugs_numbering_and_feed_addresses(app, client, tmp_path):
+    post = """
+    <item><title>Café</title><link>https://oldblog.example/2014/02/caf%c3%a9-d%c3%a9j%c3%a0-vu/</link>
+    <guid>https://oldblog.example/?p=61</guid><wp:post_name>caf%c3%a9-d%c3%a9j%c3%a0-vu</wp:post_name>
+    <wp:post_date_gmt>2014-02-03 10:00:00</wp:post_date_gmt><wp:status>publish</wp:status>
+    <wp:post_type>post</wp:post_type><content:encoded><![CDATA[
+    <p><strong>1. What do you serve?</strong></p><p>Coffee.</p>]]></content:encoded></item>"""
+    assert run(app, "wordpress", str(_export(tmp_path, post)), "--publish").exit_code == 0
+    with app.app_context():
+        interview = only_interview(app)
+        assert interview.slug == "cafe-deja-vu"
+        assert interview.items[0].question == "What do you serve?"
+    for old in ("/2014/02/café-déjà-vu/feed/", "/2014/02/caf%C3%A9-d%C3%A9j%C3%A0-vu/amp/"):
+        moved = client.get(old)
+        assert moved.status_code == 301, old
+        assert moved.headers["Location"].endswith("/interviews/cafe-deja-vu")
+
+
+def test_a_transcript_with_speakers_in_capitals(app, tmp_path):
+    path = _text(
+        tmp_path,
+        "Barbers\n\nINTERVIEWER: Joe, how did the shop start?\n\nJOE: I bought the chairs at "
+        "an auction. Why wouldn't I?\n\nINTERVIEWER: Do you use social media?\n\nJOE: Facebook.\n",
+    )
+    assert run(app, "text", str(path)).exit_code == 0
+    assert _pairs(app) == [
+        (
+            "Joe, how did the shop start?",
+            "<p>I bought the chairs at an auction. Why wouldn&#39;t I?</p>",
+        ),
+        ("Do you use social media?", "<p>Facebook.</p>"),
+    ]

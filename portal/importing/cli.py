@@ -97,6 +97,10 @@ def import_text(files, name, business, published_at, social, publish, tags, foot
         raise click.ClickException(f"{error} Nothing was imported.") from None
     for item in found:
         item.published_at = published_at
+        if published_at is None:
+            item.doubts.append(
+                "no date: pass --published-at, or it goes live with the day it is published here"
+            )
     _write(found, publish=publish, tags=list(tags), dry_run=dry_run)
 
 

@@ -31,6 +31,7 @@ class Block:
     text: str  # its plain text, spaces collapsed
     html: str = ""  # its HTML as the post had it ("" for plain text)
     emphasised: bool = False  # a heading, or all in bold
+    answer: bool = False  # marked as one ("A: …"): never a question
 
 
 # A question mark at the end, perhaps inside quotes or brackets.
@@ -67,8 +68,16 @@ _FOLLOW = re.compile(
 )
 _NOT_A_PERSON = {"us", "me", "my updates", "our updates", "this blog", "the blog"}
 _ADDRESS = re.compile(
-    r"https?://[^\s\"'<>]+|(?<![\w@])@[A-Za-z0-9_.]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?"
+    r"https?://[^\s\"'<>]+"
+    r"|\b(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/[^\s\"'<>]+"  # linkedin.com/in/x
+    r"|(?<![\w@])@[A-Za-z0-9_.]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?",
+    re.IGNORECASE,
 )
+_HREF = re.compile(r"""href=["']([^"']+)["']""", re.IGNORECASE)
+# "1. What do you…?", "3) How…?": a number the old blog put before its question.
+_NUMBERED = re.compile(r"^\d{1,2}[.)]\s+(?=\S)")
+# "INTERVIEWER: …", "JOE: …": a transcript's speaker, in capitals.
+_SPEAKER = re.compile(r"^[A-Z][A-Z .’'-]{1,30}:\s+(?=\S)")
 # The blog's own lines: an invitation to be featured, "follow us", "subscribe".
 _FOOTER = [
     re.compile(pattern, re.IGNORECASE)
@@ -88,16 +97,17 @@ _GREETING = re.compile(
     r"\b(?:Hello|Hi|Hey|Welcome|Dear|Good (?:morning|afternoon|evening)),?\s+"
     r"(?P<name>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)?)\s*[;,!.:]"
 )
+_SAYS_WHO = re.compile(
+    r"\b(?:I['’]m|I am|My name is|my name's)\s+(?P<name>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)?)"
+)
 _SPOKE_WITH = re.compile(
     r"\b(?:spoke|talked|chatted|sat down) (?:with|to) (?P<name>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)?)"
 )
-_NAME_WORDS = r"[A-Z0-9][\w&’'.-]*(?:\s+(?:[A-Z0-9&][\w&’'.-]*|of|and|the|&))*"
 _BUSINESS = re.compile(
     r"\b(?:I|We)\s+(?:run|own|founded|co-founded|started|manage|lead|set up)\s+"
-    rf"(?P<business>{_NAME_WORDS})"
     r"|\b(?:I am|I’m|I'm)\s+the\s+(?:founder|co-founder|owner|director|CEO)\s+of\s+"
-    rf"(?P<business2>{_NAME_WORDS})"
 )
+_JOINING = {"of", "and", "the", "&", "de", "la", "du", "von", "van"}
 LONG_QUESTION = 300
 _EXCERPT = 70
 
@@ -116,7 +126,9 @@ _QA = re.compile(
     re.IGNORECASE,
 )
 _YOU = re.compile(r"\b(?:you|your|yours|you['’](?:re|ve|d|ll))\b", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:I|I['’](?:m|ve|d|ll)|me|my|we|our|us)\b")
+# The interviewee speaking of themselves ("let me", "tell us" are the
+# interviewer's, so not these).
+_FIRST_PERSON = re.compile(r"\b(?:I|I['’](?:m|ve|d|ll)|(?i:my|we|our))\b")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s+[A-Z“\"'‘]|\s*$)")
 QUESTION_SENTENCES = 4  # a remark or two, then the question
 
@@ -129,29 +141,44 @@ def _split_qa(blocks: list[Block]) -> list[Block]:
         if match is None:
             out.append(block)
             continue
-        out += [Block(match["q"].strip(), "", True), Block(match["a"].strip())]
+        out += [Block(match["q"].strip(), "", True), Block(match["a"].strip(), answer=True)]
     return out
 
 
-def _asks(text: str) -> bool:
-    """A paragraph that ends in “?” and reads as the interviewer's: a few
-    sentences at most, and not the interviewee speaking of themselves ("I
-    founded it in 2011. Why not sell online?") unless it turns to "you"."""
+def _asks(text: str) -> str:
+    """Whether a paragraph is the interviewer's question: "yes", "no", or
+    "maybe" (a question, said in the report). One that ends in "?" and is a
+    few sentences at most is, unless the interviewee speaks of themselves in
+    it: "…and I said why not?" is no question; "I love the name. Where does it
+    come from?" may be the interviewer's remark, then a question."""
     if not _QUESTION_END.search(text):
-        return False
-    if _Q_PREFIX.match(text):
-        return True
+        return "no"
+    if _Q_PREFIX.match(text) or _YOU.search(text):
+        return "yes"
     if len(text) > QUESTION_MAX or len(_SENTENCE_END.findall(text)) > QUESTION_SENTENCES:
-        return False
-    return not (_FIRST_PERSON.search(text) and not _YOU.search(text))
+        return "no"
+    last = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"'‘])", text)[-1]
+    if _FIRST_PERSON.search(last):
+        return "no"
+    return "maybe" if _FIRST_PERSON.search(text) else "yes"
 
 
-def _is_question(block: Block, strict: bool) -> bool:
+def _is_question(block: Block, strict: bool, marked: bool, found: Found) -> bool:
     """A question: in bold or a heading (only those ending in “?” when the post
-    has such: "About Kim" is then a heading, not a question), or `_asks`."""
+    has such: "About Kim" is then a heading, not a question); marked "Q:" when
+    the post marks its questions so; else `_asks`."""
+    if block.answer:
+        return False
     if block.emphasised:
         return bool(_QUESTION_END.search(block.text)) or not strict
-    return _asks(block.text)
+    if marked:
+        return bool(_Q_PREFIX.match(block.text))
+    asks = _asks(block.text)
+    if asks == "maybe":
+        found.doubts.append(
+            f"read as a question (check it is not the answer's): {excerpt(block.text)}"
+        )
+    return asks != "no"
 
 
 @dataclass
@@ -174,13 +201,14 @@ def read(
     `hints`: the doubts name the command's options that would settle them."""
     blocks = _split_qa(blocks)
     strict = any(b.emphasised and _QUESTION_END.search(b.text) for b in blocks)
+    marked = sum(1 for b in blocks if _Q_PREFIX.match(b.text)) >= 2  # a "Q: … A: …" post
     intro: list[Block] = []
     pairs: list[_Pair] = []
     follows: list[tuple[str, str, str, str]] = []  # (who, network, its word, the rest)
     ended = False  # past the closing "Follow <name> on <network>"
     held: list[Block] = []  # footer-like lines: the footer, unless text follows them
     for block in blocks:
-        follow = _follow_line(block.text)
+        follow = _follow_line(block)
         if follow is not None:
             _keep(held, intro, pairs, found)  # what came before it was the interview
             held = []
@@ -198,7 +226,7 @@ def read(
             continue
         _keep(held, intro, pairs, found)  # not the footer after all: text went on
         held = []
-        if _is_question(block, strict):
+        if _is_question(block, strict, marked, found):
             if pairs and not pairs[-1].answer:
                 pairs[-1].questions.append(block.text)
                 found.doubts.append(
@@ -239,12 +267,17 @@ def _place(block: Block, intro: list[Block], pairs: list[_Pair]) -> None:
     (pairs[-1].answer if pairs else intro).append(block)
 
 
-def _follow_line(text: str) -> tuple[str, str, str, str] | None:
-    match = _FOLLOW.match(text.strip())
+def _follow_line(block: Block) -> tuple[str, str, str, str] | None:
+    """(who, network, the word for it, what follows), from "Follow Ana on
+    Instagram: @ana" (the address may be a link's: "…on LinkedIn <a href>here</a>")."""
+    match = _FOLLOW.match(block.text.strip())
     if match is None or match["who"].strip().lower() in _NOT_A_PERSON:
         return None
-    word = match["network"]
-    return match["who"].strip(), _NETWORKS[word.lower()], word, match["rest"]
+    word, rest = match["network"], match["rest"]
+    link = _HREF.search(block.html)
+    if not _ADDRESS.search(rest) and link:
+        rest = f"{rest} {link.group(1)}"
+    return match["who"].strip(), _NETWORKS[word.lower()], word, rest
 
 
 def _html(blocks: list[Block]) -> str:
@@ -280,6 +313,7 @@ def _strip_label(html: str) -> str:
 
 def _finish(pair: _Pair, found: Found) -> Pair | None:
     question = _Q_PREFIX.sub("", " ".join(pair.questions)).strip()
+    question = _SPEAKER.sub("", _NUMBERED.sub("", question))
     if not pair.answer:
         found.doubts.append(f"a question with no answer was left out: {excerpt(question)}")
         return None
@@ -291,8 +325,10 @@ def _finish(pair: _Pair, found: Found) -> Pair | None:
     elif len(question) > LONG_QUESTION:
         found.doubts.append(f"a very long question: {excerpt(question)}")
     first = pair.answer[0]
+    if _SPEAKER.match(first.text) and not first.html:
+        pair.answer[0] = first = Block(_SPEAKER.sub("", first.text), answer=True)
     if _A_PREFIX.match(first.text):
-        pair.answer[0] = Block(_A_PREFIX.sub("", first.text), _strip_a(first.html))
+        pair.answer[0] = Block(_A_PREFIX.sub("", first.text), _strip_a(first.html), answer=True)
     html = _cleaned(pair.answer, f"the answer to {excerpt(question)}", found)
     text = "\n\n".join(b.text for b in pair.answer)
     return Pair(question=question, answer_text=text, answer_html=html)
@@ -322,18 +358,45 @@ def _name(texts: list[str], follows) -> str:
         match = _GREETING.search(text) or _SPOKE_WITH.search(text)
         if match:
             return match["name"]
-    return follows[0][0] if follows else ""
+    if follows:
+        return follows[0][0]
+    for text in texts[:6]:
+        match = _SAYS_WHO.search(text)
+        if match and match["name"] not in {"The", "A", "In", "On", "So"}:
+            return match["name"]
+    return ""
 
 
 def _business(texts: list[str]) -> str:
+    """What "I run JEC International, which…" names: its capitalised words."""
     for text in texts:
-        match = _BUSINESS.search(text)
-        if match:
-            found = match["business"] or match["business2"]
-            found = re.sub(r"(?:\s+(?:of|and|the|&))+$", "", found).rstrip(".’'")
-            if found and found.lower() not in {"i", "it", "a", "the", "my"}:
+        for lead in _BUSINESS.finditer(text):
+            found = _name_at(text[lead.end() :])
+            if found:
                 return found
     return ""
+
+
+def _name_at(rest: str) -> str:
+    """The capitalised words `rest` opens with ("Chéz Renée", "Wick & Wax"),
+    up to the punctuation or the lower-case word that ends the name."""
+    words: list[str] = []
+    for word in rest.split()[:8]:
+        core = word.rstrip(",;:!?)”’\"'")
+        closes = core != word or core.endswith(".")
+        core = core.rstrip(".")
+        if not core:
+            break
+        if core[0].isupper() or core[0].isdigit() or (words and core.lower() in _JOINING):
+            words.append(core)
+        else:
+            break
+        if closes:
+            break
+    while words and words[-1].lower() in _JOINING:
+        words.pop()
+    found = " ".join(words)
+    return "" if found.lower() in {"i", "it", "a", "the", "my", "our"} else found
 
 
 def _profiles(follows, given: dict[str, str], found: Found) -> dict[str, str]:

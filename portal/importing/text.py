@@ -32,6 +32,11 @@ def decode(data: bytes, path: str) -> str:
     return text
 
 
+# A line that starts a paragraph of its own even without a blank line before
+# it: a question marked "Q:", a "Follow <name> on <network>" line.
+_OWN_LINE = re.compile(r"^\s*(?:(?:Q|Question)\s*\d*\s*[:.)]|Follow\s+\S+.*\s+on\s+\S)", re.I)
+
+
 def paragraphs(text: str) -> list[str]:
     """Paragraphs split at blank lines (or at every line, when a file has no
     blank line at all), each on one line with its spaces collapsed."""
@@ -40,7 +45,17 @@ def paragraphs(text: str) -> list[str]:
         chunks = re.split(r"\n[ \t\u00a0]*\n", text)
     else:
         chunks = text.split("\n")
-    return [" ".join(chunk.split()) for chunk in chunks if chunk.strip()]
+    out = []
+    for chunk in chunks:
+        lines: list[str] = []
+        for line in chunk.split("\n"):
+            if lines and _OWN_LINE.match(line):
+                out.append(" ".join(" ".join(lines).split()))
+                lines = []
+            lines.append(line)
+        if " ".join(lines).strip():
+            out.append(" ".join(" ".join(lines).split()))
+    return out
 
 
 def fingerprint(text: str) -> str:

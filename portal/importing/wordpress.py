@@ -115,6 +115,10 @@ class _Splitter(HTMLParser):
         self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._block is not None and not self._unseen:
+            self.handle_data(" · ")  # cells kept apart once the table's tags are gone
+        elif tag == "tr" and self._block is not None and not self._unseen:
+            self._block["html"].append("<br>")
         if tag in _UNSEEN:
             self._unseen = max(0, self._unseen - 1)
             return
@@ -166,12 +170,30 @@ def _autop(html: str) -> str:
     out, at = [], 0
     for start, end in [*_block_elements(html), (len(html), len(html))]:
         for chunk in re.split(r"\n\s*\n", html[at:start]):
-            if chunk.strip():
-                out.append("<p>" + chunk.strip().replace("\n", "<br>\n") + "</p>")
+            out += ["<p>" + "<br>\n".join(lines) + "</p>" for lines in _line_groups(chunk)]
         if start < end:
             out.append(html[start:end])
         at = end
     return "\n".join(out)
+
+
+# A line that starts a paragraph of its own, even after a single line break
+# (the classic editor's "<strong>Question?</strong>⏎answer⏎<strong>Next?</strong>"):
+# a bold opening, a "Q:", a "Follow <name> on <network>".
+_OWN_LINE = re.compile(
+    r"^\s*(?:<(?:strong|b)\b|(?:Q|Question)\s*\d*\s*[:.)]|Follow\s+\S+.*\s+on\s+\S)", re.I
+)
+
+
+def _line_groups(chunk: str) -> list[list[str]]:
+    groups: list[list[str]] = []
+    for line in chunk.strip().split("\n"):
+        if not line.strip():
+            continue
+        if not groups or _OWN_LINE.match(line):
+            groups.append([])
+        groups[-1].append(line.strip())
+    return groups
 
 
 def _block_elements(html: str):
@@ -228,7 +250,7 @@ def _wrap(tag: str, inner: str) -> str:
 
 
 def _text_of(html: str) -> str:
-    return re.sub(r"<[^>]+>", "", html)
+    return unescape(re.sub(r"<[^>]+>", "", html))
 
 
 def _caption_images(shortcode: str) -> str:
@@ -420,16 +442,19 @@ def _found(post, category, uploads, footers, attachments) -> Found:
         # The post's own id, whatever its length: hashed to fit.
         key="wp:" + hashlib.sha256(guid.encode()).hexdigest()[:61],
         title=shorten(title, TITLE_MAX),
-        slug=slugify(post.get("post_name") or title),
+        slug=slugify(unquote(post.get("post_name") or "") or title),
         published_at=_date(post),
         author=post.get("author", ""),
         tags=[
             _plain(name)
             for domain, _nicename, name in post["categories"]
-            if domain == "post_tag" and name
+            if domain == "post_tag" and _plain(name)
         ],
     )
     found.old_paths = sorted({p for p in (old_path(address), old_path(guid)) if p})
+    gmt = (post.get("post_date_gmt") or "").strip()
+    if found.published_at is not None and (not gmt or gmt.startswith("0000")):
+        found.doubts.append("the date is in the old blog's own time zone (no UTC time given)")
     if post.get("status", "publish") != "publish":
         found.skipped = f"not published on the old blog ({post.get('status')})"
         return found

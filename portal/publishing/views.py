@@ -160,7 +160,7 @@ def old_address():
     for the old blog's `/?p=123` short links."""
     if request.method not in ("GET", "HEAD"):
         return None
-    path = request.path.rstrip("/")
+    path = re.sub(r"/(?:feed|amp|embed|comment-page-\d+)/?$", "", request.path).rstrip("/")
     if path == "/index.php":  # WordPress's own address of its front page
         path = ""
     query = "&".join(
