@@ -183,7 +183,6 @@ def main() -> None:
                 env = dict(
                     os.environ,
                     DATABASE_URL=url,
-                    PHOTO_DIR=str(work / f"photos-{kind}-{mode}"),
                     PYTHONPATH=str(ROOT),
                 )
                 migrate(env)

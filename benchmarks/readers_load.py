@@ -458,7 +458,6 @@ def serve(url: str, port: int, folder: Path, **settings: str) -> subprocess.Pope
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS=str(WORKERS),
         GUNICORN_LOGLEVEL="warning",
-        PHOTO_DIR=str(folder / "photos"),
         PYTHONPATH=str(ROOT),
     )
     process = subprocess.Popen(

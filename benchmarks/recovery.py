@@ -126,7 +126,6 @@ def main() -> int:
         PUBLIC_URL=f"http://127.0.0.1:{port}",
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(controller.port),
-        PHOTO_DIR=str(workdir / "photos"),
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="2",
         GUNICORN_ACCESSLOG="",

@@ -47,7 +47,6 @@ def run(preload: bool, workers: int, reloads: int) -> tuple[list[float], int]:
         GUNICORN_WORKERS=str(workers),
         GUNICORN_PRELOAD="1" if preload else "0",
         GUNICORN_ACCESSLOG="",
-        PHOTO_DIR=str(workdir / "photos"),
     )
     migrate_and_seed(env)
     master = subprocess.Popen(

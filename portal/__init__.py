@@ -33,6 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app from environment settings, overridden by `config`."""
     app = Portal(
         __name__,
+        # Each host's own folder (INSTANCE_PATH; default: instance/ beside the
+        # code). Nothing in it is shared: photos are in the database.
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
         instance_relative_config=True,
         template_folder="../templates",
     )

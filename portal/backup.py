@@ -159,9 +159,7 @@ def _photos_of_an_older_backup(folder: Path) -> None:
     into the photo folder, where `db upgrade` (0017) reads them in."""
     if not folder.is_dir():
         return
-    legacy = Path(
-        os.environ.get("PHOTO_DIR") or os.path.join(current_app.instance_path, "photos")
-    )
+    legacy = Path(os.environ.get("PHOTO_DIR") or os.path.join(current_app.instance_path, "photos"))
     legacy.mkdir(parents=True, exist_ok=True)
     for photo in folder.iterdir():
         if not (legacy / photo.name).exists():

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import io
 import threading
-from contextlib import suppress
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -148,11 +148,14 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_a_broken_photo_store_is_a_message_and_loses_nothing(app, client, monkeypatch):
-    def full_disk(*_args):
-        raise OSError(28, "No space left on device")
+def _store_full(*_args):
+    from sqlalchemy.exc import OperationalError
 
-    monkeypatch.setattr(photos, "write_new", full_disk)
+    raise OperationalError("INSERT INTO stored_files", {}, Exception("database or disk is full"))
+
+
+def test_a_broken_photo_store_is_a_message_and_loses_nothing(app, client, monkeypatch):
+    monkeypatch.setattr(photos, "write_new", _store_full)
     data = application(app, pitch="Ferry-side coffee since 2011.")
     data["photo"] = (io.BytesIO(_jpeg()), "me.jpg")
     response = post_form(client, "/apply", data, content_type="multipart/form-data")
@@ -182,31 +185,22 @@ def test_publishing_goes_ahead_when_the_share_image_cannot_be_made(app, monkeypa
         assert db.session.scalar(select(Submission.state)) == State.PUBLISHED.value
 
 
-def test_a_photo_is_never_left_half_written(app, monkeypatch):
-    import os
+def test_a_failed_save_leaves_no_photo_behind(app, client, monkeypatch):
+    """The photo is a row of the save's own transaction: when the save fails
+    after the photo was stored, the photo goes with it."""
+    from portal.models import StoredFile
 
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the database went away mid-save")
+
+    monkeypatch.setattr(operations, "_write_answers", broken)
+    data = application(app)
+    data["photo"] = (io.BytesIO(_jpeg()), "me.jpg")
+    with pytest.raises(RuntimeError):
+        post_form(client, "/apply", data, content_type="multipart/form-data")
     with app.app_context():
-        real_open = open
-
-        class Full:
-            def __init__(self, path, mode):
-                self.handle = real_open(path, mode)
-
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                self.handle.close()
-
-            def write(self, data):
-                self.handle.write(data[:10])
-                raise OSError(28, "No space left on device")
-
-        monkeypatch.setattr("builtins.open", Full)
-        with suppress(OSError):
-            photos.write_new(b"x" * 1000, "jpg")
-        monkeypatch.setattr("builtins.open", real_open)
-        assert os.listdir(photos.photo_dir()) == []
+        assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
 
 
 def test_a_backup_taken_while_applications_arrive_restores_pages_and_links(app, client, tmp_path):
@@ -334,11 +328,11 @@ def test_readiness_names_what_is_wrong(app, client, monkeypatch, tmp_path):
         upgrade()
     app.config["MAIL_SERVER"] = ""  # no mail to send: no worker needed
     assert client.get("/readyz").json == {"status": "ready"}
-    # A photo folder the service can't write to.
-    app.config["PHOTO_DIR"] = "/proc/portal-photos-cannot-be-here"
+    # An instance folder the service can't write to.
+    kept, app.instance_path = app.instance_path, "/proc/portal-instance-cannot-be-here"
     problems = client.get("/readyz").json["problems"]
-    assert any(p.startswith("photo folder") for p in problems)
-    app.config["PHOTO_DIR"] = str(tmp_path / "photos")
+    assert any(p.startswith("instance folder") for p in problems)
+    app.instance_path = kept
     # A mail worker nobody has seen for a while.
     app.config["MAIL_SERVER"] = "127.0.0.1"
     with app.app_context():
@@ -373,7 +367,7 @@ def test_a_kept_photo_that_cannot_be_stored_is_a_message_and_then_left_out(
     page = post_form(client, "/apply", data, content_type="multipart/form-data")
     kept = page.get_data(as_text=True).split('name="kept_photo" type="hidden" value="', 1)[1]
     kept = kept.split('"', 1)[0]
-    monkeypatch.setattr(photos, "write_new", lambda *a: (_ for _ in ()).throw(OSError(28, "full")))
+    monkeypatch.setattr(photos, "write_new", _store_full)
     response = post_form(client, "/apply", dict(application(app), kept_photo=kept))
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "We could not store your photo" in text

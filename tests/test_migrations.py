@@ -104,3 +104,32 @@ def test_0012_redacts_links_stored_before_it_and_revokes_set_password_links(app)
     assert "AbCdEfGh" not in row.text_body + row.html_body
     assert "[private link]" in row.text_body and row.private_link == "status:42"
     assert used is not None
+
+
+def test_0017_reads_the_photo_folder_into_the_database_and_back(app, client, monkeypatch):
+    from pathlib import Path
+
+    from flask_migrate import downgrade
+
+    folder = Path(app.instance_path) / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    photo = folder / ("a" * 32 + ".jpg")
+    card = folder / ("b" * 32 + ".png")
+    photo.write_bytes(b"\xff\xd8 a photo's bytes")
+    card.write_bytes(b"\x89PNG a card's bytes")
+    (folder / ("c" * 32 + ".jpg.partial")).write_bytes(b"half")  # a crash's leftover
+    monkeypatch.delenv("PHOTO_DIR", raising=False)
+    with app.app_context():
+        _empty_database()
+        upgrade(revision="0016")
+        upgrade()
+        rows = dict(db.session.execute(text("SELECT name, size FROM stored_files")).all())
+        db.session.remove()
+    assert rows == {photo.name: photo.stat().st_size, card.name: card.stat().st_size}
+    served = client.get(f"/photos/{photo.name}")
+    assert served.status_code == 200 and served.data == photo.read_bytes()
+    assert served.headers["Content-Type"] == "image/jpeg"
+    photo.unlink()
+    with app.app_context():
+        downgrade(revision="0016")
+    assert photo.read_bytes() == b"\xff\xd8 a photo's bytes"  # written back

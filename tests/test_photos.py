@@ -141,3 +141,18 @@ def test_no_file_chosen_is_no_photo(app, client):
     form["photo"] = (io.BytesIO(b""), "")  # what a browser sends for an empty file input
     response = post_form(client, "/apply", form, content_type="multipart/form-data")
     assert response.status_code == 302
+
+
+def test_a_photo_is_served_from_the_database_with_its_own_tight_policy(app, client):
+    response = upload(app, client, jpeg_with_gps(), "me.jpg")
+    assert response.status_code == 302
+    with app.app_context():
+        name = db.session.scalar(select(Submission.photo))
+    served = client.get(f"/photos/{name}")
+    assert served.data == stored(app, name)
+    assert served.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "sandbox" in served.headers["Content-Security-Policy"]
+    assert "immutable" in served.headers["Cache-Control"]
+    again = client.get(f"/photos/{name}", headers={"If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/photos/" + "0" * 32 + ".jpg").status_code == 404

@@ -121,9 +121,8 @@ def test_requests_on_answers_reach_the_applicant_in_the_email_and_on_the_status_
 
 
 def test_a_kept_photo_never_sent_is_swept_after_a_day_and_a_used_one_stays(app, client):
-    import os
-
     from portal import photos
+    from tests.conftest import stored_names
 
     data = application(app, business="")
     data["photo"] = (io.BytesIO(_photo_bytes()), "me.jpg")
@@ -132,11 +131,10 @@ def test_a_kept_photo_never_sent_is_swept_after_a_day_and_a_used_one_stays(app, 
     data["photo"] = (io.BytesIO(_photo_bytes()), "me.jpg")
     assert post_form(client, "/apply", data, content_type="multipart/form-data").status_code == 302
     with app.app_context():
-        folder = photos.photo_dir()
-        assert len(os.listdir(folder)) == 2  # the kept one and the sent one
+        assert len(stored_names(app)) == 2  # the kept one and the sent one
         assert photos.sweep() == 0  # not a day old yet
         assert photos.sweep(older_than=-1) == 1
-        [left] = os.listdir(folder)
+        [left] = stored_names(app)
         assert left == db.session.scalar(select(Submission.photo))
 
 

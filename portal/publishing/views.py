@@ -381,10 +381,10 @@ def robots():
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
 
 
-# A name never shows another picture, so a browser keeps it for a year; but an
-# erased person's photo must not outlive the erasure in shared caches (a CDN,
-# nginx) for long: a day there.
-PHOTO_CACHE = "public, max-age=31536000, s-maxage=86400, immutable"
+# A name never shows another picture, so nobody need ask again while it is
+# kept (immutable, with an ETag after); but an erased person's photo must not
+# outlive the erasure in any cache for long: a day, not a year.
+PHOTO_CACHE = "public, max-age=86400, immutable"
 # A photo is no page: it runs nothing, loads nothing, is framed by nobody.
 PHOTO_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 

@@ -130,7 +130,6 @@ def portal(tmp_path_factory, smtp_server):
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(controller.port),
         MAIL_DEFAULT_SENDER="Social Owners <editors@browser.test>",
-        PHOTO_DIR=str(tmp / "photos"),
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="2",
         GUNICORN_ACCESSLOG="",

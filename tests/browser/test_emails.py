@@ -2,36 +2,34 @@
 hostile names, opened in Chromium at 390 px, light and dark.
 
 The emails are the ones the mail worker sent to the suite's SMTP server; their
-images are served from the portal's photo folder, as the reader's mail program
+images are served from the portal's stored photos, as the reader's mail program
 would fetch them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-from portal import photos
 from portal.extensions import db
 from portal.models import OutboxEmail
 from portal.notifications.delivery import deliver_due, message_id
 from tests.browser.conftest import PHONE
+from tests.conftest import stored, stored_names
 from tests.email_samples import HOSTILE, KINDS, ORDINARY, queue_every_kind
 
 pytestmark = pytest.mark.database_independent
 
 
-def _sent(app, inbox, who) -> tuple[dict[str, str], Path]:
-    """({kind: its HTML part as it arrived}, the photo folder to serve images from)."""
+def _sent(app, inbox, who) -> tuple[dict[str, str], dict[str, bytes]]:
+    """({kind: its HTML part as it arrived}, the stored photos to serve images from)."""
     with app.app_context():
         queue_every_kind(who)
         while deliver_due().handled:
             pass
         rows = db.session.execute(select(OutboxEmail.id, OutboxEmail.kind)).all()
         kinds = {message_id(row_id): kind for row_id, kind in rows}
-        folder = Path(photos.photo_dir())
+        folder = {name: stored(app, name) for name in stored_names(app)}
     html = {}
     for message in inbox.messages:
         html.setdefault(kinds[message.message["Message-ID"]], message.html)
@@ -39,12 +37,15 @@ def _sent(app, inbox, who) -> tuple[dict[str, str], Path]:
     return html, folder
 
 
-def _phone(browser, folder: Path, scheme: str):
+def _phone(browser, folder: dict[str, bytes], scheme: str):
     page = browser.new_page(viewport=PHONE, color_scheme=scheme)
 
     def serve_photo(route):
         name = route.request.url.rsplit("/", 1)[1]
-        route.fulfill(path=str(folder / name))
+        if name in folder:
+            route.fulfill(body=folder[name], content_type="image/png")
+        else:
+            route.fulfill(status=404)
 
     page.route("http://portal.test/photos/*", serve_photo)
     return page

@@ -129,7 +129,7 @@ def test_the_production_steps_of_the_readme_give_a_working_site(
         source = ROOT / name
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, srv / name)
-    for folder in (var, var / "photos", var / "backups"):
+    for folder in (var, var / "backups"):
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o750)
         if user:
@@ -145,7 +145,6 @@ def test_the_production_steps_of_the_readme_give_a_working_site(
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database,
         "PUBLIC_URL": base,
-        "PHOTO_DIR": str(var / "photos"),
         "RATELIMIT_STORAGE_URI": REDIS,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(controller.port),
