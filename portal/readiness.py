@@ -3,7 +3,7 @@ if not, what is wrong?
 
 `/healthz` only asks whether the process and its database answer (cheap, for a
 liveness probe). `/readyz` asks what an operator gets wrong or what breaks
-quietly: a schema behind the code, an instance folder the service can't write, the
+quietly: a schema behind the code, a database folder the service can't write, the
 rate limiter's Redis away, a mail worker nobody has seen for a while. Each
 problem is one short line naming the fix.
 """
@@ -75,15 +75,26 @@ def _schema() -> list[str]:
     return []
 
 
+def _database_folder() -> str | None:
+    """Where a SQLite database keeps its file (and its write-ahead log); None
+    for a database server, whose disk is its own."""
+    if db.engine.dialect.name != "sqlite" or not db.engine.url.database:
+        return None
+    return os.path.dirname(os.path.abspath(db.engine.url.database))
+
+
 def _storage() -> list[str]:
-    """The instance folder (a SQLite database, the service's scratch) takes files."""
+    """The SQLite database's folder takes files (its journal needs to)."""
+    folder = _database_folder()
+    if folder is None:
+        return []
     try:
-        os.makedirs(current_app.instance_path, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=current_app.instance_path):
+        with tempfile.NamedTemporaryFile(dir=folder):
             pass
     except OSError as error:
         return [
-            f"instance folder: can't write to it ({error.strerror}); give the service its folder"
+            f"database folder: can't write to {folder} ({error.strerror}); "
+            "give the service its folder"
         ]
     return []
 
@@ -176,9 +187,12 @@ def _backlog() -> list[str]:
 
 def _disk() -> list[str]:
     try:
-        free = shutil.disk_usage(current_app.instance_path).free
+        folder = _database_folder()
+        if folder is None:
+            return []
+        free = shutil.disk_usage(folder).free
     except OSError:
         return []  # the storage check has said why
     if free < DISK_FREE_MIN:
-        return [f"disk: {free // 1024**2} MB free in the instance folder"]
+        return [f"disk: {free // 1024**2} MB free where the database is"]
     return []

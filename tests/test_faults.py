@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from portal import operations, photos
+from portal import operations, photos, readiness
 from portal.clock import frozen, utcnow
 from portal.extensions import db
 from portal.models import Interview, MailWorker, OutboxEmail, Submission
@@ -328,11 +328,15 @@ def test_readiness_names_what_is_wrong(app, client, monkeypatch, tmp_path):
         upgrade()
     app.config["MAIL_SERVER"] = ""  # no mail to send: no worker needed
     assert client.get("/readyz").json == {"status": "ready"}
-    # An instance folder the service can't write to.
-    kept, app.instance_path = app.instance_path, "/proc/portal-instance-cannot-be-here"
-    problems = client.get("/readyz").json["problems"]
-    assert any(p.startswith("instance folder") for p in problems)
-    app.instance_path = kept
+    # A SQLite database in a folder the service can't write to (its journal
+    # could not be made); a database server's disk is its own.
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                readiness, "_database_folder", lambda: "/proc/portal-database-cannot-be-here"
+            )
+            problems = client.get("/readyz").json["problems"]
+        assert any(p.startswith("database folder") for p in problems)
     # A mail worker nobody has seen for a while.
     app.config["MAIL_SERVER"] = "127.0.0.1"
     with app.app_context():
