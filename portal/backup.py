@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import text, update
+from sqlalchemy import inspect, text, update
 
 from .clock import utcnow
 from .extensions import db
@@ -45,13 +46,16 @@ def _pg_url() -> str:
     return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], stdin: str | None = None) -> str:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        done = subprocess.run(  # noqa: S603
+            command, input=stdin, capture_output=True, text=True, check=False
+        )
     except FileNotFoundError:
         raise BackupError(f"{command[0]} is not installed on this machine.") from None
     if done.returncode != 0:
         raise BackupError(f"{command[0]} failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
 
 
 def _schema_revision() -> str:
@@ -142,16 +146,30 @@ def restore(source: str | os.PathLike, force: bool = False) -> dict:
                     os.remove(leftover)
             os.replace(partial, target)
         else:
-            dump = Path(work) / "database.pgdump"
-            # All or nothing: an error leaves the database as it was.
-            _run(
-                ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction"]
-                + ["--exit-on-error", f"--dbname={_pg_url()}", str(dump)]
-            )
+            _restore_postgresql(Path(work) / "database.pgdump")
         _photos_of_an_older_backup(Path(work) / "photos")
         held = hold_waiting_emails(datetime.fromisoformat(manifest["made_at"]))
     manifest["held_emails"] = held
     return manifest
+
+
+def _restore_postgresql(dump: Path) -> None:
+    """The dump's database in place of this one, all or nothing (an error leaves
+    the database as it was), in one psql transaction: first the tables a newer
+    schema added (a backup from before an upgrade has none of them, and their
+    foreign keys would stop its tables being dropped), then the dump's script."""
+    listed = _run(["pg_restore", "--list", str(dump)])
+    in_dump = set(re.findall(r"^\d+; \d+ \d+ TABLE public (\S+) ", listed, re.MULTILINE))
+    with db.engine.connect() as conn:
+        here = set(inspect(conn).get_table_names(schema="public"))
+    db.engine.dispose()
+    drops = "".join(f'DROP TABLE IF EXISTS public."{t}" CASCADE;\n' for t in sorted(here - in_dump))
+    script = _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--file=-", str(dump)])
+    _run(
+        ["psql", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1"]
+        + ["--no-psqlrc", f"--dbname={_pg_url()}", "--file=-"],
+        stdin=drops + script,
+    )
 
 
 def _photos_of_an_older_backup(folder: Path) -> None:

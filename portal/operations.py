@@ -592,6 +592,7 @@ def erase(submission: Submission, *, expected_version: int | None = None) -> Eve
         else:  # already withdrawn: no move, but the editors still hear of it
             erased_notice(submission)
             db.session.commit()
+    personal_data.checkpoint()
     return event
 
 

@@ -44,7 +44,7 @@ class PhotoError(ValueError):
 
 
 class StoreUnavailable(PhotoError):
-    """The photo is fine but can't be stored now (the folder is full or read-only)."""
+    """The photo is fine but can't be stored now (the database refused it)."""
 
     def __init__(self):
         super().__init__(
@@ -153,7 +153,12 @@ def keep(data: bytes) -> str:
     reference for the form; `claim` takes the photo from it, and `sweep`
     deletes one never claimed."""
     name = store(data)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.error("Kept photo not stored: %s", error)
+        raise StoreUnavailable() from None
     return _kept_serializer().dumps(name)
 
 

@@ -158,6 +158,7 @@ def checkup() -> list[str]:
         )
     found += _backlog()
     found += _disk()
+    found += _photos()
     return found
 
 
@@ -182,6 +183,39 @@ def _backlog() -> list[str]:
         found.append(f"outbox: {dead} dead emails (read why on /editor/outbox; retry them there)")
     if stuck:
         found.append(f"outbox: {stuck} emails due over an hour ago and not sent")
+    return found
+
+
+def _photos() -> list[str]:
+    """Photos the pages show that are not stored (an upgrade that missed the
+    old folder), and the old folder still there after the upgrade."""
+    from .models import Interview, StoredFile, Submission
+    from .photos import NAME
+
+    found = []
+    try:
+        named = select(Submission.photo.label("name")).where(Submission.photo.is_not(None))
+        named = named.union(select(Interview.photo).where(Interview.photo.is_not(None)))
+        names = named.subquery()
+        missing = db.session.scalar(
+            select(func.count())
+            .select_from(names)
+            .where(~select(StoredFile.name).where(StoredFile.name == names.c.name).exists())
+        )
+    except Exception:  # the schema check has said why
+        db.session.rollback()
+        return []
+    if missing:
+        found.append(
+            f"photos: {missing} that pages show are not stored (did `db upgrade` to 0017 "
+            "run without PHOTO_DIR? downgrade to 0016 and upgrade again with it set)"
+        )
+    old = os.environ.get("PHOTO_DIR") or os.path.join(current_app.instance_path, "photos")
+    if os.path.isdir(old) and any(NAME.match(n) for n in os.listdir(old)):
+        found.append(
+            f"photo folder {old}: photos are in the database since 1.3.0; delete the "
+            "folder once the site is checked (it keeps copies of erased applicants' photos)"
+        )
     return found
 
 

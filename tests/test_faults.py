@@ -484,3 +484,48 @@ def test_a_body_over_the_limit_gets_a_page_that_says_what_to_do(app, client):
     assert response.status_code == 413
     assert "too large to send" in page and "under 5 MB" in page
     assert 'href="http://localhost/apply">Go back to the form</a>' in page
+
+
+def test_a_kept_photo_the_database_refuses_is_a_message_with_the_form_kept(
+    app, client, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    def refused():
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    data = application(app, business="", pitch="Kayaks at dawn, kept as typed.")
+    data["photo"] = (io.BytesIO(_jpeg()), "me.jpg")
+    with app.app_context():
+        monkeypatch.setattr(db.session, "commit", refused)
+        response = post_form(client, "/apply", data, content_type="multipart/form-data")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "We could not store your photo just now" in text
+    assert "Kayaks at dawn, kept as typed." in text
+
+
+def test_a_backup_from_before_an_upgrade_restores_over_the_upgraded_site(app, client, tmp_path):
+    """Rolling back by restoring: the newer schema's tables, with foreign keys to
+    the backup's, must not stop the restore; they go, the backup's rows come back."""
+    archive = tmp_path / "before.tar.gz"
+    with app.app_context():
+        kept = submission_in(State.SUBMITTED, business="Before The Upgrade").id
+    assert app.test_cli_runner().invoke(args=["backup", str(archive)]).exit_code == 0
+    with app.app_context():
+        with db.engine.begin() as conn:  # what a newer release's migration would add
+            conn.exec_driver_sql(
+                "CREATE TABLE newer_things (id INTEGER PRIMARY KEY, submission_id INTEGER "
+                "REFERENCES submissions (id) ON DELETE CASCADE)"
+            )
+            conn.exec_driver_sql(f"INSERT INTO newer_things VALUES (1, {kept})")
+        db.session.execute(Submission.__table__.delete().where(Submission.id == kept))
+        db.session.commit()
+        db.session.remove()
+    result = app.test_cli_runner().invoke(args=["restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        from sqlalchemy import inspect
+
+        assert db.session.get(Submission, kept).business == "Before The Upgrade"
+        assert "newer_things" not in inspect(db.session.connection()).get_table_names()

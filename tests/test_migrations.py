@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
+from sqlalchemy import inspect as sa_inspect
 
 from portal import _described_by_models, search
 from portal.extensions import db
@@ -133,3 +134,25 @@ def test_0017_reads_the_photo_folder_into_the_database_and_back(app, client, mon
     with app.app_context():
         downgrade(revision="0016")
     assert photo.read_bytes() == b"\xff\xd8 a photo's bytes"  # written back
+
+
+def test_0017_refuses_to_lose_every_photo_when_their_folder_is_not_found(app, monkeypatch):
+    import pytest
+
+    from portal.workflow import State
+    from tests.factories import submission_in
+
+    monkeypatch.setenv("PHOTO_DIR", str(app.instance_path) + "/not-the-photo-folder")
+    with app.app_context():
+        _empty_database()
+        upgrade(revision="0016")
+        submission = submission_in(State.SUBMITTED)
+        submission.photo = "d" * 32 + ".jpg"
+        db.session.commit()
+        db.session.remove()
+        with pytest.raises(SystemExit):  # Flask-Migrate's answer to the migration's error
+            upgrade()
+        db.session.remove()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0016"
+            assert "stored_files" not in sa_inspect(conn).get_table_names()

@@ -8,6 +8,7 @@ import io
 import struct
 import warnings
 import zlib
+from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import select
@@ -156,3 +157,37 @@ def test_a_photo_is_served_from_the_database_with_its_own_tight_policy(app, clie
     again = client.get(f"/photos/{name}", headers={"If-None-Match": served.headers["ETag"]})
     assert again.status_code == 304
     assert client.get("/photos/" + "0" * 32 + ".jpg").status_code == 404
+
+
+def test_a_bad_replacement_photo_in_the_draft_editor_is_said_and_nothing_saved(app, client, editor):
+    with app.app_context():
+        sid = submission_in(State.APPROVED).id
+    login(client)
+    page = f"/editor/submissions/{sid}/draft"
+    data = draft_data(app, sid, title="A title that must not be saved yet")
+    data["photo"] = (io.BytesIO(b"%PDF-1.4 not an image"), "me.jpg")
+    response = post_form(client, page, data, content_type="multipart/form-data")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "not an image we can read" in text
+    assert "A title that must not be saved yet" in text  # kept in the form
+    with app.app_context():
+        assert db.session.get(Submission, sid).interview.title != (
+            "A title that must not be saved yet"
+        )
+
+
+def test_doctor_names_missing_photos_and_the_old_folder(app, tmp_path, monkeypatch):
+    from portal import readiness
+
+    with app.app_context():
+        submission = submission_in(State.SUBMITTED)
+        submission.photo = "e" * 32 + ".jpg"  # named, never stored
+        db.session.commit()
+        old = Path(app.instance_path) / "photos"
+        old.mkdir(parents=True, exist_ok=True)
+        (old / ("f" * 32 + ".jpg")).write_bytes(b"an old copy")
+        monkeypatch.delenv("PHOTO_DIR", raising=False)
+        found = readiness.checkup()
+    assert any(line.startswith("photos: 1 that pages show are not stored") for line in found)
+    assert any(line.startswith(f"photo folder {old}") for line in found)

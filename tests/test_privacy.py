@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -42,6 +43,10 @@ def test_an_applicant_erases_an_unpublished_application(app, client, editor):
         assert [e.action for e in events] == ["submit", "withdraw"]  # kept, without the data
         assert all(e.message == "" for e in events)
     assert stored(app, photo) is None
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):  # nor in the write-ahead log, while the site runs on
+        log = Path(url.removeprefix("sqlite:///") + "-wal")
+        assert not log.exists() or b"rosa@tidewater.example" not in log.read_bytes()
     assert client.get(status).status_code == 404
 
 

@@ -42,12 +42,14 @@ def draft(submission_id: int):
         form = Form()
     conflict = None
     photo = None
-    if form.validate_on_submit() and form.photo.data and getattr(form.photo.data, "filename", ""):
+    # Validated once: a second validate_on_submit() would clear the photo's error.
+    valid = form.validate_on_submit()
+    if valid and form.photo.data and getattr(form.photo.data, "filename", ""):
         try:
             photo = photos.store(form.photo.data.read(photos.MAX_BYTES + 1))
         except photos.PhotoError as error:
             form.photo.errors = [*form.photo.errors, str(error)]
-    if form.validate_on_submit() and not form.photo.errors:
+    if valid and not form.photo.errors:
         edits = [
             interviews.ItemEdit(
                 item_id=item.id,
