@@ -9,6 +9,7 @@ import logging
 import os
 
 from flask import Flask, has_request_context, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
@@ -23,10 +24,32 @@ from .workflow import WorkflowError
 _read_only = ("GET", "HEAD", "OPTIONS")
 
 
+class _Sessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signer made once per key instead
+    of on every request (a reader's request has no session at all)."""
+
+    def get_signing_serializer(self, app: Flask):
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = getattr(self, "_signer", None)
+        if cached is None or cached[0] != key:
+            self._signer = cached = (key, super().get_signing_serializer(app))
+        return cached[1]
+
+
 class Portal(Flask):
+    session_interface = _Sessions()
+
     def log_exception(self, exc_info) -> None:
         """Not here: the 500 handler (security.py) logs it once, with a reference
         and the path with any private token replaced."""
+
+    def ensure_sync(self, func):
+        """Flask asks, for each hook of each request, whether it is a coroutine:
+        none here is, and the answer for a function does not change."""
+        known = self.__dict__.setdefault("_sync", {})
+        if func not in known:
+            known[func] = super().ensure_sync(func)
+        return known[func]
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -35,6 +35,7 @@ from flask import Response, current_app, has_app_context, make_response, request
 from flask_login import current_user
 from sqlalchemy import event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from werkzeug.http import http_date
 
 from .clock import utcnow
 from .extensions import db
@@ -213,7 +214,15 @@ def page_cache() -> PageCache:
 
 
 def _shared() -> bool:
-    """Whether this reader gets the page everyone gets (and it may be stored)."""
+    """Whether this reader gets the page everyone gets (and it may be stored).
+    A request without a session or remember-me cookie is such a reader, known
+    without loading one (most readers' requests)."""
+    cookies = request.cookies
+    config = current_app.config
+    if config["SESSION_COOKIE_NAME"] not in cookies and (
+        config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
+    ):
+        return True
     return not current_user.is_authenticated and "_flashes" not in session
 
 
@@ -251,18 +260,20 @@ def cached(render: Callable[[], Response | str], uses: tuple[str, ...] = ()) -> 
 
 
 def _finish(response: Response, etag: str, state: PublicState, shared: bool) -> Response:
+    """The page's caching headers, written as strings (werkzeug's header objects
+    rewrite the headers on every change: a cost on every stored page served)."""
     if response.status_code not in (200, 304):
         return response
-    response.set_etag(etag)
+    h = response.headers
+    h["ETag"] = f'"{etag}"'
     if state.modified is not None:
-        response.last_modified = state.modified.replace(tzinfo=UTC)
-    response.vary.add("Cookie")
+        h["Last-Modified"] = http_date(state.modified.replace(tzinfo=UTC))
+    vary = h.get("Vary")
+    h["Vary"] = f"{vary}, Cookie" if vary and "cookie" not in vary.lower() else vary or "Cookie"
     if shared:
-        response.cache_control.public = True
-        response.cache_control.max_age = MAX_AGE
+        h["Cache-Control"] = f"public, max-age={MAX_AGE}"
         # How long a proxy in front (deploy/nginx.conf) may answer with it.
-        response.headers["X-Accel-Expires"] = str(current_app.config["PROXY_CACHE_SECONDS"])
+        h["X-Accel-Expires"] = str(current_app.config["PROXY_CACHE_SECONDS"])
     else:
-        response.cache_control.private = True
-        response.cache_control.no_cache = True
+        h["Cache-Control"] = "private, no-cache"
     return response

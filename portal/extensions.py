@@ -1,5 +1,6 @@
 """Extension instances, created bare here and bound to the app in create_app."""
 
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,3 +33,10 @@ login_manager = LoginManager()
 # Counters in memory by default; RATELIMIT_STORAGE_URI=redis://... shares them
 # between processes and hosts.
 limiter = Limiter(key_func=get_remote_address)
+
+
+@limiter.request_filter
+def _a_read() -> bool:
+    """Every limit here is on a form's POST: a read is never counted, so it
+    skips the limiter's work for each request."""
+    return request.method in ("GET", "HEAD", "OPTIONS")

@@ -28,6 +28,13 @@ MAX_INT = 2**63 - 1
 
 # Pages that show one person's data or a private link: no browser or proxy keeps them.
 PRIVATE_PREFIXES = ("/editor", "/status", "/apply")
+# Set on every response that has not its own.
+_EVERY_RESPONSE = (
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
 
 # What a private link looks like in a path: the token is replaced before a path
 # is written to any log.
@@ -127,23 +134,26 @@ def init_app(app: Flask) -> None:
         if request.method == "POST" and request.mimetype not in _FORM_TYPES:
             abort(415)
 
+    production = app.config.get("ENV_NAME") == "production"
+
     @app.after_request
     def headers(response):
         h = response.headers
         if request.path.startswith(PRIVATE_PREFIXES):
             response.cache_control.no_store = True
             response.cache_control.private = True
-        if "Content-Security-Policy" not in h:  # the email preview sets a stricter one
-            h["Content-Security-Policy"] = CSP
-            h["X-Frame-Options"] = "DENY"
-        else:
-            h.setdefault("X-Frame-Options", "SAMEORIGIN")
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        present = {key.lower() for key, _value in h.items()}  # one pass, not one per header
+        if "content-security-policy" not in present:
+            h.add("Content-Security-Policy", CSP)
+            h.add("X-Frame-Options", "DENY")
+            present.add("x-frame-options")
+        # (The email preview and the photos set a policy of their own.)
+        for key, value in _EVERY_RESPONSE:
+            if key.lower() not in present:
+                h.add(key, value)
+        if production and "strict-transport-security" not in present:
+            h.add("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         h["X-Request-Id"] = request_id()
-        if app.config.get("ENV_NAME") == "production":
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     @app.errorhandler(500)
