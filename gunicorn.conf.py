@@ -78,7 +78,10 @@ logger_class = RedactingLogger
 def _forget_connections(server, close: bool) -> None:
     from portal.extensions import db
 
-    with server.app.wsgi().app_context():
+    app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # not the portal (the benchmarks' bare Flask app): no database
+    with app.app_context():
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose(close=close)
