@@ -19,6 +19,11 @@ caches); then home, interview, tag and question pages again with the
 page cache off (`-uncached`: rendered from the database every time). It prints
 requests per second, p50 and p99 latency, and each page's share of both ceilings.
 
+With interview pages in the run, they are loaded through nginx too
+(deploy/nginx.conf as production has it: TLS, its micro-cache), beside nginx
+serving a static file of the same size (the edge's ceiling); nginx-light is
+installed with apt when missing and the benchmark runs as root.
+
 Interview, tag and search requests rotate through many different addresses
 (200 interviews, 20 tags, 30 searches), as readers arriving from many links do.
 Searches are never cached: every one is a full-text query against 100,000
@@ -495,6 +500,93 @@ def serve(
 
 
 @contextmanager
+def nginx_in_front(upstream: int, folder: Path, static: bytes):
+    """deploy/nginx.conf in front of the portal on `upstream`, as production has
+    it (TLS, the micro-cache), with one more file it serves itself: `static`,
+    at /bench-static.html. Yields the https base address."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        if os.geteuid() != 0:
+            raise SystemExit("nginx is missing: sudo apt-get install nginx-light")
+        subprocess.run(
+            ["/usr/bin/apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx-light"],
+            check=True,
+            capture_output=True,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
+    home = folder / "nginx"
+    for sub in ("", "temp", "logs", "cache", "static"):
+        (home / sub).mkdir(exist_ok=True)
+    (home / "static" / "bench-static.html").write_bytes(static)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=interviews.example.org", "-keyout", str(home / "key.pem")]
+        + ["-out", str(home / "cert.pem")],
+        check=True,
+        capture_output=True,
+    )
+    port, plain = free_port(), free_port()
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    site = "\n".join(x for x in site.splitlines() if "[::]" not in x)
+    site = (
+        site.replace("listen 80;", f"listen 127.0.0.1:{plain};")
+        .replace("listen 443 ssl", f"listen 127.0.0.1:{port} ssl")
+        .replace(
+            "/etc/letsencrypt/live/interviews.example.org/fullchain.pem", str(home / "cert.pem")
+        )
+        .replace("/etc/letsencrypt/live/interviews.example.org/privkey.pem", str(home / "key.pem"))
+        .replace("http://127.0.0.1:8000", f"http://127.0.0.1:{upstream}")
+        .replace("/srv/portal", str(ROOT))
+        .replace("/var/log/nginx/", f"{home}/logs/")
+        .replace("/var/cache/nginx/portal", f"{home}/cache")
+        .replace(
+            "location = /metrics { return 404; }",
+            "location = /metrics { return 404; }\n"
+            f"    location = /bench-static.html {{ root {home}/static; }}",
+        )
+    )
+    temp = home / "temp"
+    (home / "nginx.conf").write_text(
+        # Run by root, nginx's workers would be "nobody", who can't read this
+        # benchmark's private folder: they run as root here (a benchmark only).
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"pid {home}/nginx.pid;\nerror_log {home}/logs/error.log;\ndaemon off;\n"
+        "worker_processes auto;\nevents {}\nhttp {\n  include /etc/nginx/mime.types;\n"
+        + "".join(
+            f"  {k}_temp_path {temp}/{k};\n"
+            for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        + site
+        + "\n}\n"
+    )
+    process = subprocess.Popen(
+        [nginx, "-p", str(home), "-c", str(home / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    import ssl
+    import urllib.request
+
+    unverified = ssl._create_unverified_context()  # noqa: S323 (our own certificate)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(
+                    f"https://127.0.0.1:{port}/bench-static.html", timeout=1, context=unverified
+                )
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit(f"nginx did not start: {process.stderr.read()[-2000:]}")
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
 def applications_arriving(url: str, every: float = 1.0):
     """While the block runs, one application a second arrives (in this process,
     through operations.apply, as the form's view would make it)."""
@@ -588,6 +680,22 @@ def run(
             rows.append(row)
             _report(row)
         if "interview" in pages:
+            # Through nginx (deploy/nginx.conf, its micro-cache warm), beside
+            # nginx serving a static file of the same size: the edge's ceiling.
+            import urllib.request
+
+            with urllib.request.urlopen(base + pages["interview"][0]) as response:  # noqa: S310
+                page = response.read()
+            with nginx_in_front(port, folder, page) as edge:
+                for name, paths in (
+                    ("nginx static file", ["/bench-static.html"]),
+                    ("nginx interview", pages["interview"]),
+                ):
+                    script = lua_for(paths, folder, name.replace(" ", "-"))
+                    load(edge, script, 2, connections)
+                    row = {"db": kind, "page": name, **load(edge, script, seconds, connections)}
+                    rows.append(row)
+                    _report(row)
             # The mixed run: readers on the same interview pages while one
             # application (with its emails) arrives every second.
             script = lua_for(pages["interview"], folder, "interview-mixed")
@@ -653,13 +761,25 @@ def main() -> None:
         "| share of the portal's bare route | non-2xx |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    edges: list[str] = []
     for row in rows:
+        if row["page"] == "nginx interview":
+            static = next(
+                r for r in rows if r["db"] == row["db"] and r["page"] == "nginx static file"
+            )
+            edges.append(f"{row['db']}: {row['rps'] / static['rps']:.0%}")
         bare = next(r for r in rows if r["db"] == row["db"] and r["page"] == "bare-flask")
         ceiling = next(r for r in rows if r["db"] == row["db"] and r["page"] == "ceiling")
         print(
             f"| {row['db']} | {row['page']} | {row['rps']:.0f} | {row['p50']:.2f} | "
             f"{row['p99']:.2f} | {row['rps'] / bare['rps']:.0%} | "
             f"{row['rps'] / ceiling['rps']:.0%} | {row['bad']} |"
+        )
+
+    if edges:
+        print(
+            "Interview pages through nginx, as a share of nginx serving a static file "
+            "of the same size: " + ", ".join(edges)
         )
 
 
