@@ -108,3 +108,43 @@ def test_the_longest_name_and_business_still_make_a_draft(app):
         operations.perform(s, Action.APPROVE, actor_for(Action.APPROVE))
         title = db.session.get(Submission, s.id).interview.title
     assert len(title) <= TITLE_MAX and title.endswith("…") and title.startswith("N" * 60)
+
+
+def _bleach_reading(html: str) -> str:
+    """The text of an HTML fragment as an HTML parser reads it (the way
+    strip_tags read it before it stopped parsing)."""
+    import bleach
+    from markupsafe import Markup
+
+    from portal.sanitize import _BLOCK_END
+
+    text = bleach.clean(_BLOCK_END.sub("\n\n", html), tags=set(), strip=True)
+    return re.sub(r"\n{3,}", "\n\n", Markup(text).unescape()).strip()  # noqa: S704
+
+
+HOSTILE_FORMATTING = [
+    '<a href="https://x.example/?a=1&b=2" title="say &quot;hi&quot; > now">link</a> after',
+    "<a href='https://x.example/' title='it\"s > 3'>quoted</a> & <b>bold</b>",
+    '<a title="<b>not a tag</b>" href="https://x.example/">t</a>',
+    "1 < 2 and 3 > 2, a&amp;b, &lt;script&gt;alert(1)&lt;/script&gt;",
+    "<p>one</p><p>two<br>three</p><ul><li>a</li><li>b</li></ul><blockquote>q</blockquote>",
+    "<!-- a comment --><script>alert(1)</script><style>p{}</style>text",
+    "<h2>Heading</h2><div onclick=x>div</div><img src=x onerror=alert(1)>",
+    "Pi<em>x</em>el &amp; Pine: can&#39;t, won&rsquo;t, caf&eacute;",
+    "<p>unclosed <strong>bold <em>both</p> after",
+    '<a href="javascript:alert(1)">no link</a> www.example.com and https://e.example/a?b>c',
+    "<<a>>b<</a>",
+    "<p title=\"a'b\" class='c\"d'>mixed</p>",
+    "",
+]
+
+
+def test_excerpts_read_stored_formatting_as_an_html_parser_does():
+    """strip_tags reads what the sanitizer wrote without parsing it; for every
+    hostile piece of formatting an editor or applicant could send, it must give
+    the text bleach's parser gives."""
+    from portal.sanitize import clean_html, plain_to_html, strip_tags
+
+    for raw in HOSTILE_FORMATTING:
+        for stored in (clean_html(raw), str(plain_to_html(raw))):
+            assert strip_tags(stored) == _bleach_reading(stored), (raw, stored)
