@@ -58,6 +58,21 @@ SOCIAL_NETWORKS = {
 }
 
 
+def who(name: str, business: str) -> str:
+    """ "Name, Business" for a byline, without an empty part (an imported
+    interview may not say one)."""
+    return ", ".join(part for part in (name, business) if part)
+
+
+def social_links(socials: dict | None) -> list[tuple[str, str]]:
+    """(label, address) of each profile given, in the networks' order."""
+    return [
+        (label, socials[key])
+        for key, label in SOCIAL_NETWORKS.items()
+        if socials and socials.get(key)
+    ]
+
+
 def _state_check(column: str) -> CheckConstraint:
     values = ", ".join(f"'{s.value}'" for s in State)
     return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
@@ -222,17 +237,11 @@ class Submission(db.Model):
 
     @property
     def who(self) -> str:
-        """ "Name, Business" for a byline, without an empty part (an imported
-        interview may not say one)."""
-        return ", ".join(part for part in (self.name, self.business) if part)
+        return who(self.name, self.business)
 
     @property
     def social_links(self) -> list[tuple[str, str]]:
-        return [
-            (label, self.socials[key])
-            for key, label in SOCIAL_NETWORKS.items()
-            if self.socials and self.socials.get(key)
-        ]
+        return social_links(self.socials)
 
 
 class StatusToken(db.Model):

@@ -16,6 +16,7 @@ from portal import caching, interviews, operations
 from portal.clock import frozen, utcnow
 from portal.extensions import db
 from portal.models import Interview, SiteState
+from portal.sanitize import strip_tags
 from portal.workflow import Action, State
 from tests.conftest import login
 from tests.factories import actor_for, submission_in
@@ -70,6 +71,47 @@ def test_home_cards_and_the_interview_page(app, client):
     assert "<b>" not in re.search(
         r'<script type="application/ld\+json">(.*?)</script>', page, re.S
     ).group(1)
+
+
+def test_cards_and_related_interviews_show_only_live_ones_each_with_its_own_tags(app, client):
+    """The listings and the interview page load their own columns (not the
+    models): each card keeps its own tags in name order and its excerpt (the
+    note, else the first answer); related interviews share a tag, are live,
+    and never the page itself."""
+    slugs = publish_some(app, 3, tags=("Retail", "Bakery"))
+    with app.app_context():
+
+        def no_note(interview):
+            interview.intro_html = ""
+            interview.tags = interviews.tags_from(["Retail"])
+
+        plain = submission_in(State.READY, business="Plain Shop", draft=no_note)
+        operations.perform(plain, Action.PUBLISH, actor_for(Action.PUBLISH))
+        first_answer = strip_tags(plain.interview.items[0].answer_html)[:60]
+        plain_slug = plain.interview.slug
+        later = submission_in(State.READY, business="Tomorrow's Shop", draft=no_note)
+        later_slug = later.interview.slug
+        operations.publish(later, actor_for(Action.PUBLISH), when=utcnow() + timedelta(days=1))
+        other = submission_in(State.READY, business="Other Tag Shop")
+        other.interview.tags = interviews.tags_from(["Florist"])
+        db.session.commit()
+        operations.perform(other, Action.PUBLISH, actor_for(Action.PUBLISH))
+    home = client.get("/").get_data(as_text=True)
+    cards = home.split('<li class="card">')[1:]
+    assert len(cards) == 5 and "Tomorrow&#39;s Shop" not in home
+    by_business = {re.search(r"Shop \d|Plain Shop|Other Tag Shop", c).group(0): c for c in cards}
+    assert re.findall(r'href="/tags/([a-z]+)"', by_business["Shop 1"]) == ["bakery", "retail"]
+    assert re.findall(r'href="/tags/([a-z]+)"', by_business["Plain Shop"]) == ["retail"]
+    assert re.findall(r'href="/tags/([a-z]+)"', by_business["Other Tag Shop"]) == ["florist"]
+    assert first_answer in by_business["Plain Shop"]
+    assert "Intro 1 with style." in by_business["Shop 1"]
+    page = client.get(f"/interviews/{slugs[0]}").get_data(as_text=True)
+    related = page.split('<section class="related">')[1]
+    shown = re.findall(r'href="/interviews/([^"]+)"', related)
+    assert shown == [plain_slug, slugs[2], slugs[1]]  # newest first, three at most
+    assert slugs[0] not in shown and later_slug not in shown
+    tag_page = client.get("/tags/bakery").get_data(as_text=True)
+    assert tag_page.count('class="card"') == 3 and "Plain Shop" not in tag_page
 
 
 def test_feed_is_valid_atom_with_full_content(app, client):

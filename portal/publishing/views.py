@@ -18,7 +18,7 @@ from flask import (
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import interviews, photos, readiness, search
+from .. import photos, readiness, search
 from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
@@ -26,7 +26,6 @@ from ..links import public_url
 from ..models import (
     URL_MAX,
     Interview,
-    InterviewItem,
     OldAddress,
     Question,
     SlugRedirect,
@@ -34,7 +33,7 @@ from ..models import (
     interview_tags,
 )
 from ..notifications.delivery import last_seen
-from . import bp
+from . import bp, loading
 from .forms import SearchForm
 
 PAGE_SIZE = 12
@@ -64,8 +63,12 @@ class Listing:
     older: str | None
 
 
-def _cursor(interview: Interview) -> str:
-    return f"{interview.published_at.strftime(_CURSOR_TIME)}-{interview.id}"
+def _cursor(position: tuple[datetime, int] | None) -> str | None:
+    """The `before`/`after` argument naming a card's (published_at, id)."""
+    if position is None:
+        return None
+    published_at, id_ = position
+    return f"{published_at.strftime(_CURSOR_TIME)}-{id_}"
 
 
 def _position(name: str):
@@ -91,8 +94,8 @@ def _listing(query) -> Listing:
         page = rows[:PAGE_SIZE][::-1]
         return Listing(
             page,
-            newer=_cursor(page[0]) if len(rows) > PAGE_SIZE else None,
-            older=_cursor(page[-1]) if page else None,
+            newer=_cursor(_card_position(page[0])) if len(rows) > PAGE_SIZE else None,
+            older=_cursor(_card_position(page[-1])) if page else None,
         )
     if "before" in request.args:
         query = query.where(key < _position("before"))
@@ -100,9 +103,21 @@ def _listing(query) -> Listing:
     page = rows[:PAGE_SIZE]
     return Listing(
         page,
-        newer=_cursor(page[0]) if page and "before" in request.args else None,
-        older=_cursor(page[-1]) if len(rows) > PAGE_SIZE else None,
+        newer=_cursor(_card_position(page[0])) if page and "before" in request.args else None,
+        older=_cursor(_card_position(page[-1])) if len(rows) > PAGE_SIZE else None,
     )
+
+
+def _card_position(interview: Interview) -> tuple[datetime, int]:
+    return interview.published_at, interview.id
+
+
+def _cards(tag_id: int | None = None) -> Listing:
+    """A page of public cards (of one tag), by the request's cursor."""
+    after = _position("after") if "after" in request.args else None
+    before = _position("before") if "before" in request.args and not after else None
+    found = loading.listing(PAGE_SIZE, before=before, after=after, tag_id=tag_id)
+    return Listing(found.interviews, _cursor(found.newer), _cursor(found.older))
 
 
 @bp.route("/")
@@ -113,7 +128,7 @@ def home():
         if moved is not None:
             return moved
     return cached(
-        lambda: render_template("publishing/home.html", listing=_listing(_published())),
+        lambda: render_template("publishing/home.html", listing=_cards()),
         uses=PAGING,
     )
 
@@ -125,15 +140,7 @@ def interview(slug: str):
 
 
 def _interview_page(slug: str):
-    found = db.session.scalar(
-        _published()
-        .where(Interview.slug == slug)
-        .options(
-            selectinload(Interview.items).options(
-                joinedload(InterviewItem.source_answer), joinedload(InterviewItem.asked)
-            )
-        )
-    )
+    found = loading.page(slug)
     if found is None:
         # An address the interview had before keeps answering.
         moved = db.session.scalar(
@@ -149,8 +156,8 @@ def _interview_page(slug: str):
         "publishing/interview.html",
         interview=found,
         submission=found.submission,
-        related=_related(found),
-        corrections=interviews.corrections(found),
+        related=found.related,
+        corrections=found.corrections,
     )
 
 
@@ -182,37 +189,17 @@ def old_address():
     return redirect(url_for("publishing.interview", slug=moved), 301)
 
 
-def _related(interview: Interview, limit: int = 3) -> list[Interview]:
-    """Other public interviews sharing a tag with this one, newest first."""
-    tag_ids = [t.id for t in interview.tags]
-    if not tag_ids:
-        return []
-    return list(
-        db.session.scalars(
-            _published()
-            .where(Interview.id != interview.id, Interview.tags.any(Tag.id.in_(tag_ids)))
-            .limit(limit)
-        )
-    )
-
-
 @bp.route("/tags/<slug>")
 def tag(slug: str):
     """Interviews with one tag."""
 
     def render():
-        found = db.session.scalar(select(Tag).where(Tag.slug == slug))
+        found = loading.tag(slug)
         if found is None:
             abort(404)
-        any_live = (
-            select(Interview.id)
-            .join(Interview.submission)
-            .where(Interview.public_filter(utcnow()), Interview.tags.contains(found))
-            .limit(1)
-        )
-        if db.session.scalar(any_live) is None:
+        listing = _cards(tag_id=found.id)
+        if not listing.interviews and not loading.tag_is_live(found.id):
             abort(404)  # used only by interviews not live (scheduled, unpublished, erased)
-        listing = _listing(_published().where(Interview.tags.contains(found)))
         return render_template("publishing/tag.html", tag=found, listing=listing)
 
     return cached(render, uses=PAGING)

@@ -1,0 +1,326 @@
+"""What readers' pages show, loaded with SQLAlchemy Core into plain objects.
+
+A page that is not in the page cache is rendered on the request that asks for
+it, so this is the slow path readers wait on. It loads exactly the columns the
+pages show, in a few statements built once (each request only binds its
+values), through the session's connection: no ORM identity map, no lazy
+loads, no statement built per request. The objects have the attribute names
+of the models the same templates are given for a preview or a proof
+(`interview.items`, `item.asked.slug`, `submission.who`...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import bindparam, exists, func, select, tuple_
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import (
+    Interview,
+    InterviewItem,
+    InterviewVersion,
+    Question,
+    Submission,
+    Tag,
+    interview_tags,
+    social_links,
+    who,
+)
+from ..workflow import State
+
+_interviews = Interview.__table__
+_submissions = Submission.__table__
+_items = InterviewItem.__table__
+_questions = Question.__table__
+_tags = Tag.__table__
+_versions = InterviewVersion.__table__
+
+_LIVE = (
+    (_submissions.c.state == State.PUBLISHED.value)
+    & _interviews.c.published_at.is_not(None)
+    & (_interviews.c.published_at <= bindparam("now"))
+)
+_PUBLIC = _interviews.join(_submissions, _submissions.c.id == _interviews.c.submission_id)
+_NEWEST_FIRST = (_interviews.c.published_at.desc(), _interviews.c.id.desc())
+
+
+@dataclass(slots=True)
+class Person:
+    """The interviewee, as a byline shows them."""
+
+    name: str
+    business: str
+    location: str = ""
+    industry: str = ""
+    website: str = ""
+    socials: dict | None = None
+
+    @property
+    def who(self) -> str:
+        return who(self.name, self.business)
+
+    @property
+    def social_links(self) -> list[tuple[str, str]]:
+        return social_links(self.socials)
+
+
+@dataclass(slots=True)
+class TagLink:
+    id: int
+    name: str
+    slug: str
+
+
+@dataclass(slots=True)
+class Asked:
+    """The questionnaire question a pair answers (its page is /questions/<slug>)."""
+
+    slug: str
+
+
+@dataclass(slots=True)
+class Pair:
+    id: int
+    question: str
+    answer_html: str
+    asked: Asked | None
+
+
+@dataclass(slots=True)
+class Correction:
+    published_at: datetime
+    note: str
+
+
+@dataclass(slots=True)
+class Card:
+    """An interview in a listing: what its card shows."""
+
+    id: int
+    slug: str
+    title: str
+    photo: str | None
+    published_at: datetime
+    submission: Person
+    # The interviewer's note, else the first answer: the card's excerpt.
+    summary_html: str
+    tags: list[TagLink] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Page:
+    """One published interview, whole."""
+
+    id: int
+    slug: str
+    title: str
+    intro_html: str
+    photo: str | None
+    share_image: str | None
+    published_at: datetime
+    updated_at: datetime
+    submission: Person
+    items: list[Pair] = field(default_factory=list)
+    tags: list[TagLink] = field(default_factory=list)
+    # The changes published with a note for readers, oldest first.
+    corrections: list[Correction] = field(default_factory=list)
+    # Other public interviews sharing a tag with this one, newest first.
+    related: list[Card] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Listing:
+    """One page of cards and the cursors of the pages beside it (None: no page)."""
+
+    interviews: list[Card]
+    newer: tuple[datetime, int] | None
+    older: tuple[datetime, int] | None
+
+
+_first_answer = (
+    select(_items.c.answer_html)
+    .where(_items.c.interview_id == _interviews.c.id)
+    .order_by(_items.c.position)
+    .limit(1)
+    .scalar_subquery()
+)
+_CARD_COLUMNS = (
+    _interviews.c.id,
+    _interviews.c.slug,
+    _interviews.c.title,
+    _interviews.c.photo,
+    _interviews.c.published_at,
+    _submissions.c.name,
+    _submissions.c.business,
+    _submissions.c.location,
+    func.coalesce(func.nullif(_interviews.c.intro_html, ""), _first_answer, ""),
+)
+_tagged = exists().where(
+    interview_tags.c.interview_id == _interviews.c.id,
+    interview_tags.c.tag_id.in_(bindparam("tag_ids", expanding=True)),
+)
+
+
+@cache
+def _listing_statement(direction: str, tagged: bool):
+    """Cards by keyset: `direction` '' (the newest), 'before' or 'after' a
+    (published_at, id); with `tagged`, only interviews with one of the tags."""
+    statement = select(*_CARD_COLUMNS).select_from(_PUBLIC).where(_LIVE)
+    if tagged:
+        statement = statement.where(_tagged)
+    key = tuple_(_interviews.c.published_at, _interviews.c.id)
+    position = tuple_(bindparam("at"), bindparam("id"))
+    if direction == "after":
+        return (
+            statement.where(key > position)
+            .order_by(_interviews.c.published_at, _interviews.c.id)
+            .limit(bindparam("limit"))
+        )
+    if direction == "before":
+        statement = statement.where(key < position)
+    return statement.order_by(*_NEWEST_FIRST).limit(bindparam("limit"))
+
+
+_card_tags = (
+    select(interview_tags.c.interview_id, _tags.c.id, _tags.c.name, _tags.c.slug)
+    .join(_tags, _tags.c.id == interview_tags.c.tag_id)
+    .where(interview_tags.c.interview_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_tags.c.name)
+)
+
+
+def _execute(statement, **values):
+    return db.session.connection().execute(statement, values)
+
+
+def _cards(rows, execute=_execute) -> list[Card]:
+    cards = [
+        Card(id_, slug, title, photo, published_at, Person(name, business, location), summary)
+        for id_, slug, title, photo, published_at, name, business, location, summary in rows
+    ]
+    if cards:
+        by_id = {card.id: card for card in cards}
+        for interview_id, *tag in execute(_card_tags, ids=list(by_id)):
+            by_id[interview_id].tags.append(TagLink(*tag))
+    return cards
+
+
+def listing(
+    size: int,
+    before: tuple[datetime, int] | None = None,
+    after: tuple[datetime, int] | None = None,
+    tag_id: int | None = None,
+) -> Listing:
+    """A page of `size` public cards, newest first, by keyset (no COUNT, no
+    OFFSET, however deep the page): the newest, or those before or after a
+    card's (published_at, id)."""
+    direction = "after" if after else "before" if before else ""
+    values = {"now": utcnow(), "limit": size + 1}
+    if after or before:
+        values["at"], values["id"] = after or before
+    if tag_id is not None:
+        values["tag_ids"] = [tag_id]
+    rows = _execute(_listing_statement(direction, tag_id is not None), **values).all()
+    if after:
+        page = _cards(rows[:size][::-1])
+        newer = _position(page[0]) if len(rows) > size else None
+        return Listing(page, newer=newer, older=_position(page[-1]) if page else None)
+    page = _cards(rows[:size])
+    return Listing(
+        page,
+        newer=_position(page[0]) if page and before else None,
+        older=_position(page[-1]) if len(rows) > size else None,
+    )
+
+
+def _position(card: Card) -> tuple[datetime, int]:
+    return card.published_at, card.id
+
+
+_page = (
+    select(
+        _interviews.c.id,
+        _interviews.c.slug,
+        _interviews.c.title,
+        _interviews.c.intro_html,
+        _interviews.c.photo,
+        _interviews.c.share_image,
+        _interviews.c.published_at,
+        _interviews.c.updated_at,
+        _submissions.c.name,
+        _submissions.c.business,
+        _submissions.c.location,
+        _submissions.c.industry,
+        _submissions.c.website,
+        _submissions.c.socials,
+    )
+    .select_from(_PUBLIC)
+    .where(_interviews.c.slug == bindparam("slug"), _LIVE)
+)
+_pairs = (
+    select(_items.c.id, _items.c.question, _items.c.answer_html, _questions.c.slug)
+    .select_from(_items.outerjoin(_questions, _questions.c.id == _items.c.question_id))
+    .where(_items.c.interview_id == bindparam("id"))
+    .order_by(_items.c.position)
+)
+_corrections = (
+    select(_versions.c.published_at, _versions.c.note)
+    .where(
+        _versions.c.interview_id == bindparam("id"),
+        _versions.c.status == "published",
+        _versions.c.note != "",
+    )
+    .order_by(_versions.c.id)
+)
+_related = (
+    select(*_CARD_COLUMNS)
+    .select_from(_PUBLIC)
+    .where(_LIVE, _interviews.c.id != bindparam("id"), _tagged)
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("limit"))
+)
+
+
+def page(slug: str, related: int = 3) -> Page | None:
+    """The public interview at `slug` with its pairs, tags, corrections and
+    up to `related` cards of others sharing a tag; None if none is live there."""
+    connection = db.session.connection()
+
+    def execute(statement, **values):
+        return connection.execute(statement, values)
+
+    now = utcnow()
+    row = execute(_page, slug=slug, now=now).first()
+    if row is None:
+        return None
+    (id_, slug, title, intro, photo, share_image, published, updated, *person) = row
+    found = Page(id_, slug, title, intro, photo, share_image, published, updated, Person(*person))
+    found.items = [
+        Pair(pair_id, question, answer, Asked(asked) if asked else None)
+        for pair_id, question, answer, asked in execute(_pairs, id=id_)
+    ]
+    found.tags = [TagLink(*tag) for _, *tag in execute(_card_tags, ids=[id_])]
+    found.corrections = [Correction(*row) for row in execute(_corrections, id=id_)]
+    if found.tags:
+        tag_ids = [tag.id for tag in found.tags]
+        rows = execute(_related, id=id_, tag_ids=tag_ids, limit=related, now=now)
+        found.related = _cards(rows, execute)
+    return found
+
+
+_tag = select(_tags.c.id, _tags.c.name, _tags.c.slug).where(_tags.c.slug == bindparam("slug"))
+_tag_is_live = select(exists().select_from(_PUBLIC).where(_LIVE, _tagged))
+
+
+def tag(slug: str) -> TagLink | None:
+    row = _execute(_tag, slug=slug).first()
+    return TagLink(*row) if row else None
+
+
+def tag_is_live(tag_id: int) -> bool:
+    """Whether a public interview has the tag (a tag only drafts use is no page)."""
+    return bool(_execute(_tag_is_live, tag_ids=[tag_id], now=utcnow()).scalar())
