@@ -110,6 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    _limit_writes_only(app)
     with app.app_context():
         _tune_sqlite(app, db.engine)
 
@@ -132,6 +133,48 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     metrics.init_app(app)
     return app
+
+
+def _limit_writes_only(app: Flask) -> None:
+    """Flask-Limiter's three hooks run for writes only.
+
+    Every limit here is on a form's POST, so a read never counts, yet the
+    hooks set up and tear down the limiter's context on every request: a fifth
+    of what the portal adds to a bare Flask request (benchmarks/page_costs.py).
+    Fails at start if the hooks are not found, so a new Flask-Limiter that
+    registers them otherwise cannot leave them wrapped in nothing."""
+    from functools import partial, wraps
+
+    def for_writes(hook, on_read):
+        @wraps(hook)
+        def run(*args):
+            if request.method in _read_only:
+                return on_read(*args)
+            return hook(*args)
+
+        return run
+
+    def find(hooks, is_it, on_read) -> None:
+        found = [i for i, hook in enumerate(hooks) if is_it(hook)]
+        if len(found) != 1:
+            raise RuntimeError("Flask-Limiter's request hooks were not found where expected")
+        hooks[found[0]] = for_writes(hooks[found[0]], on_read)
+
+    find(
+        app.before_request_funcs[None],
+        lambda hook: hook == limiter._check_request_limit,
+        lambda: None,
+    )
+    find(
+        app.after_request_funcs[None],
+        lambda hook: isinstance(hook, partial) and hook.args == (limiter,),
+        lambda response: response,
+    )
+    find(
+        app.teardown_request_funcs[None],
+        lambda hook: getattr(hook, "__self__", None) is limiter,
+        lambda _error=None: None,
+    )
 
 
 def _described_by_models(obj, name, type_, reflected, compare_to) -> bool:

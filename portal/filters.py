@@ -81,11 +81,11 @@ def init_app(app) -> None:
         full_stop=full_stop,
         without_scheme=shown,
     )
-    from .links import path_for, public_url
+    from .links import paths, public_url
     from .photos import kept
 
     app.jinja_env.globals.update(
-        url_for=path_for,
+        url_for=paths(app),
         site_name=lambda: app.config["SITE_NAME"],
         kept_photo=kept,
         badge=badge,

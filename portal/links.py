@@ -10,6 +10,8 @@ rules), so keeping it is safe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, has_request_context, request, url_for
 
 # Addresses an app keeps built; past this many it starts again.
@@ -42,18 +44,29 @@ def public_url(endpoint: str, **values) -> str:
         return build()
 
 
-def path_for(endpoint: str, **values) -> str:
-    """`url_for` for templates. Absolute addresses and anchors (arguments
-    starting with "_"), relative endpoints and addresses made outside a request
-    go to url_for every time."""
-    if (
-        endpoint.startswith(".")
-        or any(name.startswith("_") for name in values)
-        or not has_request_context()
-    ):
-        return url_for(endpoint, **values)
-    try:
-        key = ("path", request.script_root, endpoint, *values.items())
-        return _kept(key, lambda: url_for(endpoint, **values))
-    except TypeError:
-        return url_for(endpoint, **values)
+# url_for's own arguments: an absolute address, an anchor... built every time.
+_NOT_KEPT = frozenset({"_external", "_anchor", "_method", "_scheme"})
+
+
+def paths(app) -> Callable[..., str]:
+    """`url_for` for `app`'s templates, keeping the paths it builds. Absolute
+    addresses and anchors, relative endpoints and addresses made outside a
+    request go to url_for every time."""
+    built: dict[tuple, str] = {}
+
+    def path_for(endpoint: str, **values) -> str:
+        if endpoint[0] == "." or not _NOT_KEPT.isdisjoint(values) or not has_request_context():
+            return url_for(endpoint, **values)
+        key = (request.script_root, endpoint, *values.items())
+        try:
+            return built[key]
+        except KeyError:
+            pass
+        except TypeError:  # a list among the values: not a key
+            return url_for(endpoint, **values)
+        if len(built) >= KEPT:
+            built.clear()
+        built[key] = path = url_for(endpoint, **values)
+        return path
+
+    return path_for

@@ -64,6 +64,11 @@ def who(name: str, business: str) -> str:
     return ", ".join(part for part in (name, business) if part)
 
 
+def byline(name: str, business: str, location: str) -> str:
+    """ "Name, Business, Location" under a title, without an empty part."""
+    return ", ".join(part for part in (name, business, location) if part)
+
+
 def social_links(socials: dict | None) -> list[tuple[str, str]]:
     """(label, address) of each profile given, in the networks' order."""
     return [
@@ -238,6 +243,10 @@ class Submission(db.Model):
     @property
     def who(self) -> str:
         return who(self.name, self.business)
+
+    @property
+    def byline(self) -> str:
+        return byline(self.name, self.business, self.location)
 
     @property
     def social_links(self) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ from ..models import (
     Question,
     Submission,
     Tag,
+    byline,
     interview_tags,
     social_links,
     who,
@@ -62,6 +63,10 @@ class Person:
     @property
     def who(self) -> str:
         return who(self.name, self.business)
+
+    @property
+    def byline(self) -> str:
+        return byline(self.name, self.business, self.location)
 
     @property
     def social_links(self) -> list[tuple[str, str]]:
@@ -197,15 +202,18 @@ def _execute(statement, **values):
     return db.session.connection().execute(statement, values)
 
 
-def _cards(rows, execute=_execute) -> list[Card]:
+def _cards(rows, execute=_execute, also: Page | None = None) -> list[Card]:
+    """Cards of `rows`, with their tags (and `also`'s, in the same statement)."""
     cards = [
         Card(id_, slug, title, photo, published_at, Person(name, business, location), summary)
         for id_, slug, title, photo, published_at, name, business, location, summary in rows
     ]
-    if cards:
-        by_id = {card.id: card for card in cards}
-        for interview_id, *tag in execute(_card_tags, ids=list(by_id)):
-            by_id[interview_id].tags.append(TagLink(*tag))
+    tagged: dict[int, Card | Page] = {card.id: card for card in cards}
+    if also is not None:
+        tagged[also.id] = also
+    if tagged:
+        for interview_id, *tag in execute(_card_tags, ids=list(tagged)):
+            tagged[interview_id].tags.append(TagLink(*tag))
     return cards
 
 
@@ -241,6 +249,10 @@ def _position(card: Card) -> tuple[datetime, int]:
     return card.published_at, card.id
 
 
+# A change published with a note for readers: a correction.
+_noted = (_versions.c.status == "published") & (_versions.c.note != "")
+# Whether the interview has one: only the rare page that has asks for them.
+_corrected = exists().where(_versions.c.interview_id == _interviews.c.id, _noted).label("corrected")
 _page = (
     select(
         _interviews.c.id,
@@ -257,6 +269,7 @@ _page = (
         _submissions.c.industry,
         _submissions.c.website,
         _submissions.c.socials,
+        _corrected,
     )
     .select_from(_PUBLIC)
     .where(_interviews.c.slug == bindparam("slug"), _LIVE)
@@ -269,17 +282,20 @@ _pairs = (
 )
 _corrections = (
     select(_versions.c.published_at, _versions.c.note)
-    .where(
-        _versions.c.interview_id == bindparam("id"),
-        _versions.c.status == "published",
-        _versions.c.note != "",
-    )
+    .where(_versions.c.interview_id == bindparam("id"), _noted)
     .order_by(_versions.c.id)
+)
+_its_tags = interview_tags.alias("its_tags")
+_shares_a_tag = exists().where(
+    interview_tags.c.interview_id == _interviews.c.id,
+    interview_tags.c.tag_id.in_(
+        select(_its_tags.c.tag_id).where(_its_tags.c.interview_id == bindparam("id"))
+    ),
 )
 _related = (
     select(*_CARD_COLUMNS)
     .select_from(_PUBLIC)
-    .where(_LIVE, _interviews.c.id != bindparam("id"), _tagged)
+    .where(_LIVE, _interviews.c.id != bindparam("id"), _shares_a_tag)
     .order_by(*_NEWEST_FIRST)
     .limit(bindparam("limit"))
 )
@@ -297,18 +313,16 @@ def page(slug: str, related: int = 3) -> Page | None:
     row = execute(_page, slug=slug, now=now).first()
     if row is None:
         return None
-    (id_, slug, title, intro, photo, share_image, published, updated, *person) = row
+    (id_, slug, title, intro, photo, share_image, published, updated, *person, corrected) = row
     found = Page(id_, slug, title, intro, photo, share_image, published, updated, Person(*person))
     found.items = [
         Pair(pair_id, question, answer, Asked(asked) if asked else None)
         for pair_id, question, answer, asked in execute(_pairs, id=id_)
     ]
-    found.tags = [TagLink(*tag) for _, *tag in execute(_card_tags, ids=[id_])]
-    found.corrections = [Correction(*row) for row in execute(_corrections, id=id_)]
-    if found.tags:
-        tag_ids = [tag.id for tag in found.tags]
-        rows = execute(_related, id=id_, tag_ids=tag_ids, limit=related, now=now)
-        found.related = _cards(rows, execute)
+    if corrected:
+        found.corrections = [Correction(*row) for row in execute(_corrections, id=id_)]
+    rows = execute(_related, id=id_, limit=related, now=now)
+    found.related = _cards(rows, execute, also=found)  # its tags with theirs
     return found
 
 
