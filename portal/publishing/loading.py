@@ -114,6 +114,8 @@ class Card:
     # The interviewer's note, else the first answer: the card's excerpt.
     summary_html: str
     tags: list[TagLink] = field(default_factory=list)
+    # In the answers to one question: the pair that answers it.
+    answer: Pair | None = None
 
 
 @dataclass(slots=True)
@@ -170,13 +172,47 @@ _tagged = exists().where(
 )
 
 
+_answers = exists().where(
+    _items.c.interview_id == _interviews.c.id, _items.c.question_id == bindparam("question_id")
+)
+
+
+def _answer(column):
+    """`column` of the interview's (first) pair answering the question."""
+    return (
+        select(column)
+        .where(
+            _items.c.interview_id == _interviews.c.id,
+            _items.c.question_id == bindparam("question_id"),
+        )
+        .order_by(_items.c.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_ANSWER_COLUMNS = (
+    _submissions.c.industry,
+    _answer(_items.c.id),
+    _answer(_items.c.question),
+    _answer(_items.c.answer_html),
+)
+
+
 @cache
-def _listing_statement(direction: str, tagged: bool):
+def _listing_statement(direction: str, tagged: bool, answering: bool, industry: bool):
     """Cards by keyset: `direction` '' (the newest), 'before' or 'after' a
-    (published_at, id); with `tagged`, only interviews with one of the tags."""
-    statement = select(*_CARD_COLUMNS).select_from(_PUBLIC).where(_LIVE)
+    (published_at, id); with `tagged`, only interviews with one of the tags;
+    with `answering`, only those answering a question, each with its answer;
+    with `industry`, only those of an industry."""
+    columns = _CARD_COLUMNS + (_ANSWER_COLUMNS if answering else ())
+    statement = select(*columns).select_from(_PUBLIC).where(_LIVE)
     if tagged:
         statement = statement.where(_tagged)
+    if answering:
+        statement = statement.where(_answers)
+    if industry:
+        statement = statement.where(_submissions.c.industry == bindparam("industry"))
     key = tuple_(_interviews.c.published_at, _interviews.c.id)
     position = tuple_(bindparam("at"), bindparam("id"))
     if direction == "after":
@@ -204,10 +240,7 @@ def _execute(statement, **values):
 
 def _cards(rows, execute=_execute, also: Page | None = None) -> list[Card]:
     """Cards of `rows`, with their tags (and `also`'s, in the same statement)."""
-    cards = [
-        Card(id_, slug, title, photo, published_at, Person(name, business, location), summary)
-        for id_, slug, title, photo, published_at, name, business, location, summary in rows
-    ]
+    cards = [_card(row) for row in rows]
     tagged: dict[int, Card | Page] = {card.id: card for card in cards}
     if also is not None:
         tagged[also.id] = also
@@ -217,22 +250,41 @@ def _cards(rows, execute=_execute, also: Page | None = None) -> list[Card]:
     return cards
 
 
+def _card(row) -> Card:
+    id_, slug, title, photo, published_at, name, business, location, summary, *answer = row
+    card = Card(id_, slug, title, photo, published_at, Person(name, business, location), summary)
+    if answer:
+        card.submission.industry, pair_id, question, answer_html = answer
+        card.answer = Pair(pair_id, question, answer_html, None)
+    return card
+
+
 def listing(
     size: int,
     before: tuple[datetime, int] | None = None,
     after: tuple[datetime, int] | None = None,
     tag_id: int | None = None,
+    question_id: int | None = None,
+    industry: str = "",
 ) -> Listing:
     """A page of `size` public cards, newest first, by keyset (no COUNT, no
     OFFSET, however deep the page): the newest, or those before or after a
-    card's (published_at, id)."""
+    card's (published_at, id); of a tag, of those answering a question (each
+    card with its answer), of an industry."""
     direction = "after" if after else "before" if before else ""
     values = {"now": utcnow(), "limit": size + 1}
     if after or before:
         values["at"], values["id"] = after or before
     if tag_id is not None:
         values["tag_ids"] = [tag_id]
-    rows = _execute(_listing_statement(direction, tag_id is not None), **values).all()
+    if question_id is not None:
+        values["question_id"] = question_id
+    if industry:
+        values["industry"] = industry
+    statement = _listing_statement(
+        direction, tag_id is not None, question_id is not None, bool(industry)
+    )
+    rows = _execute(statement, **values).all()
     if after:
         page = _cards(rows[:size][::-1])
         newer = _position(page[0]) if len(rows) > size else None

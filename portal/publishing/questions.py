@@ -19,21 +19,16 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Interview, InterviewItem, Question, Submission, Tag
 from ..submissions.forms import INDUSTRIES
-from . import bp
-from .views import PAGING, _listing, _public_tags, _published
+from . import bp, loading
+from .views import PAGING, _cards, _public_tags, _published
 
 FILTERS = ("industry", "tag")
 FEED_SIZE = 20
 
 
-def _answering(question: Question, industry: str = "", tag: str = ""):
-    """Published interviews that answer `question`, newest first, filtered."""
-    query = _published().where(Interview.items.any(InterviewItem.question_id == question.id))
-    if industry:
-        query = query.where(Submission.industry == industry)
-    if tag:
-        query = query.where(Interview.tags.any(Tag.slug == tag))
-    return query
+def _answering(question: Question):
+    """Published interviews that answer `question`, newest first (for its feed)."""
+    return _published().where(Interview.items.any(InterviewItem.question_id == question.id))
 
 
 def _public_tag_names() -> list[tuple[str, str]]:
@@ -112,14 +107,17 @@ def question(slug: str):
         found = _question(slug)
         tags = _public_tag_names()
         chosen = _chosen_filters(tags)
-        listing = _listing(_answering(found, **chosen))
+        tag = loading.tag(chosen["tag"]) if chosen["tag"] else None
+        listing = _cards(
+            question_id=found.id, industry=chosen["industry"], tag_id=tag.id if tag else None
+        )
         if not listing.interviews and not _has_answers(found):
             abort(404)  # no published answer yet: not a page
         return render_template(
             "publishing/question.html",
             question=found,
             listing=listing,
-            answers=[(i, answer_to(i, found)) for i in listing.interviews],
+            answers=[(card, card.answer) for card in listing.interviews],
             industries=INDUSTRIES,
             tags=tags,
             chosen=chosen,

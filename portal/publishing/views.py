@@ -15,7 +15,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import photos, readiness, search
@@ -80,43 +80,11 @@ def _position(name: str):
         abort(400, "That page address is not one we made. Start again from the newest interviews.")
 
 
-def _listing(query) -> Listing:
-    """A page of `query` by keyset: no COUNT and no OFFSET, however deep the page."""
-    query = query.options(selectinload(Interview.items))  # the excerpt falls back on them
-    key = tuple_(Interview.published_at, Interview.id)
-    if "after" in request.args:
-        rows = db.session.scalars(
-            query.where(key > _position("after"))
-            .order_by(None)
-            .order_by(Interview.published_at, Interview.id)
-            .limit(PAGE_SIZE + 1)
-        ).all()
-        page = rows[:PAGE_SIZE][::-1]
-        return Listing(
-            page,
-            newer=_cursor(_card_position(page[0])) if len(rows) > PAGE_SIZE else None,
-            older=_cursor(_card_position(page[-1])) if page else None,
-        )
-    if "before" in request.args:
-        query = query.where(key < _position("before"))
-    rows = db.session.scalars(query.limit(PAGE_SIZE + 1)).all()
-    page = rows[:PAGE_SIZE]
-    return Listing(
-        page,
-        newer=_cursor(_card_position(page[0])) if page and "before" in request.args else None,
-        older=_cursor(_card_position(page[-1])) if len(rows) > PAGE_SIZE else None,
-    )
-
-
-def _card_position(interview: Interview) -> tuple[datetime, int]:
-    return interview.published_at, interview.id
-
-
-def _cards(tag_id: int | None = None) -> Listing:
-    """A page of public cards (of one tag), by the request's cursor."""
+def _cards(**only) -> Listing:
+    """A page of public cards, by the request's cursor; `only` as loading.listing takes it."""
     after = _position("after") if "after" in request.args else None
     before = _position("before") if "before" in request.args and not after else None
-    found = loading.listing(PAGE_SIZE, before=before, after=after, tag_id=tag_id)
+    found = loading.listing(PAGE_SIZE, before=before, after=after, **only)
     return Listing(found.interviews, _cursor(found.newer), _cursor(found.older))
 
 
