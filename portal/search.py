@@ -15,6 +15,7 @@ from functools import cache
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
+    DateTime,
     Float,
     Integer,
     String,
@@ -30,6 +31,7 @@ from sqlalchemy.orm import contains_eager, undefer
 from .extensions import db
 from .models import Interview, InterviewItem
 from .sanitize import strip_tags
+from .workflow import State
 
 QUERY_MAX = 200
 TERMS_MAX = 12
@@ -180,6 +182,10 @@ POOL = 100
 def _statement(dialect: str):
     """The search, built once per database with its values bound at each call:
     `q` (PostgreSQL) or `match` (SQLite), `now`, `limit`, `offset`."""
+    # Only what readers may see competes for the pool: drafts are indexed as
+    # they are saved, and 100 newer drafts using a word would otherwise hide
+    # every published interview that uses it.
+    public = Interview.public_filter(bindparam("now"))
     if dialect == "postgresql":
         english = literal_column("'english'::regconfig")
         query = func.websearch_to_tsquery(english, bindparam("q", type_=String))
@@ -187,7 +193,8 @@ def _statement(dialect: str):
         # chooses between the GIN index and walking the newest rows.
         pool = (
             select(Interview.id)
-            .where(Interview.search_vector.op("@@")(query))
+            .join(Interview.submission)
+            .where(Interview.search_vector.op("@@")(query), public)
             .order_by(Interview.id.desc())
             .limit(POOL)
             .cte("pool")
@@ -198,11 +205,18 @@ def _statement(dialect: str):
     else:
         pool = (
             text(
-                "SELECT rowid AS id, bm25(interview_search, 10.0, 5.0, 5.0, 1.0) AS score "
-                "FROM interview_search WHERE interview_search MATCH :match "
-                "ORDER BY rowid DESC LIMIT :pool"
+                "SELECT interview_search.rowid AS id, "
+                "bm25(interview_search, 10.0, 5.0, 5.0, 1.0) AS score "
+                "FROM interview_search "
+                "JOIN interviews AS live ON live.id = interview_search.rowid "
+                "JOIN submissions AS live_submission ON live_submission.id = live.submission_id "
+                "WHERE interview_search MATCH :match AND live_submission.state = :published "
+                "AND live.published_at IS NOT NULL AND live.published_at <= :now "
+                "ORDER BY interview_search.rowid DESC LIMIT :pool"
             )
-            .bindparams(pool=POOL)
+            .bindparams(
+                bindparam("now", type_=DateTime), pool=POOL, published=State.PUBLISHED.value
+            )
             .columns(column("id", Integer), column("score", Float))
             .cte("pool")
         )
@@ -212,7 +226,7 @@ def _statement(dialect: str):
         select(Interview, extra)
         .join(pool, pool.c.id == Interview.id)
         .join(Interview.submission)
-        .where(Interview.public_filter(bindparam("now")))
+        .where(public)
         .options(contains_eager(Interview.submission), undefer(Interview.search_text))
         .order_by(best_first, Interview.published_at.desc())
         .limit(bindparam("limit"))

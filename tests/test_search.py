@@ -93,3 +93,20 @@ def test_edits_and_unpublishing_update_the_index(app, client):
         s = db.session.scalar(db.select(Submission).join(Interview).where(Interview.slug == slug))
         operations.perform(s, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Typo")
     assert "Lighthouse" not in client.get("/search?q=harbour").get_data(as_text=True)
+
+
+def test_drafts_matching_a_word_never_hide_a_published_interview(app, client):
+    """Only published interviews compete for the newest matches the index is
+    asked for: 150 newer drafts that use the word (each saved, so indexed, as
+    an editor's save does) leave the published one found."""
+    from portal import search
+
+    slug = publish(app, "Saffron Supper Club", "Saffron risotto every Friday.")
+    with app.app_context():
+        for n in range(150):
+            draft = submission_in(State.APPROVED, business=f"Draft Kitchen {n}")
+            draft.interview.intro_html = "<p>Saffron buns, not yet published.</p>"
+            search.index(draft.interview)
+            db.session.commit()
+    page = client.get("/search?q=saffron").get_data(as_text=True)
+    assert f'href="/interviews/{slug}"' in page and "Draft Kitchen" not in page
