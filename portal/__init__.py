@@ -301,11 +301,12 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error):
         if error.code == 404:
-            from .publishing.views import old_address
+            from .publishing.views import elsewhere, old_address
 
             moved = old_address()  # an address of the old blog, imported
             if moved is not None:
                 return moved
+            return render_template("errors/404.html", **elsewhere()), 404
         return (
             render_template(
                 "errors/http.html",

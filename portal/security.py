@@ -168,4 +168,8 @@ def init_app(app: Flask) -> None:
             redact(request.path),
             exc_info=(type(original), original, original.__traceback__),
         )
-        return render_template("errors/500.html", reference=reference), 500
+        from .publishing.views import elsewhere
+
+        return render_template(
+            "errors/500.html", reference=reference, **elsewhere(after_error=True)
+        ), 500

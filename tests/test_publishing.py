@@ -212,11 +212,35 @@ def test_public_pages_run_a_fixed_number_of_queries(app, client):
     assert more
 
 
-def test_not_found_is_the_sites_page(client):
+def test_not_found_is_the_sites_page_with_somewhere_to_go(app, client):
+    slugs = publish_some(app, 2, tags=("Retail", "Bakery"))
     response = client.get("/interviews/nothing-here")
     assert response.status_code == 404
     page = response.get_data(as_text=True)
-    assert "Social Owners" in page and "Not Found" in page and 'class="skip-link"' in page
+    assert "Social Owners" in page and 'class="skip-link"' in page
+    assert "We couldn't find that page" in page and 'name="robots" content="noindex"' in page
+    assert 'role="search"' in page and 'action="/search"' in page
+    latest = page.split('id="latest-interviews"')[1]
+    assert re.findall(r'<h3><a href="/interviews/([^"]+)"', latest) == slugs[::-1]
+    assert 'href="/tags/bakery"' in page and 'href="/tags/retail"' in page
+    with app.app_context():
+        assert client.get("/tags/no-such-tag").status_code == 404
+        gone = db.session.scalar(select(Interview).where(Interview.slug == slugs[0]))
+        operations.perform(
+            gone.submission, Action.UNPUBLISH, actor_for(Action.UNPUBLISH), message="Taken down."
+        )
+    latest = client.get("/nowhere").get_data(as_text=True).split('id="latest-interviews"')[1]
+    assert slugs[0] not in latest and slugs[1] in latest
+
+
+def test_an_empty_search_offers_the_latest_interviews_and_the_tags(app, client):
+    slugs = publish_some(app, 2, tags=("Retail",))
+    page = client.get("/search?q=").get_data(as_text=True)
+    assert all(f'href="/interviews/{slug}"' in page for slug in slugs)
+    assert 'href="/tags/retail"' in page
+    nothing = client.get("/search?q=zzzyzzx").get_data(as_text=True)
+    assert "No interview matches" in nothing and 'href="/tags/retail"' in nothing
+    assert slugs[0] not in nothing  # no latest interviews under a search that found none
 
 
 def titles(page: str) -> list[str]:

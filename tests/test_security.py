@@ -95,6 +95,46 @@ def test_a_500_shows_a_reference_that_is_in_the_log(app, client, caplog):
     assert [r.request_id for r in caplog.records] == [reference]
 
 
+def test_an_error_page_offers_the_latest_interviews_and_survives_a_broken_database(app, client):
+    from sqlalchemy import text
+
+    from portal.extensions import db
+    from portal.workflow import State
+    from tests.factories import submission_in
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/explode-in-the-database")
+    def explode_in_the_database():
+        db.session.execute(text("SELECT * FROM no_such_table"))
+
+    @app.route("/explode-with-no-database")
+    def explode_with_no_database():
+        raise RuntimeError("the database went away")
+
+    with app.app_context():
+        title = submission_in(State.PUBLISHED).interview.title
+    page = client.get("/explode-in-the-database").get_data(as_text=True)
+    assert "Something went wrong on our side" in page and title in page  # after a rollback
+    assert 'role="search"' in page
+
+    from portal.publishing import loading
+
+    def gone(*_args, **_kwargs):
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("SELECT", {}, Exception("unable to open database file"))
+
+    loading_listing, loading.listing = loading.listing, gone
+    try:
+        response = client.get("/explode-with-no-database")
+    finally:
+        loading.listing = loading_listing
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Something went wrong on our side" in page
+    assert 'role="search"' in page and "Go to the home page" in page
+
+
 def test_every_response_names_its_request(app, client):
     first = client.get("/healthz").headers["X-Request-Id"]
     second = client.get("/healthz").headers["X-Request-Id"]

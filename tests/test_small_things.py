@@ -4,6 +4,7 @@ test_notifications)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -121,3 +122,16 @@ def test_a_name_ending_in_a_full_stop_gets_no_second_one(app, client, inbox):
     mails = inbox.to(data["email"])
     assert mails and all("Co.." not in m.text + m.html for m in mails)
     assert any("Álvarez Tiles Co." in m.text for m in mails)
+
+
+def test_the_site_has_an_icon_where_browsers_look_for_it(client):
+    """No 404 for /favicon.ico on every visit, and every page names its icons."""
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/x-icon"
+        assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+        assert "max-age=604800" in icon.headers["Cache-Control"]
+    page = client.get("/").get_data(as_text=True)
+    for link in re.findall(r'<link rel="(?:icon|apple-touch-icon)" href="([^"]+)"', page):
+        with client.get(link) as linked:
+            assert linked.status_code == 200, link
+    assert page.count('rel="icon"') == 2 and 'rel="apple-touch-icon"' in page

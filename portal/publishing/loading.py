@@ -390,3 +390,25 @@ def tag(slug: str) -> TagLink | None:
 def tag_is_live(tag_id: int) -> bool:
     """Whether a public interview has the tag (a tag only drafts use is no page)."""
     return bool(_execute(_tag_is_live, tag_ids=[tag_id], now=utcnow()).scalar())
+
+
+_live_tags = (
+    select(_tags.c.id, _tags.c.name, _tags.c.slug)
+    .where(
+        # One EXISTS per tag, each stopping at its first live interview: no
+        # DISTINCT over every interview.
+        exists()
+        .select_from(_PUBLIC)
+        .where(
+            interview_tags.c.interview_id == _interviews.c.id,
+            interview_tags.c.tag_id == _tags.c.id,
+            _LIVE,
+        )
+    )
+    .order_by(_tags.c.name, _tags.c.slug)
+)
+
+
+def live_tags() -> list[TagLink]:
+    """The tags of at least one public interview, by name."""
+    return [TagLink(*row) for row in _execute(_live_tags, now=utcnow())]

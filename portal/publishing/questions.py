@@ -17,10 +17,10 @@ from sqlalchemy.orm import selectinload
 from ..caching import cached
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Interview, InterviewItem, Question, Submission, Tag
+from ..models import Interview, InterviewItem, Question, Submission
 from ..submissions.forms import INDUSTRIES
 from . import bp, loading
-from .views import PAGING, _cards, _public_tags, _published
+from .views import PAGING, _cards, _published
 
 FILTERS = ("industry", "tag")
 FEED_SIZE = 20
@@ -33,9 +33,7 @@ def _answering(question: Question):
 
 def _public_tag_names() -> list[tuple[str, str]]:
     """(slug, name) of the tags of at least one public interview, by name."""
-    slugs = set(_public_tags())
-    tags = db.session.execute(select(Tag.slug, Tag.name).order_by(Tag.name)).all()
-    return [(slug, name) for slug, name in tags if slug in slugs]
+    return [(tag.slug, tag.name) for tag in loading.live_tags()]
 
 
 def _chosen_filters(tags: list[tuple[str, str]]) -> dict[str, str]:

@@ -10,12 +10,15 @@ from datetime import datetime
 from flask import (
     Response,
     abort,
+    current_app,
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import photos, readiness, search
@@ -29,8 +32,6 @@ from ..models import (
     OldAddress,
     Question,
     SlugRedirect,
-    Tag,
-    interview_tags,
 )
 from ..notifications.delivery import last_seen
 from . import bp, loading
@@ -200,6 +201,9 @@ def search_page():
         has_next=has_next,
         question=question,
         truncated=len(q) > search.QUERY_MAX,
+        # Where else to look: an empty search shows the latest interviews and
+        # the tags, one that found nothing the tags.
+        **(elsewhere(latest=not q) if not hits and question is None else {}),
         form=SearchForm(formdata=None, q=q[: search.QUERY_MAX]),
     )
 
@@ -251,20 +255,29 @@ def _urlset(rows, tags, home: bool) -> Response:
     return Response(body, mimetype="application/xml")
 
 
+# The latest interviews a page with nothing else to show offers.
+ELSEWHERE_LATEST = 6
+
+
+def elsewhere(latest: bool = True, after_error: bool = False) -> dict:
+    """Where a reader can go from an empty search, a page not found or an
+    error page: the latest interviews and the tags of live ones. Nothing when
+    the database cannot say (the error may be the database's)."""
+    try:
+        if after_error:
+            db.session.rollback()
+        return {
+            "latest": loading.listing(ELSEWHERE_LATEST).interviews if latest else [],
+            "tags": loading.live_tags(),
+        }
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"latest": [], "tags": []}
+
+
 def _public_tags() -> list[str]:
-    """The tags of at least one public interview. One EXISTS per tag, each
-    stopping at its first live interview: no DISTINCT over every interview."""
-    return db.session.scalars(
-        select(Tag.slug)
-        .where(
-            select(interview_tags.c.interview_id)
-            .join(Interview, Interview.id == interview_tags.c.interview_id)
-            .join(Interview.submission)
-            .where(interview_tags.c.tag_id == Tag.id, Interview.public_filter(utcnow()))
-            .exists()
-        )
-        .order_by(Tag.slug)
-    ).all()
+    """The slugs of the tags of at least one public interview."""
+    return sorted(tag.slug for tag in loading.live_tags())
 
 
 @bp.route("/sitemap.xml")
@@ -321,6 +334,14 @@ def sitemap_part(part: int):
 def sitemap_pages():
     """The home page, the tag pages and the question pages, for the index."""
     return cached(lambda: _urlset([], _public_tags(), home=True))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The icon browsers ask for at this address whatever the page says."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", max_age=7 * 86400, mimetype="image/x-icon"
+    )
 
 
 @bp.route("/robots.txt")
