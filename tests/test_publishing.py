@@ -422,3 +422,27 @@ def test_applications_notes_resends_and_drafts_leave_stored_pages_in_place(
             operations.perform(drafting, action, actor_for(action), message="By phone")
     clock[0] += 1.01
     assert "A working title" in client.get("/").get_data(as_text=True)
+
+
+def test_every_public_page_describes_itself_once_for_search_and_sharing(app, client):
+    slugs = publish_some(app, 1, tags=("Retail",))
+    pages = {
+        "/": "Business owners tell us",
+        "/tags/retail": "tagged “Retail”",
+        "/apply": "Run a small business",
+        f"/interviews/{slugs[0]}": "Intro 0 with style.",
+        "/nowhere": "Business owners tell us",
+    }
+    for path, said in pages.items():
+        page = client.get(path).get_data(as_text=True)
+        for tag in ('name="description"', 'property="og:title"', 'property="og:image"'):
+            assert page.count(tag) == 1, (path, tag)
+        description = re.search(r'<meta name="description" content="([^"]*)"', page).group(1)
+        assert said in description, (path, description)
+    home = client.get("/").get_data(as_text=True)
+    image = re.search(r'<meta property="og:image" content="http://portal.test([^"]+)"', home)
+    with client.get(image.group(1)) as shared:
+        assert shared.status_code == 200 and shared.mimetype == "image/png"
+    assert 'content="Interviews tagged “Retail”"' in client.get("/tags/retail").get_data(
+        as_text=True
+    )
