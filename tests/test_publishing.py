@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import feedparser
 import pytest
@@ -112,6 +112,32 @@ def test_cards_and_related_interviews_show_only_live_ones_each_with_its_own_tags
     assert slugs[0] not in shown and later_slug not in shown
     tag_page = client.get("/tags/bakery").get_data(as_text=True)
     assert tag_page.count('class="card"') == 3 and "Plain Shop" not in tag_page
+
+
+def test_tags_read_in_alphabetical_order_whatever_their_case(app, client):
+    [slug] = publish_some(app, 1, tags=("Repairs", "apple", "Banana"))
+    expected = ["apple", "banana", "repairs"]
+    for path in ("/", f"/interviews/{slug}", "/tags/apple"):
+        page = client.get(path).get_data(as_text=True)
+        shown = re.findall(r'href="/tags/([a-z]+)"', page)
+        assert shown[:3] == expected, (path, shown)
+    with app.app_context():
+        interview = db.session.scalar(select(Interview).where(Interview.slug == slug))
+        assert [t.name for t in interview.tags] == ["apple", "Banana", "Repairs"]
+
+
+def test_a_publication_date_is_the_sites_day_not_utcs(app, client):
+    """Published at 23:30 UTC on 1 June, which is 00:30 on 2 June in London
+    (the site's zone): readers see 2 June; the machine-readable time stays UTC."""
+    with app.app_context():
+        s = submission_in(State.READY)
+        with frozen(datetime(2027, 6, 1, 23, 30)):
+            operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+        slug = s.interview.slug
+    with frozen(datetime(2027, 6, 2, 9, 0)):
+        for path in ("/", f"/interviews/{slug}"):
+            page = client.get(path).get_data(as_text=True)
+            assert '<time datetime="2027-06-01T23:30:00Z">2 June 2027</time>' in page, path
 
 
 def test_feed_is_valid_atom_with_full_content(app, client):
@@ -321,6 +347,42 @@ def test_listings_page_by_keyset_without_count_or_offset(app, client):
     assert titles(tag_page) == seen[:12] and 'rel="next"' in tag_page
 
 
+def _walk(client, path: str, rel: str) -> tuple[list[str], str]:
+    """Every title from `path` on, following the `rel` links; and the last page."""
+    seen = []
+    while path:
+        page = client.get(path).get_data(as_text=True)
+        seen += titles(page)
+        found = re.search(rf'href="([^"]+)" rel="{rel}"', page)
+        path = found.group(1).replace("&amp;", "&") if found else None
+    return seen, page
+
+
+def test_keyset_pages_keep_every_interview_published_on_a_whole_second(app, client):
+    """Times with no fraction of a second (every imported interview's, and
+    fourteen of them the same second) page like any other: each interview once,
+    in order, both ways."""
+    with app.app_context():
+        for i in range(30):
+            when = datetime(2024, 6, 1) if i < 14 else datetime(2024, 6, 1) + timedelta(days=i)
+
+            def draft(interview, i=i):
+                interview.title = f"Whole second {i:02d}"
+                interview.tags = interviews.tags_from(["Paging"])
+
+            s = submission_in(State.READY, draft=draft)
+            with frozen(when):
+                operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+    for start in ("/", "/tags/paging"):
+        older, last = _walk(client, start, "next")
+        assert len(older) == 30 and len(set(older)) == 30, (start, older)
+        assert older[:16] == [f"Whole second {i:02d}" for i in range(29, 13, -1)]
+        first_back = re.search(r'href="([^"]+)" rel="prev"', last).group(1).replace("&amp;", "&")
+        newer, _ = _walk(client, first_back, "prev")
+        assert len(newer) == 24 and set(newer) <= set(older)
+        assert titles(client.get(start).get_data(as_text=True)) == older[:12]
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -446,3 +508,20 @@ def test_every_public_page_describes_itself_once_for_search_and_sharing(app, cli
     assert 'content="Interviews tagged “Retail”"' in client.get("/tags/retail").get_data(
         as_text=True
     )
+
+
+def test_an_interview_with_no_name_business_or_place_shows_no_empty_byline(app, client):
+    with app.app_context():
+        s = submission_in(State.READY, name="", business="", location="", industry="")
+        operations.perform(s, Action.PUBLISH, actor_for(Action.PUBLISH))
+        slug = s.interview.slug
+    for path in ("/", f"/interviews/{slug}"):
+        page = client.get(path).get_data(as_text=True)
+        assert '<p class="byline"></p>' not in page and 'class="byline">\n' not in page, path
+    page = client.get(f"/interviews/{slug}").get_data(as_text=True)
+    data = json.loads(
+        re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1)
+    )
+    assert "about" not in data and None not in data.values() and "" not in data.values()
+    past = client.get("/?before=20000101T000000.000000-1").get_data(as_text=True)
+    assert "No more interviews this way" in past and 'href="/">Back to the newest' in past

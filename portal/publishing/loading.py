@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, exists, func, select, tuple_
+from sqlalchemy import DateTime, Integer, bindparam, exists, func, select, tuple_
 
 from ..clock import utcnow
 from ..extensions import db
@@ -46,6 +46,8 @@ _LIVE = (
     & (_interviews.c.published_at <= bindparam("now"))
 )
 _PUBLIC = _interviews.join(_submissions, _submissions.c.id == _interviews.c.submission_id)
+# Tags as a reader reads a list: "apple, Banana, Repairs".
+_ALPHABETICAL = (func.lower(_tags.c.name), _tags.c.name, _tags.c.slug)
 _NEWEST_FIRST = (_interviews.c.published_at.desc(), _interviews.c.id.desc())
 
 
@@ -214,7 +216,10 @@ def _listing_statement(direction: str, tagged: bool, answering: bool, industry: 
     if industry:
         statement = statement.where(_submissions.c.industry == bindparam("industry"))
     key = tuple_(_interviews.c.published_at, _interviews.c.id)
-    position = tuple_(bindparam("at"), bindparam("id"))
+    # Typed as the columns are: SQLite keeps times as text, and a time bound
+    # as the driver writes it ("2024-06-01 00:00:00") compares wrongly with
+    # the stored "2024-06-01 00:00:00.000000".
+    position = tuple_(bindparam("at", type_=DateTime), bindparam("id", type_=Integer))
     if direction == "after":
         return (
             statement.where(key > position)
@@ -230,7 +235,7 @@ _card_tags = (
     select(interview_tags.c.interview_id, _tags.c.id, _tags.c.name, _tags.c.slug)
     .join(_tags, _tags.c.id == interview_tags.c.tag_id)
     .where(interview_tags.c.interview_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_tags.c.name)
+    .order_by(*_ALPHABETICAL)
 )
 
 
@@ -405,7 +410,7 @@ _live_tags = (
             _LIVE,
         )
     )
-    .order_by(_tags.c.name, _tags.c.slug)
+    .order_by(*_ALPHABETICAL)
 )
 
 
