@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .clock import site_time, utcnow
+from .clock import site_time, utc_to_site, utcnow
 from .sanitize import plain_to_html, strip_tags
 from .workflow import ACTION_LABELS, LABELS, Action, Message, State
 
@@ -18,7 +18,8 @@ def action_label(action: str) -> str:
 
 
 def date(value: datetime | None, fmt: str = "%-d %B %Y") -> str:
-    return value.strftime(fmt) if value else ""
+    """A time from the database (UTC) as a day here: in SITE_TIMEZONE."""
+    return utc_to_site(value).strftime(fmt) if value else ""
 
 
 def local(value: datetime | str | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
@@ -62,6 +63,15 @@ def full_stop(text: str) -> str:
     return text if text.rstrip().endswith((".", "!", "?", "…")) else text + "."
 
 
+def compact(data):
+    """`data` without its empty values (None, "", {}), at every depth: what a
+    JSON-LD block leaves out rather than saying null."""
+    if isinstance(data, dict):
+        kept = {key: compact(value) for key, value in data.items()}
+        return {key: value for key, value in kept.items() if value not in (None, "", {})}
+    return data
+
+
 def isodate(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
@@ -78,6 +88,7 @@ def init_app(app) -> None:
         ago=ago,
         excerpt=excerpt,
         isodate=isodate,
+        compact=compact,
         full_stop=full_stop,
         without_scheme=shown,
     )

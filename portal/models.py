@@ -427,7 +427,9 @@ class Interview(db.Model):
         cascade="all, delete-orphan",
     )
     tags: Mapped[list[Tag]] = relationship(
-        secondary=interview_tags, order_by=Tag.name, back_populates="interviews"
+        secondary=interview_tags,
+        order_by=lambda: (func.lower(Tag.name), Tag.name),
+        back_populates="interviews",
     )
     old_slugs: Mapped[list[SlugRedirect]] = relationship(
         back_populates="interview", cascade="all, delete-orphan"

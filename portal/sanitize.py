@@ -32,7 +32,10 @@ _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)\s*>")
 _VOID = frozenset(
     {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source"}
 )
-_BLOCK_END = re.compile(r"</(?:p|li|blockquote)\s*>|<br\s*/?>", re.IGNORECASE)
+# Where a block starts or ends, or a line breaks: the text on either side are
+# separate words ("<h3>" is not allowed, so a heading before a paragraph is
+# left as text directly before "<p>").
+_BLOCK_EDGE = re.compile(r"</?(?:p|li|blockquote|ul|ol)\b[^>]*>|<br\s*/?>", re.IGNORECASE)
 _MADE_TAG = re.compile(r"""<[a-zA-Z/](?:[^>"']|"[^"]*"|'[^']*')*>""")
 
 
@@ -100,7 +103,10 @@ def clean_html(html: str | None) -> str:
             f"The formatting is nested more than {EDITOR_NESTING_MAX} levels deep; "
             "simplify it (or close the tags that are left open)."
         )
-    return _cleaner.clean(html)
+    cleaned = _cleaner.clean(html)
+    # Formatting around no words ("<p> </p>") is nothing: an empty note lets the
+    # card and the description fall back on the first answer.
+    return cleaned if strip_tags(cleaned) else ""
 
 
 def strip_tags(html: str | None) -> str:
@@ -112,6 +118,6 @@ def strip_tags(html: str | None) -> str:
     every attribute value in quotes (where a ">" may stand), and a "<" of the
     text escaped, so a tag is "<", a letter or "/", then up to the first ">"
     outside quotes (tests/test_hostile.py compares it with bleach's reading)."""
-    html = _BLOCK_END.sub("\n\n", html or "")
+    html = _BLOCK_EDGE.sub("\n\n", html or "")
     text = html_entities.unescape(_MADE_TAG.sub("", html))
     return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -116,9 +116,9 @@ def _bleach_reading(html: str) -> str:
     import bleach
     from markupsafe import Markup
 
-    from portal.sanitize import _BLOCK_END
+    from portal.sanitize import _BLOCK_EDGE
 
-    text = bleach.clean(_BLOCK_END.sub("\n\n", html), tags=set(), strip=True)
+    text = bleach.clean(_BLOCK_EDGE.sub("\n\n", html), tags=set(), strip=True)
     return re.sub(r"\n{3,}", "\n\n", Markup(text).unescape()).strip()  # noqa: S704
 
 
@@ -148,3 +148,26 @@ def test_excerpts_read_stored_formatting_as_an_html_parser_does():
     for raw in HOSTILE_FORMATTING:
         for stored in (clean_html(raw), str(plain_to_html(raw))):
             assert strip_tags(stored) == _bleach_reading(stored), (raw, stored)
+
+
+def test_a_heading_the_sanitizer_dropped_stays_apart_from_the_next_paragraph(app, client):
+    """ "<h3>" is not formatting editors may use: its text is kept, and the card's
+    excerpt reads it as words of its own, not glued to the paragraph after."""
+    from portal.sanitize import clean_html, strip_tags
+
+    assert strip_tags(clean_html("<h3>Who they are</h3><p>Mo runs a shop.</p>")) == (
+        "Who they are\n\nMo runs a shop."
+    )
+    assert strip_tags("<ul><li>one</li><li>two</li></ul><p>three</p>").split() == [
+        "one",
+        "two",
+        "three",
+    ]
+
+
+def test_formatting_around_no_words_is_saved_as_nothing():
+    from portal.sanitize import clean_html
+
+    for blank in ("<p> </p>", "<p><br></p>\n", "<p>&nbsp;</p>", "<strong> </strong>", "  "):
+        assert clean_html(blank) == "", blank
+    assert clean_html("<p>x</p>") == "<p>x</p>"
