@@ -327,7 +327,10 @@ def test_the_production_steps_of_the_readme_give_a_working_site(
     for text in (web_log, nginx_log):
         assert not re.search(r"/status/(?!\[token\]|resend)[A-Za-z0-9_-]{20,}", text), text
     # One request id in nginx's line and the portal's, for what reached the portal.
-    passed_on = re.findall(r'"[A-Z]+ (?!/static/)\S+ HTTP/2.0" [^3]\d\d .* rid=(\w+)', nginx_log)
+    # (nginx serves /static/ and /favicon.ico itself.)
+    passed_on = re.findall(
+        r'"[A-Z]+ (?!/static/|/favicon\.ico)\S+ HTTP/2.0" [^3]\d\d .* rid=(\w+)', nginx_log
+    )
     assert len(passed_on) > 10
     assert all(f"rid={x}" in web_log for x in passed_on), (passed_on, web_log[-2000:])
 
