@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import html as html_entities
 import re
-from functools import partial
 
 import bleach
-from bleach.linkifier import Linker, LinkifyFilter
+from bleach.linkifier import Linker
 from markupsafe import Markup, escape
 
 EDITOR_TAGS = frozenset({"p", "br", "strong", "b", "em", "i", "a", "ul", "ol", "li", "blockquote"})
@@ -48,14 +47,16 @@ def _set_rel(attrs, new=False):
 
 
 _linker = Linker(callbacks=[_set_rel], skip_tags={"pre", "code"})
-# One parse for both jobs: cleaning and turning addresses into links.
+# Clean, then turn addresses into links: two parses, as bleach's maintainers
+# advise (mozilla/bleach#130). Its linkify filter inside the cleaner decodes a
+# level of entities on every pass, so an applicant's "&amp;" became "&" at the
+# draft's next save, "&lt;b&gt;" then "<b>" (tests/test_hostile.py).
 _cleaner = bleach.Cleaner(
     tags=EDITOR_TAGS,
     attributes=EDITOR_ATTRIBUTES,
     protocols=PROTOCOLS,
     strip=True,
     strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
 )
 
 
@@ -103,7 +104,7 @@ def clean_html(html: str | None) -> str:
             f"The formatting is nested more than {EDITOR_NESTING_MAX} levels deep; "
             "simplify it (or close the tags that are left open)."
         )
-    cleaned = _cleaner.clean(html)
+    cleaned = _linker.linkify(_cleaner.clean(html))
     # Formatting around no words ("<p> </p>") is nothing: an empty note lets the
     # card and the description fall back on the first answer.
     return cleaned if strip_tags(cleaned) else ""

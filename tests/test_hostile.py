@@ -171,3 +171,17 @@ def test_formatting_around_no_words_is_saved_as_nothing():
     for blank in ("<p> </p>", "<p><br></p>\n", "<p>&nbsp;</p>", "<strong> </strong>", "  "):
         assert clean_html(blank) == "", blank
     assert clean_html("<p>x</p>") == "<p>x</p>"
+
+
+def test_saving_formatting_again_never_changes_its_words():
+    """An applicant who typed "&amp;" or "&lt;b&gt;" keeps those characters
+    through every save of the draft (bleach's clean with its linkify filter in
+    one pass decoded one level of entities on each)."""
+    from portal.sanitize import clean_html, plain_to_html, strip_tags
+
+    typed = "Fish &amp; chips, &lt;b&gt;bold&lt;/b&gt;, &copy; and www.example.com"
+    stored = str(plain_to_html(typed))
+    once = clean_html(stored)
+    assert clean_html(once) == once
+    assert strip_tags(once) == typed
+    assert 'href="http://www.example.com"' in once
