@@ -7,6 +7,7 @@ import logging
 import re
 
 from portal import create_app
+from portal.extensions import db
 from portal.security import JsonLines
 from portal.workflow import State
 from tests.factories import submission_in
@@ -86,6 +87,9 @@ def test_json_logs_carry_the_request_id_the_error_page_shows(app, monkeypatch):
         assert entry["request_id"] in response.get_data(as_text=True)  # the page's reference
         assert entry["level"] == "ERROR" and "RuntimeError: a fault" in entry["exception"]
         assert entry["time"].endswith("+00:00")
+        with json_app.app_context():  # the error page read the latest interviews
+            db.session.remove()
+            db.engine.dispose()
     finally:
         for handler, formatter in saved:
             handler.setFormatter(formatter)
