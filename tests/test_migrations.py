@@ -156,3 +156,33 @@ def test_0017_refuses_to_lose_every_photo_when_their_folder_is_not_found(app, mo
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0016"
             assert "stored_files" not in sa_inspect(conn).get_table_names()
+
+
+def test_0018_takes_the_drafts_out_of_sqlites_search_index(app, client):
+    from portal import operations
+    from portal.workflow import Action, State
+    from tests.factories import actor_for, submission_in
+
+    with app.app_context():
+        _empty_database()
+        upgrade(revision="0017")
+        live = submission_in(State.READY, business="Quince Quarterly")
+        operations.perform(live, Action.PUBLISH, actor_for(Action.PUBLISH))
+        drafts = [submission_in(State.APPROVED, business=f"Quince Draft {n}") for n in range(3)]
+        if db.engine.dialect.name == "sqlite":
+            for draft in drafts:  # as the code before 0018 indexed a draft on its save
+                db.session.execute(
+                    text(
+                        "INSERT INTO interview_search (rowid, title, name, business, body) "
+                        "VALUES (:id, 'Quince', '', :business, 'quince')"
+                    ),
+                    {"id": draft.interview.id, "business": draft.business},
+                )
+            db.session.commit()
+        upgrade()
+        if db.engine.dialect.name == "sqlite":
+            indexed = db.session.scalars(text("SELECT rowid FROM interview_search")).all()
+            assert indexed == [live.interview.id]
+        db.session.remove()
+    page = client.get("/search?q=quince").get_data(as_text=True)
+    assert "Quince Quarterly" in page and "Quince Draft" not in page
