@@ -78,6 +78,26 @@ def social_links(socials: dict | None) -> list[tuple[str, str]]:
     ]
 
 
+class Introduced:
+    """How pages name a person (its name, business, location and socials):
+    from a submission, or from the plain objects readers' pages are loaded
+    into (portal/publishing/loading.py)."""
+
+    __slots__ = ()  # for loading.py's slotted dataclass
+
+    @property
+    def who(self) -> str:
+        return who(self.name, self.business)
+
+    @property
+    def byline(self) -> str:
+        return byline(self.name, self.business, self.location)
+
+    @property
+    def social_links(self) -> list[tuple[str, str]]:
+        return social_links(self.socials)
+
+
 def _state_check(column: str) -> CheckConstraint:
     values = ", ".join(f"'{s.value}'" for s in State)
     return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
@@ -168,7 +188,7 @@ class Question(db.Model):
         return select(cls).where(cls.retired_at.is_(None)).order_by(cls.position, cls.id)
 
 
-class Submission(db.Model):
+class Submission(Introduced, db.Model):
     """An application, from the first save to publication."""
 
     __tablename__ = "submissions"
@@ -239,18 +259,6 @@ class Submission(db.Model):
             return None
         when = self.interview.published_at
         return when if when is not None and when > utcnow() else None
-
-    @property
-    def who(self) -> str:
-        return who(self.name, self.business)
-
-    @property
-    def byline(self) -> str:
-        return byline(self.name, self.business, self.location)
-
-    @property
-    def social_links(self) -> list[tuple[str, str]]:
-        return social_links(self.socials)
 
 
 class StatusToken(db.Model):

@@ -23,13 +23,11 @@ from ..models import (
     Interview,
     InterviewItem,
     InterviewVersion,
+    Introduced,
     Question,
     Submission,
     Tag,
-    byline,
     interview_tags,
-    social_links,
-    who,
 )
 from ..workflow import State
 
@@ -52,7 +50,7 @@ _NEWEST_FIRST = (_interviews.c.published_at.desc(), _interviews.c.id.desc())
 
 
 @dataclass(slots=True)
-class Person:
+class Person(Introduced):
     """The interviewee, as a byline shows them."""
 
     name: str
@@ -61,18 +59,6 @@ class Person:
     industry: str = ""
     website: str = ""
     socials: dict | None = None
-
-    @property
-    def who(self) -> str:
-        return who(self.name, self.business)
-
-    @property
-    def byline(self) -> str:
-        return byline(self.name, self.business, self.location)
-
-    @property
-    def social_links(self) -> list[tuple[str, str]]:
-        return social_links(self.socials)
 
 
 @dataclass(slots=True)
