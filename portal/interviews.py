@@ -296,21 +296,6 @@ def pending(interview: Interview) -> InterviewVersion | None:
     )
 
 
-def corrections(interview: Interview) -> list[InterviewVersion]:
-    """The changes published with a note for readers, oldest first."""
-    return list(
-        db.session.scalars(
-            select(InterviewVersion)
-            .where(
-                InterviewVersion.interview_id == interview.id,
-                InterviewVersion.status == "published",
-                InterviewVersion.note != "",
-            )
-            .order_by(InterviewVersion.id)
-        )
-    )
-
-
 def versions(interview: Interview) -> list[InterviewVersion]:
     return list(
         db.session.scalars(
