@@ -153,6 +153,36 @@ def test_feed_is_valid_atom_with_full_content(app, client):
     assert "What does your business do" in entry.content[0].value
 
 
+def test_a_feed_per_tag_with_entry_ids_that_survive_a_new_address(app, client):
+    retail = publish_some(app, 2, tags=("Retail",))
+    [bakery] = publish_some(app, 1, tags=("Bakery",))
+    tag_page = client.get("/tags/retail").get_data(as_text=True)
+    assert '<link rel="alternate" type="application/atom+xml"' in tag_page
+    assert 'href="/tags/retail/feed.atom"' in tag_page
+    parsed = feedparser.parse(client.get("/tags/retail/feed.atom").get_data())
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.feed.title.endswith(": Retail")
+    assert sorted(e.link.rsplit("/", 1)[1] for e in parsed.entries) == sorted(retail)
+    assert bakery not in str(parsed.entries)
+    assert client.get("/tags/no-such-tag/feed.atom").status_code == 404
+    entry = next(e for e in parsed.entries if e.link.endswith(retail[0]))
+    assert entry.id.startswith("tag:portal.test,") and ":interview-" in entry.id
+    with app.app_context():  # an editor gives it a new address
+        moved = db.session.scalar(select(Interview).where(Interview.slug == retail[0]))
+        moved.slug = "a-new-address"
+        db.session.commit()
+    with app.app_context():  # the interview's photo goes into its entry
+        db.session.scalar(select(Interview).where(Interview.slug == bakery)).photo = (
+            "a" * 32 + ".jpg"
+        )
+        db.session.commit()
+    again = feedparser.parse(client.get("/feed.atom").get_data())  # not read before: not stored
+    renamed = next(e for e in again.entries if e.link.endswith("a-new-address"))
+    assert renamed.id == entry.id
+    pictured = next(e for e in again.entries if e.link.endswith(bakery))
+    assert f'src="http://portal.test/photos/{"a" * 32}.jpg"' in pictured.content[0].value
+
+
 def test_sitemap_and_robots(app, client):
     slugs = publish_some(app, 2)
     sitemap = client.get("/sitemap.xml").get_data(as_text=True)

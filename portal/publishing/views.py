@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import (
     Response,
@@ -32,6 +33,7 @@ from ..models import (
     OldAddress,
     Question,
     SlugRedirect,
+    Tag,
 )
 from ..notifications.delivery import last_seen
 from . import bp, loading
@@ -214,16 +216,36 @@ FEED_SIZE = 20
 @bp.route("/feed.atom")
 def feed():
     """An Atom feed of the latest interviews, with their full text."""
+    return cached(lambda: _feed(_published()))
+
+
+@bp.route("/tags/<slug>/feed.atom")
+def tag_feed(slug: str):
+    """The latest interviews with one tag: an Atom feed."""
 
     def render():
-        interviews = db.session.scalars(
-            _published().options(selectinload(Interview.items)).limit(FEED_SIZE)
-        ).all()
-        updated = max((max(i.published_at, i.updated_at) for i in interviews), default=utcnow())
-        body = render_template("publishing/feed.xml", interviews=interviews, updated=updated)
-        return Response(body, mimetype="application/atom+xml")
+        found = loading.tag(slug)
+        if found is None or not loading.tag_is_live(found.id):
+            abort(404)
+        return _feed(_published().where(Interview.tags.any(Tag.id == found.id)), tag=found)
 
     return cached(render)
+
+
+def _feed(query, tag=None) -> Response:
+    interviews = db.session.scalars(
+        query.options(selectinload(Interview.items)).limit(FEED_SIZE)
+    ).all()
+    updated = max((max(i.published_at, i.updated_at) for i in interviews), default=utcnow())
+    body = render_template(
+        "publishing/feed.xml",
+        interviews=interviews,
+        updated=updated,
+        tag=tag,
+        # Entry ids that outlive a change of address (RFC 4151 tag URIs).
+        authority=urlsplit(current_app.config["PUBLIC_URL"]).hostname,
+    )
+    return Response(body, mimetype="application/atom+xml")
 
 
 # Addresses per sitemap file; the protocol allows 50,000. Past this many public
