@@ -96,7 +96,7 @@ def init_app(app) -> None:
     from .photos import kept
 
     app.jinja_env.globals.update(
-        url_for=paths(app),
+        url_for=paths(),
         site_name=lambda: app.config["SITE_NAME"],
         kept_photo=kept,
         badge=badge,

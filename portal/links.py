@@ -14,20 +14,24 @@ from collections.abc import Callable
 
 from flask import current_app, has_request_context, request, url_for
 
-# Addresses an app keeps built; past this many it starts again.
+# Addresses kept at most; past this many a store starts again.
 KEPT = 20_000
 
 
-def _kept(key: tuple, build) -> str:
-    built = current_app.extensions.setdefault("built_links", {})
-    try:
-        return built[key]
-    except KeyError:
-        pass
-    if len(built) >= KEPT:
-        built.clear()
-    built[key] = address = build()
-    return address
+class Built(dict):
+    """Addresses already built, by a key of what made them."""
+
+    def address(self, key: tuple, build: Callable[[], str]) -> str:
+        try:
+            return self[key]
+        except KeyError:
+            pass
+        except TypeError:  # a list among the values: not a key
+            return build()
+        if len(self) >= KEPT:
+            self.clear()
+        self[key] = address = build()
+        return address
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -38,35 +42,24 @@ def public_url(endpoint: str, **values) -> str:
         adapter = current_app.url_map.bind("localhost", script_name="/")
         return base + adapter.build(endpoint, values, force_external=False)
 
-    try:
-        return _kept(("public", base, endpoint, *values.items()), build)
-    except TypeError:  # a list among the values: not a key
-        return build()
+    built = current_app.extensions.setdefault("public_urls", Built())
+    return built.address((base, endpoint, *values.items()), build)
 
 
 # url_for's own arguments: an absolute address, an anchor... built every time.
 _NOT_KEPT = frozenset({"_external", "_anchor", "_method", "_scheme"})
 
 
-def paths(app) -> Callable[..., str]:
-    """`url_for` for `app`'s templates, keeping the paths it builds. Absolute
+def paths() -> Callable[..., str]:
+    """`url_for` for an app's templates, keeping the paths it builds. Absolute
     addresses and anchors, relative endpoints and addresses made outside a
     request go to url_for every time."""
-    built: dict[tuple, str] = {}
+    built = Built()
 
     def path_for(endpoint: str, **values) -> str:
         if endpoint[0] == "." or not _NOT_KEPT.isdisjoint(values) or not has_request_context():
             return url_for(endpoint, **values)
         key = (request.script_root, endpoint, *values.items())
-        try:
-            return built[key]
-        except KeyError:
-            pass
-        except TypeError:  # a list among the values: not a key
-            return url_for(endpoint, **values)
-        if len(built) >= KEPT:
-            built.clear()
-        built[key] = path = url_for(endpoint, **values)
-        return path
+        return built.address(key, lambda: url_for(endpoint, **values))
 
     return path_for
