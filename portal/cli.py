@@ -207,6 +207,17 @@ def purge() -> None:
     )
 
 
+follow_ups_cli = AppGroup("follow-ups", help="Editors' follow-up questions to applicants.")
+
+
+@follow_ups_cli.command("remind")
+def remind() -> None:
+    """Remind applicants of follow-up questions unanswered for 3 days (once a round; daily)."""
+    from .operations import remind_follow_ups
+
+    click.echo(f"{remind_follow_ups()} reminders queued.")
+
+
 search_cli = AppGroup("search", help="Full-text search.")
 
 
@@ -324,6 +335,7 @@ def init_app(app) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(mail_cli)
     app.cli.add_command(drafts_cli)
+    app.cli.add_command(follow_ups_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

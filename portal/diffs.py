@@ -61,15 +61,10 @@ class AnswerChange:
 def compare_answers(old_answers, new_answers) -> list[AnswerChange]:
     """Pair two revisions' answers by question and say what changed in each."""
 
-    def key(answer):
-        return (
-            answer.question_id if answer.question_id is not None else f"text:{answer.question_text}"
-        )
-
-    old = {key(a): a for a in old_answers}
+    old = {a.key: a for a in old_answers}
     changes = []
     for answer in new_answers:
-        before = old.pop(key(answer), None)
+        before = old.pop(answer.key, None)
         changes.append(
             AnswerChange(answer.question_text, before.body if before else "", answer.body)
         )

@@ -176,6 +176,7 @@ def save_draft(
     photo: str | None = None,
     remove_photo: bool = False,
     pull_quote: str | None = None,
+    greeting: str | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> None:
     """Save an editor's changes (already sanitized by the form) in one transaction."""
@@ -214,6 +215,8 @@ def save_draft(
             interview.photo = photo or None
         if pull_quote is not None:
             interview.pull_quote = pull_quote
+        if greeting is not None:
+            interview.greeting = greeting.strip()
         db.session.flush()
         search.index(interview)
         share_image.try_ensure(interview)  # remade only when what it shows changed
@@ -254,6 +257,7 @@ def snapshot(interview: Interview) -> dict:
         "title": interview.title,
         "slug": interview.slug,
         "intro_html": interview.intro_html,
+        "greeting": interview.greeting,
         "photo": interview.photo,
         "pull_quote": interview.pull_quote,
         "tag_names": [tag.name for tag in interview.tags],
@@ -271,9 +275,11 @@ def snapshot(interview: Interview) -> dict:
 
 def fingerprint(interview: Interview) -> str:
     """A digest of what a proof shows the interviewee: the title, the note, the
-    photo, each question and answer in order. Equal digests, equal texts."""
+    photo, the greeting, each question and answer in order. Equal digests, equal texts."""
     content = snapshot(interview)
     shown = [content["title"], content["intro_html"], content["photo"]]
+    if content["greeting"]:  # (so the digests of proofs without one stay as they were)
+        shown.append({"greeting": content["greeting"]})
     shown += [[i["question"], i["answer_html"]] for i in content["items"]]
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
 
@@ -316,6 +322,7 @@ def save_pending(
     photo: str | None = None,
     remove_photo: bool = False,
     pull_quote: str | None = None,
+    greeting: str | None = None,
     expected_version: int | None = None,  # noqa: ARG001 (the pending version's `base` guards)
     **fields: str,
 ) -> InterviewVersion:
@@ -351,6 +358,7 @@ def save_pending(
             **{name: fields[name] for name in ("title", "slug", "intro_html")},
             "photo": new_photo,
             "pull_quote": was["pull_quote"] if pull_quote is None else pull_quote,
+            "greeting": was.get("greeting", "") if greeting is None else greeting.strip(),
             "tag_names": [n.strip() for n in tag_names if n.strip()],
             "items": [
                 {
@@ -398,6 +406,7 @@ def apply_pending(interview: Interview, version: InterviewVersion, before_commit
         photo=content["photo"] if photo_changed and content["photo"] else None,
         remove_photo=photo_changed and not content["photo"],
         pull_quote=content["pull_quote"],
+        greeting=content.get("greeting", ""),
         before_commit=before_commit,
     )
 
@@ -433,6 +442,7 @@ def compare(old: dict, new: dict) -> list[FieldChange]:
         field("Title", old["title"], new["title"]),
         field("Address", old["slug"], new["slug"]),
         field("Interviewer's note", strip_tags(old["intro_html"]), strip_tags(new["intro_html"])),
+        field("Greeting", old.get("greeting", ""), new.get("greeting", "")),
         field("Tags", ", ".join(old["tag_names"]), ", ".join(new["tag_names"])),
         FieldChange("Photo", "", old["photo"] != new["photo"]),
     ]

@@ -245,6 +245,9 @@ class Submission(Introduced, db.Model):
     after_requests: Mapped[list[AfterRequest]] = relationship(
         back_populates="submission", order_by="AfterRequest.id", cascade="all, delete-orphan"
     )
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        back_populates="submission", order_by="FollowUp.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -364,8 +367,54 @@ class Answer(db.Model):
     position: Mapped[int]
     question_text: Mapped[str] = mapped_column(String(QUESTION_MAX))
     body: Mapped[str] = mapped_column(Text, default="")
+    # An answer to a follow-up question, asked of this applicant alone.
+    follow_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="SET NULL")
+    )
 
     revision: Mapped[Revision] = relationship(back_populates="answers")
+
+    @property
+    def key(self) -> str:
+        """What a follow-up names as the answer it follows (see FollowUp.follows)."""
+        if self.follow_up_id is not None:
+            return f"f{self.follow_up_id}"
+        if self.question_id is not None:
+            return f"q{self.question_id}"
+        return f"t:{self.question_text}"
+
+
+class FollowUp(db.Model):
+    """A question an editor asked this applicant alone, after reading their
+    answers; its answer, as the applicant saves and sends it."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    # The "ask follow-up questions" event that asked it: one round of questions.
+    asked_event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(QUESTION_MAX))
+    # The answer it follows, by its key ("q<question id>" or "f<follow-up id>";
+    # see Answer.key): placed after it in the revision and the draft. "" for the end.
+    follows: Mapped[str] = mapped_column(String(20), default="")
+    # One of the applicant's profiles it is about (a SOCIAL_NETWORKS key), or "".
+    cites: Mapped[str] = mapped_column(String(20), default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    declined: Mapped[bool] = mapped_column(default=False)
+    # When the answer (or the refusal) was sent to the editors.
+    sent_at: Mapped[datetime | None]
+
+    submission: Mapped[Submission] = relationship(back_populates="follow_ups")
+    asked_event: Mapped[Event] = relationship()
+
+    @property
+    def cited(self) -> tuple[str, str] | None:
+        """(network label, address) of the profile it is about, if the applicant has it."""
+        address = (self.submission.socials or {}).get(self.cites) if self.cites else None
+        return (SOCIAL_NETWORKS[self.cites], address) if address else None
 
 
 interview_tags = Table(
@@ -409,6 +458,8 @@ class Interview(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
     intro_html: Mapped[str] = mapped_column(Text, default="")
+    # A line before the first question ("Hello Jesper; welcome…"), the editor's own.
+    greeting: Mapped[str] = mapped_column(String(300), default="")
     # The photo readers see: the applicant's, unless an editor replaced it.
     photo: Mapped[str | None] = mapped_column(String(40))
     # A line the editor picks for the share image (else the first answer's start).

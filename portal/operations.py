@@ -22,9 +22,13 @@ from .clock import utcnow
 from .extensions import db
 from .importing import Found, ImportRefused
 from .models import (
+    ANSWER_MAX,
+    QUESTION_MAX,
+    SOCIAL_NETWORKS,
     AfterRequest,
     Answer,
     Event,
+    FollowUp,
     ImportedPost,
     Interview,
     Note,
@@ -40,6 +44,7 @@ from .notifications.emails import (
     after_request_received,
     draft_reminder,
     erased_notice,
+    follow_up_reminder,
     queue_for_event,
     resend_status_links,  # noqa: F401 (views ask for status links here)
     withdraw_announcement,
@@ -296,9 +301,13 @@ def revise(
     with _atomic(submission.id):
         event = _move(submission, Action.REVISE, APPLICANT, expected_version=expected_version)
         _write_profile(submission, profile)
+        previous = submission.latest_revision
         revision = Revision(number=len(submission.revisions) + 1)
         submission.revisions.append(revision)
         _write_answers(revision, answers)
+        # The answers to follow-up questions are not on the form: they stay as sent.
+        carried = [_copy(a) for a in previous.answers if a.follow_up_id] if previous else []
+        revision.answers = _arranged([*revision.answers, *carried], submission)
         return _commit(event)
 
 
@@ -624,25 +633,37 @@ def save_draft(
     if submission.state != State.READY.value:
         interviews.save_draft(interview, before_commit=keep_version, **changes)
         return None
-    before = (interview.title, interview.intro_html, interview.photo, _pairs(interview))
+    before = (
+        interview.title,
+        interview.intro_html,
+        interview.photo,
+        interview.greeting,
+        _pairs(interview),
+    )
     moved: list[Event] = []
 
     signed = _last_detail(submission, Action.SIGN_OFF, "fingerprint")
 
     def needs_new_proof():
         after_pairs = _pairs(interview)
-        after = (interview.title, interview.intro_html, interview.photo, after_pairs)
+        after = (
+            interview.title,
+            interview.intro_html,
+            interview.photo,
+            interview.greeting,
+            after_pairs,
+        )
         unsigned = signed is not None and signed != interviews.fingerprint(interview)
         if after == before and not unsigned:
             return
-        old_pairs = before[3]
+        old_pairs = before[4]
         edited = [
             after_pairs.get(item_id, pair)[0]
             for item_id, pair in old_pairs.items()
             if after_pairs.get(item_id) != pair
         ]
-        if before[:3] != after[:3]:
-            edited.insert(0, "the title, the note or the photo")
+        if before[:4] != after[:4]:
+            edited.insert(0, "the title, the note, the greeting or the photo")
         if not edited:
             edited.append("a text changed outside the draft editor")
         event = _move(submission, Action.EDIT_AFTER_SIGNOFF, actor, details={"edited": edited})
@@ -706,6 +727,209 @@ def discard_changes(submission: Submission, actor: Actor) -> bool:
     return True
 
 
+# Follow-up questions: an editor asks this applicant something of their own,
+# the applicant answers (or declines) from the status link, and the answers
+# join the next revision, each after the answer it follows.
+
+FOLLOW_UP_REMINDER_DAYS = 3
+
+
+@dataclass
+class Ask:
+    """One follow-up question as the editor wrote it."""
+
+    question: str
+    follows: str = ""  # the Answer.key of the answer it follows, or "" for the end
+    cites: str = ""  # one of the applicant's profiles (a SOCIAL_NETWORKS key), or ""
+
+
+@dataclass
+class Reply:
+    """The applicant's answer to one follow-up question, or their refusal."""
+
+    text: str = ""
+    declined: bool = False
+
+
+def ask_follow_ups(
+    submission: Submission,
+    actor: Actor,
+    questions: list[Ask],
+    message: str = "",
+    *,
+    expected_version: int | None = None,
+) -> Event:
+    """Ask the applicant one or more questions of their own (a round); they are
+    emailed with a link to answer them."""
+    asked = [q for q in questions if q.question.strip()]
+    if not asked:
+        raise workflow.MessageRequired("Write at least one question to ask.")
+    revision = submission.latest_revision
+    keys = {a.key for a in revision.answers} if revision else set()
+    for q in asked:
+        if q.follows and q.follows not in keys:
+            raise workflow.IllegalTransition(
+                "A question follows an answer this application does not have (any more)."
+            )
+        if q.cites and not (submission.socials or {}).get(q.cites):
+            raise workflow.IllegalTransition(
+                f"{submission.name or 'The applicant'} gave no "
+                f"{SOCIAL_NETWORKS.get(q.cites, q.cites)} profile."
+            )
+
+    def write(event):
+        for q in asked:
+            submission.follow_ups.append(
+                FollowUp(
+                    asked_event=event,
+                    question=q.question.strip()[:QUESTION_MAX],
+                    follows=q.follows,
+                    cites=q.cites,
+                )
+            )
+
+    return _act(submission, Action.ASK_FOLLOW_UPS, actor, message, expected_version, then=write)
+
+
+def follow_up_round(submission: Submission) -> list[FollowUp]:
+    """The questions the editors asked last (answered or not)."""
+    asked = [e for e in submission.events if e.action == Action.ASK_FOLLOW_UPS.value]
+    if not asked:
+        return []
+    return [f for f in submission.follow_ups if f.asked_event_id == asked[-1].id]
+
+
+def waiting_follow_ups(submission: Submission) -> list[FollowUp]:
+    """The questions waiting for the applicant's answers now."""
+    if submission.state != State.FOLLOW_UPS_ASKED.value:
+        return []
+    return follow_up_round(submission)
+
+
+NO_LONGER_WAITING = (
+    "These questions are no longer waiting for answers: you sent them already, or the "
+    "editors went on without them. Your status page says where your application is."
+)
+
+
+def _write_replies(submission: Submission, replies: dict[int, Reply]) -> list[FollowUp]:
+    questions = waiting_follow_ups(submission)
+    if not questions:
+        raise workflow.IllegalTransition(NO_LONGER_WAITING)
+    for question in questions:
+        reply = replies.get(question.id)
+        if reply is not None:
+            question.answer = (reply.text or "").strip()[:ANSWER_MAX]
+            question.declined = reply.declined
+    return questions
+
+
+def save_follow_up_answers(submission: Submission, replies: dict[int, Reply]) -> None:
+    """Keep the applicant's answers so far, to finish later (nobody is told)."""
+    with _atomic(submission.id):
+        _write_replies(submission, replies)
+        db.session.commit()
+
+
+def answer_follow_ups(
+    submission: Submission, replies: dict[int, Reply], *, expected_version: int | None = None
+) -> Event:
+    """The applicant sends the round's answers: each question answered or
+    declined. The answers become a new revision, each after the answer it
+    follows; the editors hear of it."""
+    with _atomic(submission.id):
+        questions = _write_replies(submission, replies)
+        missing = [q.question for q in questions if not q.answer and not q.declined]
+        if missing:
+            raise workflow.MessageRequired(
+                f"Answer “{missing[0]}”, or tick “I'd rather not say” beside it."
+            )
+        event = _move(
+            submission,
+            Action.ANSWER_FOLLOW_UPS,
+            APPLICANT,
+            expected_version=expected_version,
+            details={"follow_ups": [q.id for q in questions]},
+        )
+        for question in questions:
+            question.sent_at = event.created_at
+        previous = submission.latest_revision
+        revision = Revision(number=len(submission.revisions) + 1)
+        submission.revisions.append(revision)
+        answered = [
+            Answer(question_text=q.question, body=q.answer, follow_up_id=q.id, position=0)
+            for q in questions
+            if not q.declined
+        ]
+        kept = [_copy(a) for a in previous.answers] if previous else []
+        revision.answers = _arranged([*kept, *answered], submission)
+        return _commit(event)
+
+
+def _copy(answer: Answer) -> Answer:
+    return Answer(
+        question_id=answer.question_id,
+        question_text=answer.question_text,
+        body=answer.body,
+        follow_up_id=answer.follow_up_id,
+        position=answer.position,
+    )
+
+
+def _arranged(answers: list[Answer], submission: Submission) -> list[Answer]:
+    """The answers in the interview's order: each answer to a follow-up right
+    after the answer it follows (in the order they were asked), those that
+    follow none (or an answer no longer there) at the end; positions renumbered."""
+    follows = {f.id: f.follows for f in submission.follow_ups}
+    after: dict[str, list[Answer]] = {}
+    base = []
+    for answer in answers:
+        if answer.follow_up_id is not None and answer.follow_up_id in follows:
+            after.setdefault(follows[answer.follow_up_id], []).append(answer)
+        else:
+            base.append(answer)
+    for group in after.values():
+        group.sort(key=lambda a: a.follow_up_id)
+    ordered: list[Answer] = []
+
+    def place(answer: Answer) -> None:
+        ordered.append(answer)
+        for child in after.pop(answer.key, []):
+            place(child)
+
+    for answer in base:
+        place(answer)
+    for anchor in list(after):  # what they follow is gone: at the end
+        for answer in after.pop(anchor, []):
+            place(answer)
+    for position, answer in enumerate(ordered):
+        answer.position = position
+    return ordered
+
+
+def stop_follow_ups(submission, actor, message="", *, expected_version=None) -> Event:
+    """No answers coming: the editors go on without them (the applicant is told)."""
+    return _act(submission, Action.STOP_FOLLOW_UPS, actor, message, expected_version)
+
+
+def remind_follow_ups(now: datetime | None = None) -> int:
+    """Remind each applicant whose follow-up questions have waited for
+    FOLLOW_UP_REMINDER_DAYS (once per round). Returns how many were reminded."""
+    now = now or utcnow()
+    waiting = db.session.scalars(
+        select(Submission).where(
+            Submission.state == State.FOLLOW_UPS_ASKED.value,
+            Submission.state_changed_at < now - timedelta(days=FOLLOW_UP_REMINDER_DAYS),
+        )
+    ).all()
+    reminded = 0
+    with _atomic(None):
+        for submission in waiting:
+            reminded += follow_up_reminder(submission, follow_up_round(submission))
+        db.session.commit()
+    return reminded
+
+
 def _cleaned(requests: dict | None) -> dict[str, str]:
     return {str(k): v.strip() for k, v in (requests or {}).items() if v and v.strip()}
 
@@ -719,6 +943,7 @@ ACTIONS: dict[Action, Callable[..., Event]] = {
     Action.REQUEST_CHANGES: request_changes,
     Action.REJECT: reject,
     Action.REOPEN: reopen,
+    Action.STOP_FOLLOW_UPS: stop_follow_ups,
     Action.APPROVE: approve,
     Action.SEND_PROOF: send_proof,
     Action.SIGN_OFF: sign_off,

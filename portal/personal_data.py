@@ -31,7 +31,8 @@ def scrub(submission: Submission) -> None:
     """Remove every copy of the applicant's personal data held for `submission`,
     in the session: the caller (`operations.erase`) records the move and commits.
 
-    Rows: the profile overwritten; answers, the interview and its search entry,
+    Rows: the profile overwritten; answers (to follow-up questions too), the
+    interview and its search entry,
     notes, requests after publication and status links deleted; event messages
     blanked; the emails about this application deleted (the applicant's and the
     editors' copies) and the person's details struck from the daily digests that
@@ -49,6 +50,8 @@ def scrub(submission: Submission) -> None:
         db.session.delete(interview)
     for revision in list(submission.revisions):
         db.session.delete(revision)
+    for question in list(submission.follow_ups):  # the editors' questions and their answers
+        db.session.delete(question)
     for event in submission.events:
         event.message, event.details = "", {}
     _strike_from_emails(submission)
@@ -73,6 +76,7 @@ def _strike_from_emails(submission: Submission) -> None:
         OutboxEmail.submission_id == submission.id,
         OutboxEmail.event_id.in_(events),
         OutboxEmail.private_link == f"status:{submission.id}",
+        OutboxEmail.private_link == f"follow-ups:{submission.id}",
         OutboxEmail.dedup_key.like(f"resend:{submission.id}:%"),
         OutboxEmail.dedup_key.like(f"draft-reminder:{submission.id}:%"),
         *(OutboxEmail.dedup_key.like(key) for key in requests),

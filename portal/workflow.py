@@ -15,6 +15,8 @@ class State(StrEnum):
     SUBMITTED = "submitted"
     SPAM = "spam"
     IN_REVIEW = "in_review"
+    # An editor asked this applicant questions of their own: their turn.
+    FOLLOW_UPS_ASKED = "follow_ups_asked"
     CHANGES_REQUESTED = "changes_requested"
     REJECTED = "rejected"
     APPROVED = "approved"
@@ -32,6 +34,9 @@ class Action(StrEnum):
     START_REVIEW = "start_review"
     REQUEST_CHANGES = "request_changes"
     REVISE = "revise"
+    ASK_FOLLOW_UPS = "ask_follow_ups"
+    ANSWER_FOLLOW_UPS = "answer_follow_ups"
+    STOP_FOLLOW_UPS = "stop_follow_ups"
     REJECT = "reject"
     REOPEN = "reopen"
     APPROVE = "approve"
@@ -103,6 +108,24 @@ TRANSITIONS: dict[Action, Transition] = {
             Message.REQUIRED,
         ),
         _t(Action.REVISE, {State.CHANGES_REQUESTED}, State.SUBMITTED, APPLICANT),
+        # Questions for this applicant alone, after reading their answers: an
+        # interview, not a form. Answered (or declined), it is back in review.
+        _t(
+            Action.ASK_FOLLOW_UPS,
+            {State.IN_REVIEW},
+            State.FOLLOW_UPS_ASKED,
+            EDITORS,
+            Message.OPTIONAL,
+        ),
+        _t(Action.ANSWER_FOLLOW_UPS, {State.FOLLOW_UPS_ASKED}, State.IN_REVIEW, APPLICANT),
+        # No answer coming: the editors go on without it.
+        _t(
+            Action.STOP_FOLLOW_UPS,
+            {State.FOLLOW_UPS_ASKED},
+            State.IN_REVIEW,
+            EDITORS,
+            Message.OPTIONAL,
+        ),
         _t(
             Action.REJECT,
             {State.SUBMITTED, State.IN_REVIEW},
@@ -171,6 +194,7 @@ LABELS: dict[State, str] = {
     State.SUBMITTED: "Received, waiting for an editor",
     State.SPAM: "Held for a check",
     State.IN_REVIEW: "Being reviewed",
+    State.FOLLOW_UPS_ASKED: "Follow-up questions asked",
     State.CHANGES_REQUESTED: "Changes requested",
     State.REJECTED: "Not selected",
     State.APPROVED: "Approved, being edited",
@@ -188,6 +212,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.START_REVIEW: "Start review",
     Action.REQUEST_CHANGES: "Request changes",
     Action.REVISE: "Send revision",
+    Action.ASK_FOLLOW_UPS: "Ask follow-up questions",
+    Action.ANSWER_FOLLOW_UPS: "Send the answers",
+    Action.STOP_FOLLOW_UPS: "Stop waiting for the answers",
     Action.REJECT: "Reject",
     Action.REOPEN: "Reopen",
     Action.APPROVE: "Approve",
@@ -270,6 +297,8 @@ APPLICANT_NEXT: dict[State, str] = {
     State.SUBMITTED: "An editor will read your application and answer you by email.",
     State.SPAM: "Your application is waiting for a quick check by an editor.",
     State.IN_REVIEW: "An editor is reading your application now.",
+    State.FOLLOW_UPS_ASKED: "The editors have a few more questions for you. Answer them and send "
+    "them back; you may decline any you would rather not answer.",
     State.CHANGES_REQUESTED: "The editors asked for a few changes. Revise your answers below and send them back.",
     State.REJECTED: "We are not able to feature this application. Thank you for applying.",
     State.APPROVED: "We are editing your answers into an interview. You will see a proof before anything goes public.",
@@ -291,6 +320,8 @@ FORM_ACTIONS = frozenset(
         Action.SAVE,
         Action.SUBMIT,
         Action.REVISE,
+        Action.ASK_FOLLOW_UPS,
+        Action.ANSWER_FOLLOW_UPS,
         Action.EDIT_AFTER_SIGNOFF,
         Action.PUBLISH_CHANGES,
         Action.IMPORT,

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from portal import accounts, alarms, operations, two_factor
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.interviews import ItemEdit
 from portal.models import OutboxEmail
@@ -93,6 +94,33 @@ def queue_every_kind(who: dict) -> set[str]:
     operations.unpublish(offline, actor_for(Action.UNPUBLISH), "A takedown while we check a fact.")
     operations.request_status_links(live.email)
     answer_resend_requests()  # the mail worker's job
+
+    curious = submission_in(State.IN_REVIEW, socials=NETWORKS, **person())
+    asker = actor_for(Action.ASK_FOLLOW_UPS)
+    operations.ask_follow_ups(
+        curious,
+        asker,
+        [
+            operations.Ask(
+                "You post a new piece every week: how did the first hundred followers find you?",
+                curious.latest_revision.answers[0].key,
+                "instagram",
+            ),
+            operations.Ask("What would you tell a potter opening a shop online today?"),
+        ],
+        MESSAGE,
+    )
+    first, second = curious.follow_ups
+    operations.answer_follow_ups(
+        curious,
+        {
+            first.id: operations.Reply("Through a weekly kiln-opening video."),
+            second.id: operations.Reply(declined=True),
+        },
+    )
+    operations.ask_follow_ups(curious, asker, [operations.Ask("And on LinkedIn?")])
+    operations.remind_follow_ups(utcnow() + timedelta(days=4))
+    operations.stop_follow_ups(curious, asker, "We have what we need for the interview.")
 
     draft_reminder(draft, (draft.state_changed_at + timedelta(days=30)).date())
     editor.notify_new = "digest"

@@ -15,6 +15,7 @@ PATHS: dict[State, list[Action]] = {
     State.SPAM: [Action.SUBMIT, Action.MARK_SPAM],
     State.IN_REVIEW: [Action.SUBMIT, Action.START_REVIEW],
     State.CHANGES_REQUESTED: [Action.SUBMIT, Action.START_REVIEW, Action.REQUEST_CHANGES],
+    State.FOLLOW_UPS_ASKED: [Action.SUBMIT, Action.START_REVIEW, Action.ASK_FOLLOW_UPS],
     State.REJECTED: [Action.SUBMIT, Action.REJECT],
     State.APPROVED: [Action.SUBMIT, Action.START_REVIEW, Action.APPROVE],
     State.AWAITING_SIGNOFF: [Action.SUBMIT, Action.START_REVIEW, Action.APPROVE, Action.SEND_PROOF],
@@ -72,7 +73,13 @@ def staff(role: Role = Role.EDITOR) -> User:
 
 
 def actor_for(action: Action) -> Actor:
-    if action in (Action.SIGN_OFF, Action.ASK_FIX, Action.WITHDRAW, Action.REVISE):
+    if action in (
+        Action.SIGN_OFF,
+        Action.ASK_FIX,
+        Action.WITHDRAW,
+        Action.REVISE,
+        Action.ANSWER_FOLLOW_UPS,
+    ):
         return APPLICANT
     if action is Action.SKIP_SIGNOFF:
         return Actor.of(staff(Role.ADMIN))
@@ -92,7 +99,11 @@ def submission_in(state: State | str, draft=None, **profile_overrides) -> Submis
         message = (
             "A message for the record." if action in (Action.REQUEST_CHANGES, Action.REJECT) else ""
         )
-        operations.perform(submission, action, actor_for(action), message=message)
+        if action is Action.ASK_FOLLOW_UPS:
+            asked = [operations.Ask("What surprised you most in your first year online?")]
+            operations.ask_follow_ups(submission, actor_for(action), asked)
+        else:
+            operations.perform(submission, action, actor_for(action), message=message)
         if action is Action.APPROVE and draft is not None:
             draft(submission.interview)
             db.session.commit()

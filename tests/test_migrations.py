@@ -138,6 +138,7 @@ def test_0017_reads_the_photo_folder_into_the_database_and_back(app, client, mon
 
 def test_0017_refuses_to_lose_every_photo_when_their_folder_is_not_found(app, monkeypatch):
     import pytest
+    from flask_migrate import downgrade
 
     from portal.workflow import State
     from tests.factories import submission_in
@@ -145,9 +146,13 @@ def test_0017_refuses_to_lose_every_photo_when_their_folder_is_not_found(app, mo
     monkeypatch.setenv("PHOTO_DIR", str(app.instance_path) + "/not-the-photo-folder")
     with app.app_context():
         _empty_database()
-        upgrade(revision="0016")
-        submission = submission_in(State.SUBMITTED)
-        submission.photo = "d" * 32 + ".jpg"
+        upgrade()  # the models are today's: the application is made, then the schema goes back
+        submission_in(State.SUBMITTED)
+        db.session.remove()
+        downgrade(revision="0016")
+        db.session.execute(
+            text("UPDATE submissions SET photo = :name"), {"name": "d" * 32 + ".jpg"}
+        )
         db.session.commit()
         db.session.remove()
         with pytest.raises(SystemExit):  # Flask-Migrate's answer to the migration's error
@@ -159,30 +164,58 @@ def test_0017_refuses_to_lose_every_photo_when_their_folder_is_not_found(app, mo
 
 
 def test_0018_takes_the_drafts_out_of_sqlites_search_index(app, client):
+    from flask_migrate import downgrade
+
     from portal import operations
     from portal.workflow import Action, State
     from tests.factories import actor_for, submission_in
 
     with app.app_context():
         _empty_database()
-        upgrade(revision="0017")
+        upgrade()  # the models are today's: the interviews are made, then the schema goes back
         live = submission_in(State.READY, business="Quince Quarterly")
         operations.perform(live, Action.PUBLISH, actor_for(Action.PUBLISH))
         drafts = [submission_in(State.APPROVED, business=f"Quince Draft {n}") for n in range(3)]
+        live_id, draft_ids = live.interview.id, [(d.interview.id, d.business) for d in drafts]
+        db.session.remove()
+        downgrade(revision="0017")
         if db.engine.dialect.name == "sqlite":
-            for draft in drafts:  # as the code before 0018 indexed a draft on its save
+            for draft_id, business in draft_ids:  # as the code before 0018 indexed a draft
                 db.session.execute(
                     text(
                         "INSERT INTO interview_search (rowid, title, name, business, body) "
                         "VALUES (:id, 'Quince', '', :business, 'quince')"
                     ),
-                    {"id": draft.interview.id, "business": draft.business},
+                    {"id": draft_id, "business": business},
                 )
             db.session.commit()
+        db.session.remove()
         upgrade()
         if db.engine.dialect.name == "sqlite":
             indexed = db.session.scalars(text("SELECT rowid FROM interview_search")).all()
-            assert indexed == [live.interview.id]
+            assert indexed == [live_id]
         db.session.remove()
     page = client.get("/search?q=quince").get_data(as_text=True)
     assert "Quince Quarterly" in page and "Quince Draft" not in page
+
+
+def test_0019_downgrade_puts_an_application_waiting_for_answers_back_in_review(app):
+    from flask_migrate import downgrade
+
+    from portal.workflow import State
+    from tests.factories import submission_in
+
+    with app.app_context():
+        _empty_database()
+        upgrade()
+        waiting = submission_in(State.FOLLOW_UPS_ASKED).id
+        db.session.remove()
+        downgrade(revision="0018")
+        state = db.session.scalar(
+            text("SELECT state FROM submissions WHERE id = :id"), {"id": waiting}
+        )
+        db.session.remove()
+        with db.engine.connect() as conn:
+            tables = sa_inspect(conn).get_table_names()
+        upgrade()
+    assert state == "in_review" and "follow_ups" not in tables

@@ -30,6 +30,10 @@ EXPECTED: dict[tuple[State | None, Action], tuple[State, set[Role]]] = {
     (S.SUBMITTED, Action.START_REVIEW): (S.IN_REVIEW, EDITORS),
     (S.IN_REVIEW, Action.REQUEST_CHANGES): (S.CHANGES_REQUESTED, EDITORS),
     (S.CHANGES_REQUESTED, Action.REVISE): (S.SUBMITTED, {Role.APPLICANT}),
+    # Follow-up questions (test_follow_ups): asked in review, answered or given up on.
+    (S.IN_REVIEW, Action.ASK_FOLLOW_UPS): (S.FOLLOW_UPS_ASKED, EDITORS),
+    (S.FOLLOW_UPS_ASKED, Action.ANSWER_FOLLOW_UPS): (S.IN_REVIEW, {Role.APPLICANT}),
+    (S.FOLLOW_UPS_ASKED, Action.STOP_FOLLOW_UPS): (S.IN_REVIEW, EDITORS),
     (S.SUBMITTED, Action.REJECT): (S.REJECTED, EDITORS),
     (S.IN_REVIEW, Action.REJECT): (S.REJECTED, EDITORS),
     (S.REJECTED, Action.REOPEN): (S.IN_REVIEW, EDITORS),

@@ -146,14 +146,18 @@ class LinkUnavailable(ValueError):
     """The private link can't be made any more (its person or application is gone)."""
 
 
+# The applicant's private pages an email may link, each opened by a status token.
+_STATUS_PAGES = {"status": "submissions.status", "follow-ups": "submissions.follow_ups"}
+
+
 def mint_private_link(spec: str, email_id: int | None = None) -> str:
     """Make the link an email's `private_link` names, for outbox email `email_id`."""
     kind, _, ident = spec.partition(":")
     link = None
-    if kind == "status" and ident.isdigit():
+    if kind in _STATUS_PAGES and ident.isdigit():
         submission = db.session.get(Submission, int(ident))
         if submission is not None:
-            link = public_url("submissions.status", token=StatusToken.issue(submission))
+            link = public_url(_STATUS_PAGES[kind], token=StatusToken.issue(submission))
     elif kind == "set-password" and ident.isdigit():
         link = accounts.mint_set_password_link(int(ident), email_id)
     if link is None:

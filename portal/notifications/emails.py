@@ -67,11 +67,23 @@ def _key(event: Event) -> str:
     return f"event:{event.id}"
 
 
+def _follow_ups_link(submission: Submission) -> dict:
+    """The page where the applicant answers follow-up questions (private, as above)."""
+    return {"status_link": PRIVATE_LINK, "private_link": f"follow-ups:{submission.id}"}
+
+
 def pointed(event: Event) -> list[tuple[str, str]]:
     """(question, what is asked about its answer) for each answer the event
     points at, in the order of the interview: an editor's requests for changes
     or the interviewee's fix requests on a proof."""
     submission = event.submission
+    if event.action == Action.ANSWER_FOLLOW_UPS.value:
+        sent = set((event.details or {}).get("follow_ups") or [])
+        return [
+            (f.question, "Declined: they would rather not say." if f.declined else f.answer)
+            for f in submission.follow_ups
+            if f.id in sent
+        ]
     if event.action == Action.ASK_FIX.value and submission.interview is not None:
         asked = event.item_requests
         return [(i.question, asked[i.id]) for i in submission.interview.items if i.id in asked]
@@ -127,11 +139,12 @@ def submitted(event: Event) -> None:
     )
 
 
-@on(Action.REVISE, Action.SIGN_OFF, Action.ASK_FIX, Action.WITHDRAW)
+@on(Action.REVISE, Action.ANSWER_FOLLOW_UPS, Action.SIGN_OFF, Action.ASK_FIX, Action.WITHDRAW)
 def applicant_acted(event: Event) -> None:
     submission = event.submission
     subjects = {
         Action.REVISE: f"Revised application: {submission.business}",
+        Action.ANSWER_FOLLOW_UPS: f"Follow-ups answered: {submission.business}",
         Action.SIGN_OFF: f"Proof signed off: {submission.business}",
         Action.ASK_FIX: f"Fix requested on the proof: {submission.business}",
         Action.WITHDRAW: f"Application withdrawn: {submission.business}",
@@ -153,10 +166,11 @@ def applicant_acted(event: Event) -> None:
     )
 
 
-@on(Action.REQUEST_CHANGES, Action.REJECT, Action.UNPUBLISH, Action.APPROVE)
+@on(Action.REQUEST_CHANGES, Action.REJECT, Action.UNPUBLISH, Action.APPROVE, Action.STOP_FOLLOW_UPS)
 def decided(event: Event) -> None:
     submission = event.submission
     subjects = {
+        Action.STOP_FOLLOW_UPS: "About our follow-up questions",
         Action.REQUEST_CHANGES: "A few changes to your application",
         Action.REJECT: "About your application",
         Action.UNPUBLISH: "Your interview is offline for now",
@@ -173,6 +187,54 @@ def decided(event: Event) -> None:
         pointed=pointed(event),
         **_status_link(submission),
     )
+
+
+def asked(questions) -> list[dict]:
+    """Each follow-up question as emails and pages show it: the question, the
+    question of the answer it follows, and the profile it is about."""
+    submission = questions[0].submission if questions else None
+    revision = submission.latest_revision if submission else None
+    after = {a.key: a.question_text for a in revision.answers} if revision else {}
+    return [
+        {"question": q.question, "after": after.get(q.follows, ""), "cited": q.cited}
+        for q in questions
+    ]
+
+
+@on(Action.ASK_FOLLOW_UPS)
+def follow_ups_asked(event: Event) -> None:
+    submission = event.submission
+    questions = [f for f in submission.follow_ups if f.asked_event_id == event.id]
+    queue(
+        "ask_follow_ups",
+        _applicant(submission),
+        "A few more questions about your application"
+        if len(questions) != 1
+        else "One more question about your application",
+        event=event,
+        key=_key(event),
+        submission=submission,
+        message=event.message,
+        questions=asked(questions),
+        **_follow_ups_link(submission),
+    )
+
+
+def follow_up_reminder(submission: Submission, questions) -> int:
+    """Remind the applicant of follow-up questions still waiting (once a round)."""
+    if not questions:
+        return 0
+    row = queue(
+        "follow_up_reminder",
+        _applicant(submission),
+        "Our questions are still waiting for you",
+        key=f"follow-up-reminder:{questions[0].asked_event_id}",
+        submission=submission,
+        questions=asked(questions),
+        asked_at=questions[0].asked_event.created_at,
+        **_follow_ups_link(submission),
+    )
+    return 1 if row is not None else 0
 
 
 @on(Action.SEND_PROOF)

@@ -114,6 +114,7 @@ class Page:
     slug: str
     title: str
     intro_html: str
+    greeting: str
     photo: str | None
     share_image: str | None
     published_at: datetime
@@ -302,6 +303,7 @@ _page = (
         _interviews.c.slug,
         _interviews.c.title,
         _interviews.c.intro_html,
+        _interviews.c.greeting,
         _interviews.c.photo,
         _interviews.c.share_image,
         _interviews.c.published_at,
@@ -356,8 +358,11 @@ def page(slug: str, related: int = 3) -> Page | None:
     row = execute(_page, slug=slug, now=now).first()
     if row is None:
         return None
-    (id_, slug, title, intro, photo, share_image, published, updated, *person, corrected) = row
-    found = Page(id_, slug, title, intro, photo, share_image, published, updated, Person(*person))
+    (id_, slug, title, intro, greeting, photo, share_image, published, updated, *rest) = row
+    *person, corrected = rest
+    found = Page(
+        id_, slug, title, intro, greeting, photo, share_image, published, updated, Person(*person)
+    )
     found.items = [
         Pair(pair_id, question, answer, Asked(asked) if asked else None)
         for pair_id, question, answer, asked in execute(_pairs, id=id_)

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from flask import render_template
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from .. import workflow
 from ..auth import editor_required
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Event, Submission, count_by
+from ..models import Event, FollowUp, Submission, count_by
 from ..workflow import Action, State
 from . import bp
 
@@ -72,6 +73,21 @@ def median_days_to_decision(now: datetime, days: int) -> float | None:
     return round(median(first.values()), 1) if first else None
 
 
+def median_days_to_answer(now: datetime, days: int) -> float | None:
+    """Median days from asking follow-up questions to their answers, for the
+    answers sent in the window (a round given up on has no answer: not counted)."""
+    since = now - timedelta(days=days)
+    asked = aliased(Event)
+    rows = db.session.execute(
+        select(FollowUp.asked_event_id, asked.created_at, func.min(FollowUp.sent_at))
+        .join(asked, asked.id == FollowUp.asked_event_id)
+        .where(FollowUp.sent_at.is_not(None), FollowUp.sent_at >= since)
+        .group_by(FollowUp.asked_event_id, asked.created_at)
+    ).all()
+    waits = [(answered - asked_at).total_seconds() / 86400 for _, asked_at, answered in rows]
+    return round(median(waits), 1) if waits else None
+
+
 @bp.route("/dashboard")
 @editor_required
 def dashboard():
@@ -90,6 +106,7 @@ def dashboard():
         total=sum(n for _, n in weeks),
         median_30=median_days_to_decision(now, 30),
         median_90=median_days_to_decision(now, 90),
+        answered_90=median_days_to_answer(now, 90),
         counts=count_by(Submission.state, Submission.state != State.DRAFT.value),
         states=[s for s in State if s is not State.DRAFT],
         oldest=oldest,

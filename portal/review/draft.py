@@ -74,6 +74,7 @@ def draft(submission_id: int):
                 photo=photo,
                 remove_photo=form.remove_photo.data,
                 pull_quote=form.pull_quote.data or "",
+                greeting=form.greeting.data or "",
             )
         except interviews.SlugTaken as error:
             form.slug.errors.append(str(error))
@@ -123,6 +124,7 @@ def _fill(form, content: dict) -> None:
     form.slug.data = content["slug"]
     form.intro_html.data = content["intro_html"]
     form.pull_quote.data = content["pull_quote"]
+    form.greeting.data = content.get("greeting", "")
     form.tags.data = ", ".join(content["tag_names"])
     for item in content["items"]:
         key = item["item_id"]

@@ -34,7 +34,15 @@ from wtforms.validators import (
 
 from ..accounts import PASSWORD_MIN
 from ..forms import PlainText, strip
-from ..models import EMAIL_MAX, MESSAGE_MAX, NAME_MAX, QUESTION_MAX, SLUG_MAX, TITLE_MAX
+from ..models import (
+    EMAIL_MAX,
+    MESSAGE_MAX,
+    NAME_MAX,
+    QUESTION_MAX,
+    SLUG_MAX,
+    SOCIAL_NETWORKS,
+    TITLE_MAX,
+)
 from ..sanitize import TooLong, clean_html
 
 
@@ -170,6 +178,57 @@ def with_answer_requests(question_ids: list[int]) -> type[ActionForm]:
     return Form
 
 
+# Follow-up questions asked in one go (more in the next round).
+FOLLOW_UPS_AT_ONCE = 4
+
+
+class FollowUpsForm(FlaskForm):
+    """Questions for this applicant alone, each placed after one of their answers."""
+
+    version = HiddenField()
+    message = TextAreaField(
+        "A note with the questions (optional)",
+        filters=[strip],
+        validators=[Optional(), Length(max=MESSAGE_MAX), PlainText()],
+    )
+
+
+for _n in range(1, FOLLOW_UPS_AT_ONCE + 1):
+    setattr(
+        FollowUpsForm,
+        f"question{_n}",
+        TextAreaField(
+            f"Question {_n}",
+            filters=[strip],
+            validators=[Optional(), Length(max=QUESTION_MAX), PlainText()],
+        ),
+    )
+    setattr(
+        FollowUpsForm, f"follows{_n}", SelectField("After their answer to", default="")
+    )
+    setattr(FollowUpsForm, f"cites{_n}", SelectField("About their profile", default=""))
+
+
+def follow_ups_form(submission, formdata=None) -> FollowUpsForm:
+    """The form, its choices the applicant's answers and profiles."""
+    revision = submission.latest_revision
+    answers = [(a.key, _shortened(a.question_text)) for a in (revision.answers if revision else [])]
+    profiles = [
+        (key, label)
+        for key, label in SOCIAL_NETWORKS.items()
+        if (submission.socials or {}).get(key)
+    ]
+    form = FollowUpsForm(formdata=formdata, version=submission.version)
+    for n in range(1, FOLLOW_UPS_AT_ONCE + 1):
+        form[f"follows{n}"].choices = choices([("", "(none: at the end)"), *answers])
+        form[f"cites{n}"].choices = choices([("", "(none)"), *profiles])
+    return form
+
+
+def _shortened(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 class NoteForm(FlaskForm):
     body = TextAreaField(
         "Internal note (editors only)",
@@ -218,6 +277,12 @@ class DraftForm(FlaskForm):
         description="The interview's address: /interviews/<this>.",
     )
     intro_html = EditorHTML("Interviewer's note", validators=[Optional()])
+    greeting = StringField(
+        "Greeting before the first question",
+        filters=[strip],
+        validators=[Optional(), Length(max=300), PlainText(multiline=False)],
+        description="Optional, in your words: “Hello Maya; welcome to the series!”",
+    )
     tags = StringField(
         "Tags",
         filters=[strip],

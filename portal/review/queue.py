@@ -12,8 +12,8 @@ from .. import operations, workflow
 from ..auth import editor_required
 from ..clock import utcnow
 from ..extensions import db
-from ..models import AfterRequest, Submission, User, count_by
-from ..workflow import State
+from ..models import AfterRequest, Event, Submission, User, count_by
+from ..workflow import Action, State
 from . import bp
 from .forms import BULK_ACTIONS, BulkForm, QueueFilterForm, choices
 from .session import safe_next
@@ -76,8 +76,11 @@ def queue():
     filter_form = QueueFilterForm(formdata=None, q=q, who=who, sort=sort)
     filter_form.who.choices = choices(list(FILTERS.items()))
     filter_form.sort.choices = choices(list(SORTS.items()))
+    shown = rows[:PAGE_SIZE]
     return render_template(
         "review/queue.html",
+        answered=_follow_ups_answered([s.id for s in shown]) if tab == State.IN_REVIEW else set(),
+        ageing=State(tab) in workflow.EDITORS_TURN or tab == State.FOLLOW_UPS_ASKED,
         filter_form=filter_form,
         open_requests=open_requests,
         tabs=QUEUE_TABS,
@@ -88,13 +91,32 @@ def queue():
         sort=sort,
         filters=FILTERS,
         sorts=SORTS,
-        rows=rows[:PAGE_SIZE],
+        rows=shown,
         page=page,
         has_next=len(rows) > PAGE_SIZE,
         flag_before=flag_before,
         flag_days=current_app.config["QUEUE_FLAG_DAYS"],
         editors_turn=State(tab) in workflow.EDITORS_TURN,
         form=form,
+    )
+
+
+def _follow_ups_answered(submission_ids: list[int]) -> set[int]:
+    """Those of `submission_ids` whose latest event is the applicant's answers
+    to follow-up questions: back with the editors, marked so in the queue."""
+    if not submission_ids:
+        return set()
+    latest = (
+        select(func.max(Event.id))
+        .where(Event.submission_id.in_(submission_ids))
+        .group_by(Event.submission_id)
+    )
+    return set(
+        db.session.scalars(
+            select(Event.submission_id).where(
+                Event.id.in_(latest), Event.action == Action.ANSWER_FOLLOW_UPS.value
+            )
+        )
     )
 
 

@@ -21,12 +21,14 @@ from ..models import ReplyPreset, Submission, User
 from ..workflow import Action, State
 from . import bp
 from .forms import (
+    FOLLOW_UPS_AT_ONCE,
     AssignForm,
     ChangesForm,
     CompareForm,
     NoteForm,
     PublishForm,
     choices,
+    follow_ups_form,
     with_answer_requests,
 )
 from .queue import active_editors
@@ -86,7 +88,13 @@ def _action_forms(submission: Submission, actions, failed_form=None, failed=None
     return forms
 
 
-def _page(submission: Submission, form=None, failed: str | None = None, publish_form=None):
+def _page(
+    submission: Submission,
+    form=None,
+    failed: str | None = None,
+    publish_form=None,
+    follow_ups=None,
+):
     """The submission page; after a refused action, with what was typed in its form."""
     actions = sorted(
         (
@@ -145,7 +153,70 @@ def _page(submission: Submission, form=None, failed: str | None = None, publish_
         },
         site_timezone=current_app.config["SITE_TIMEZONE"],
         held_words=_held_words(submission),
+        can_ask=Action.ASK_FOLLOW_UPS
+        in workflow.allowed_actions(submission.state, current_user.role),
+        follow_ups_form=follow_ups or follow_ups_form(submission),
+        follow_ups_at_once=FOLLOW_UPS_AT_ONCE,
+        rounds=_rounds(submission),
+        reminder_days=operations.FOLLOW_UP_REMINDER_DAYS,
     )
+
+
+def _rounds(submission: Submission) -> list[tuple]:
+    """Each round of follow-up questions: (the asking event, its questions with
+    what each follows, and whether it is the one waiting now)."""
+    after = {}
+    for revision in submission.revisions:
+        after.update({a.key: a.question_text for a in revision.answers})
+    waiting = {q.id for q in operations.waiting_follow_ups(submission)}
+    rounds: dict[int, list] = {}
+    for question in submission.follow_ups:
+        rounds.setdefault(question.asked_event_id, []).append(
+            (question, after.get(question.follows, ""))
+        )
+    events = {e.id: e for e in submission.events}
+    return [
+        (events[event_id], questions, any(q.id in waiting for q, _ in questions))
+        for event_id, questions in rounds.items()
+        if event_id in events
+    ]
+
+
+@bp.route("/submissions/<int:submission_id>/follow-ups", methods=["POST"])
+@editor_required
+def ask_follow_ups(submission_id: int):
+    """Ask the applicant questions of their own (one round)."""
+    submission = load(submission_id)
+    form = follow_ups_form(submission, request.form)
+    asks = [
+        operations.Ask(
+            form[f"question{n}"].data or "",
+            form[f"follows{n}"].data or "",
+            form[f"cites{n}"].data or "",
+        )
+        for n in range(1, FOLLOW_UPS_AT_ONCE + 1)
+    ]
+    valid = form.validate_on_submit()
+    if valid and not any(a.question for a in asks):
+        form.question1.errors.append("Write at least one question to ask.")
+        valid = False
+    if not valid:
+        errors = [f"{field.label.text}: {error}" for field in form for error in field.errors]
+        flash(" ".join(errors) or "Please try again.", "error")
+        return _page(submission, follow_ups=form), 400
+    operations.ask_follow_ups(
+        submission,
+        operations.Actor.of(current_user),
+        asks,
+        form.message.data or "",
+        expected_version=expected_version(form),
+    )
+    asked = sum(1 for a in asks if a.question)
+    flash(
+        f"Sent: {asked} question{'s' if asked != 1 else ''} to {submission.name}, by email.",
+        "success",
+    )
+    return redirect(url_for("review.submission", submission_id=submission.id))
 
 
 def _held_words(submission: Submission) -> list:

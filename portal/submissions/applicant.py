@@ -72,6 +72,7 @@ YOU_DID = {
     Action.SAVE.value: "You saved your application",
     Action.SUBMIT.value: "You sent your application",
     Action.REVISE.value: "You sent your revised answers",
+    Action.ANSWER_FOLLOW_UPS.value: "You sent your answers to our questions",
     Action.SIGN_OFF.value: "You signed the proof off",
     Action.ASK_FIX.value: "You asked us to fix the proof",
     Action.WITHDRAW.value: "You withdrew your application",
@@ -84,6 +85,10 @@ def _what_happened(event: Event) -> str:
     scheduled = (event.details or {}).get("scheduled_for")
     if event.action == Action.PUBLISH.value and scheduled:
         return f"Scheduled to go live {local(scheduled)}"
+    if event.action == Action.ASK_FOLLOW_UPS.value:
+        return "We asked you a few more questions"
+    if event.action == Action.STOP_FOLLOW_UPS.value:
+        return "We went on without the answers to our questions"
     if event.action == Action.CANCEL_SCHEDULE.value:
         return "The publication date was called off: we will set a new one"
     if event.action == Action.EDIT_AFTER_SIGNOFF.value:

@@ -227,6 +227,32 @@ def with_fix_requests(item_ids: list[int]) -> type[ApplicantActionForm]:
     return Form
 
 
+class FollowUpsForm(FlaskForm):
+    """The applicant's answers to the editors' follow-up questions."""
+
+    version = HiddenField()
+
+
+def with_follow_ups(follow_up_ids: list[int]) -> type[FollowUpsForm]:
+    """An answer and an "I'd rather not say" per follow-up question."""
+
+    class Form(FollowUpsForm):
+        pass
+
+    for follow_up_id in follow_up_ids:
+        setattr(
+            Form,
+            f"answer{follow_up_id}",
+            TextAreaField(
+                "Your answer",
+                filters=[strip],
+                validators=[Optional(), Length(max=ANSWER_MAX), PlainText()],
+            ),
+        )
+        setattr(Form, f"decline{follow_up_id}", BooleanField("I'd rather not say"))
+    return Form
+
+
 class ResendForm(FlaskForm):
     email = EmailField(
         "Your email",

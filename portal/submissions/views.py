@@ -22,6 +22,7 @@ from ..filters import local
 from ..forms import expected_version
 from ..models import Question, StatusToken, Submission
 from ..notifications import limits
+from ..notifications.emails import asked
 from ..workflow import Action, Role, State
 from . import applicant, bp
 from .forms import (
@@ -33,6 +34,7 @@ from .forms import (
     answers_of,
     socials_of,
     with_fix_requests,
+    with_follow_ups,
     with_questions,
 )
 
@@ -232,6 +234,7 @@ def status(token: str):
         proof_note=applicant.proof_note(submission) if state is State.AWAITING_SIGNOFF else "",
         actions=actions,
         can_revise=Action.REVISE in workflow.allowed_actions(state, Role.APPLICANT),
+        follow_ups=operations.waiting_follow_ups(submission),
         asked=applicant.latest_request(submission) if state is State.CHANGES_REQUESTED else None,
         form=ApplicantActionForm(formdata=None, version=submission.version),
         fix_form=_fix_form(submission)(formdata=None) if submission.interview else None,
@@ -430,6 +433,54 @@ def revise(token: str):
         token=token,
         request_event=request_event,
         answer_requests=request_event.answer_requests if request_event else {},
+    ), _form_status(form)
+
+
+@bp.route("/status/<token>/follow-ups", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one gets the answers back
+def follow_ups(token: str):
+    """Answer the editors' follow-up questions: save to finish later, or send."""
+    submission = _submission_for(token)
+    questions = operations.waiting_follow_ups(submission)
+    if not questions:
+        if request.method == "POST":
+            flash(operations.NO_LONGER_WAITING, "warning")
+        return redirect(url_for("submissions.status", token=token))
+    form = with_follow_ups([q.id for q in questions])(version=submission.version)
+    if request.method == "GET":
+        for q in questions:
+            form[f"answer{q.id}"].data = q.answer
+            form[f"decline{q.id}"].data = q.declined
+    sending = "send" in request.form
+    if form.validate_on_submit():
+        replies = {
+            q.id: operations.Reply(form[f"answer{q.id}"].data or "", form[f"decline{q.id}"].data)
+            for q in questions
+        }
+        if not sending:
+            operations.save_follow_up_answers(submission, replies)
+            flash("Saved. Come back to this page to finish: nothing is sent yet.", "success")
+            return redirect(url_for("submissions.follow_ups", token=token))
+        unanswered = [r for r in questions if not replies[r.id].text and not replies[r.id].declined]
+        for q in unanswered:
+            form[f"answer{q.id}"].errors.append(
+                "Answer this question, or tick “I'd rather not say”."
+            )
+        if not unanswered:
+            operations.answer_follow_ups(
+                submission, replies, expected_version=expected_version(form)
+            )
+            flash("Thank you: your answers are with the editors.", "success")
+            return redirect(url_for("submissions.status", token=token))
+    return render_template(
+        "submissions/follow_ups.html",
+        form=form,
+        submission=submission,
+        token=token,
+        questions=questions,
+        asked=asked(questions),
+        own_answers={a.key: a for a in submission.latest_revision.answers},
+        note=questions[0].asked_event.message,
     ), _form_status(form)
 
 
