@@ -203,9 +203,7 @@ for _n in range(1, FOLLOW_UPS_AT_ONCE + 1):
             validators=[Optional(), Length(max=QUESTION_MAX), PlainText()],
         ),
     )
-    setattr(
-        FollowUpsForm, f"follows{_n}", SelectField("After their answer to", default="")
-    )
+    setattr(FollowUpsForm, f"follows{_n}", SelectField("After their answer to", default=""))
     setattr(FollowUpsForm, f"cites{_n}", SelectField("About their profile", default=""))
 
 
