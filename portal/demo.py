@@ -171,6 +171,35 @@ APPLICATIONS = [
         [],
         6,
     ),
+    (
+        Profile(
+            name="Rowan Achebe",
+            email="rowan@tidepoolsurf.example",
+            business="Tidepool Surf School",
+            website="https://tidepoolsurf.example",
+            location="Newquay",
+            industry="Sport and leisure",
+            pitch="Beginners' surf lessons, booked mostly by people who saw a wipeout on YouTube.",
+            socials={"youtube": "https://www.youtube.com/@tidepoolsurf"},
+        ),
+        [
+            "Surf lessons for complete beginners, from eight-year-olds to a retired judge.",
+            "I taught friends for years before a café owner offered me her beach hut.",
+            "YouTube: every lesson ends with a short film of the group, wipeouts included.",
+            "Winter used to be dead. Now people book next summer after watching in January.",
+            "",
+            "Honest films. Nobody stands up first time, and we show that.",
+            "",
+            "Mostly YouTube, a little Instagram for the weather and the waves.",
+            "Films of real lessons worked. Slick drone shots did not book anyone.",
+            "I would have filmed from the first lesson, not the third year.",
+            "",
+            "Show what the first day is really like.",
+        ],
+        Action.START_REVIEW,
+        [],
+        3,
+    ),
 ]
 
 
@@ -287,6 +316,65 @@ def _advance(submission: Submission, until: Action, actor: Actor, tags, days_ago
                 _polish(submission, tags)
                 note = PROOF_NOTES.get(submission.business, "")
             operations.perform(submission, action, who, message=note)
+            if action is Action.START_REVIEW:
+                _ask_follow_ups(submission, actor)
+
+
+# Follow-up questions asked in review: (question, the answer it follows by its
+# position, a profile it is about, the answer; None: still waiting for it).
+FOLLOW_UPS = {
+    "Harbour Street Bakery": [
+        (
+            "You post what is left at two o'clock: do people now wait for that post "
+            "instead of coming in the morning?",
+            3,
+            "instagram",
+            "A few do, and that is fine: the two o'clock crowd are mostly people who could "
+            "never get here before work. The morning queue has not shrunk at all.",
+        ),
+    ],
+    "Northlight Photography": [
+        (
+            "Your LinkedIn brings in the company work: what do you post there that a "
+            "marketing manager stops for?",
+            2,
+            "linkedin",
+            "The before-and-afters, always with the client's permission and a line about "
+            "what the new photos changed for them: more clicks, a better stall.",
+        ),
+    ],
+    "Tidepool Surf School": [
+        (
+            "Your films show the wipeouts: has anyone ever asked you to take one down?",
+            2,
+            "youtube",
+            None,
+        ),
+        ("What does a winter booking look like, from the film to the beach?", 3, "", None),
+    ],
+}
+
+
+def _ask_follow_ups(submission: Submission, actor: Actor) -> None:
+    asked = FOLLOW_UPS.get(submission.business)
+    if not asked:
+        return
+    answers = submission.latest_revision.answers
+    operations.ask_follow_ups(
+        submission,
+        actor,
+        [
+            operations.Ask(question, answers[at].key if at >= 0 else "", cites)
+            for question, at, cites, _ in asked
+        ],
+    )
+    if any(answer is None for *_, answer in asked):
+        return  # waiting for the applicant
+    replies = {
+        question.id: operations.Reply(answer)
+        for question, (*_, answer) in zip(submission.follow_ups, asked, strict=True)
+    }
+    operations.answer_follow_ups(submission, replies)
 
 
 # What the editor changed in some answers before the proof (by answer position),
@@ -314,6 +402,7 @@ def _polish(submission: Submission, tag_names: list[str]) -> None:
         f"{submission.business} in {submission.location} and what social media "
         "changed for them.</p>"
     )
+    interview.greeting = f"Hello {submission.name.split()[0]}; welcome to the series!"
     for position, html in EDITS.get(submission.business, {}).items():
         interview.items[position].answer_html = html
     for name in tag_names:

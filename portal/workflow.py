@@ -213,7 +213,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REQUEST_CHANGES: "Request changes",
     Action.REVISE: "Send revision",
     Action.ASK_FOLLOW_UPS: "Ask follow-up questions",
-    Action.ANSWER_FOLLOW_UPS: "Send the answers",
+    Action.ANSWER_FOLLOW_UPS: "Answer the follow-up questions",
     Action.STOP_FOLLOW_UPS: "Stop waiting for the answers",
     Action.REJECT: "Reject",
     Action.REOPEN: "Reopen",

@@ -222,7 +222,13 @@ def test_demo_seed_fills_every_stage_once(app, client):
     assert "already" in runner.invoke(args=["demo", "seed"]).output
     with app.app_context():
         states = set(db.session.scalars(select(Submission.state)))
-        assert {"published", "awaiting_signoff", "submitted", "in_review"} <= states
+        assert {
+            "published",
+            "awaiting_signoff",
+            "submitted",
+            "in_review",
+            "follow_ups_asked",
+        } <= states
         published = db.session.scalars(
             select(Interview.slug).where(Interview.published_at.is_not(None))
         ).all()

@@ -169,7 +169,9 @@ def test_a_second_round_follows_the_first_answers_and_the_history_shows_both(app
         assert texts[3:5] == [TIED, again]
         assert submission.latest_revision.number == 3
     page = client.get(_page(sid)).get_data(as_text=True)
-    assert "Round 1: asked" in page and "Round 2: asked" in page
+    assert (
+        'Round 1 <span class="muted">asked' in page and 'Round 2 <span class="muted">asked' in page
+    )
 
 
 def test_a_revision_after_follow_ups_keeps_their_answers(app, editor):
