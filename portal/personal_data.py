@@ -135,6 +135,17 @@ def export(email: str) -> dict:
                     }
                     for r in submission.revisions
                 ],
+                # Asked of them alone; an answer saved but not sent is theirs too.
+                "follow_up_questions": [
+                    {
+                        "question": f.question,
+                        "answer": f.answer,
+                        "declined": f.declined,
+                        "asked_at": when(f.asked_event.created_at),
+                        "sent_at": when(f.sent_at),
+                    }
+                    for f in submission.follow_ups
+                ],
                 "events": [
                     {
                         "action": e.action,

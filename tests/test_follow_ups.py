@@ -249,9 +249,11 @@ def test_sending_twice_records_one_answer_and_says_where_it_is(app, client, edit
         "send": "1",
     }
     assert applicant.post(path, data=data).status_code == 302
-    again = applicant.post(path, data=data, follow_redirects=True)
-    assert again.status_code == 200
-    assert "no longer waiting for answers" in again.get_data(as_text=True)
+    again = applicant.post(path, data=data)
+    assert again.status_code == 409
+    page = again.get_data(as_text=True)
+    assert "no longer waiting for answers" in page and "Start small." in page
+    assert "Send my answers" not in page
     with app.app_context():
         answered = db.session.scalar(
             select(func.count()).where(Event.action == Action.ANSWER_FOLLOW_UPS.value)
@@ -339,6 +341,22 @@ def test_the_queue_tab_and_the_dashboard(app, client, editor):
         operations.answer_follow_ups(submission, {question.id: operations.Reply("Start small.")})
     dashboard = client.get("/editor/dashboard").get_data(as_text=True)
     assert re.search(r"Last 90 days</dt><dd>2\.0</dd>\s*<dt>Waiting now", dashboard), dashboard
+
+
+def test_the_privacy_export_holds_the_follow_ups_and_unsent_answers(app):
+    from portal import personal_data
+
+    sid, _, _, email = _in_review(app)
+    with app.app_context():
+        submission = db.session.get(Submission, sid)
+        operations.ask_follow_ups(
+            submission, actor_for(Action.ASK_FOLLOW_UPS), [operations.Ask(LOOSE)]
+        )
+        [question] = submission.follow_ups
+        operations.save_follow_up_answers(submission, {question.id: operations.Reply("A draft.")})
+        [held] = personal_data.export(email)["applications"]
+    [asked] = held["follow_up_questions"]
+    assert (asked["question"], asked["answer"], asked["sent_at"]) == (LOOSE, "A draft.", None)
 
 
 def test_erasure_takes_the_follow_ups_with_it(app, client):

@@ -442,11 +442,17 @@ def follow_ups(token: str):
     """Answer the editors' follow-up questions: save to finish later, or send."""
     submission = _submission_for(token)
     questions = operations.waiting_follow_ups(submission)
-    if not questions:
-        if request.method == "POST":
-            flash(operations.NO_LONGER_WAITING, "warning")
-        return redirect(url_for("submissions.status", token=token))
+    closed = not questions
+    if closed:
+        # Sent already, or the editors went on without the answers: a page sent
+        # now still shows what was typed in it (to keep), with why it went nowhere.
+        questions = operations.follow_up_round(submission)
+        if request.method != "POST" or not questions:
+            return redirect(url_for("submissions.status", token=token))
     form = with_follow_ups([q.id for q in questions])(version=submission.version)
+    if closed:
+        flash(operations.NO_LONGER_WAITING, "warning")
+        return _follow_ups_page(form, submission, token, questions, closed=True), 409
     if request.method == "GET":
         for q in questions:
             form[f"answer{q.id}"].data = q.answer
@@ -472,6 +478,10 @@ def follow_ups(token: str):
             )
             flash("Thank you: your answers are with the editors.", "success")
             return redirect(url_for("submissions.status", token=token))
+    return _follow_ups_page(form, submission, token, questions), _form_status(form)
+
+
+def _follow_ups_page(form, submission, token, questions, closed=False) -> str:
     return render_template(
         "submissions/follow_ups.html",
         form=form,
@@ -479,9 +489,10 @@ def follow_ups(token: str):
         token=token,
         questions=questions,
         asked=asked(questions),
-        own_answers={a.key: a for a in submission.latest_revision.answers},
+        own_answers={a.key: a for r in submission.revisions for a in r.answers},
         note=questions[0].asked_event.message,
-    ), _form_status(form)
+        closed=closed,
+    )
 
 
 @bp.route("/privacy")
