@@ -215,7 +215,8 @@ def remind() -> None:
     """Remind applicants of follow-up questions unanswered for 3 days (once a round; daily)."""
     from .operations import remind_follow_ups
 
-    click.echo(f"{remind_follow_ups()} reminders queued.")
+    reminded = remind_follow_ups()
+    click.echo(f"{reminded} reminder{'s' if reminded != 1 else ''} queued.")
 
 
 search_cli = AppGroup("search", help="Full-text search.")

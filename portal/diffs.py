@@ -48,6 +48,8 @@ class AnswerChange:
     question: str
     old: str
     new: str
+    # Not in the older revision at all (an answer to a follow-up question).
+    added: bool = False
 
     @property
     def changed(self) -> bool:
@@ -66,7 +68,12 @@ def compare_answers(old_answers, new_answers) -> list[AnswerChange]:
     for answer in new_answers:
         before = old.pop(answer.key, None)
         changes.append(
-            AnswerChange(answer.question_text, before.body if before else "", answer.body)
+            AnswerChange(
+                answer.question_text,
+                before.body if before else "",
+                answer.body,
+                added=before is None and answer.follow_up_id is not None,
+            )
         )
     for answer in old.values():  # questions answered before but not now
         changes.append(AnswerChange(answer.question_text, answer.body, ""))

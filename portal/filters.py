@@ -93,6 +93,7 @@ def init_app(app) -> None:
         without_scheme=shown,
     )
     from .links import paths, public_url
+    from .publishing.sharing import links as share_links
     from .photos import kept
 
     app.jinja_env.globals.update(
@@ -102,6 +103,7 @@ def init_app(app) -> None:
         badge=badge,
         now=utcnow,
         public_url=public_url,
+        share_links=share_links,
         # Templates compare with the workflow's names, never with string literals.
         State=State,
         Action=Action,

@@ -824,6 +824,13 @@ def _write_replies(submission: Submission, replies: dict[int, Reply]) -> list[Fo
     return questions
 
 
+def _forget_unsent(questions: list[FollowUp]) -> None:
+    """What the applicant typed but did not send (or declined to send) is not kept."""
+    for question in questions:
+        if question.declined or question.sent_at is None:
+            question.answer = ""
+
+
 def save_follow_up_answers(submission: Submission, replies: dict[int, Reply]) -> None:
     """Keep the applicant's answers so far, to finish later (nobody is told)."""
     with _atomic(submission.id):
@@ -832,13 +839,16 @@ def save_follow_up_answers(submission: Submission, replies: dict[int, Reply]) ->
 
 
 def answer_follow_ups(
-    submission: Submission, replies: dict[int, Reply], *, expected_version: int | None = None
+    submission: Submission, replies: dict[int, Reply], *, round_id: int | None = None
 ) -> Event:
     """The applicant sends the round's answers: each question answered or
     declined. The answers become a new revision, each after the answer it
-    follows; the editors hear of it."""
+    follows; the editors hear of it. `round_id`: the asking event the form
+    was made for (an editor's unrelated action meanwhile does not matter)."""
     with _atomic(submission.id):
         questions = _write_replies(submission, replies)
+        if round_id is not None and questions[0].asked_event_id != round_id:
+            raise workflow.IllegalTransition(NO_LONGER_WAITING)
         missing = [q.question for q in questions if not q.answer and not q.declined]
         if missing:
             raise workflow.MessageRequired(
@@ -848,11 +858,11 @@ def answer_follow_ups(
             submission,
             Action.ANSWER_FOLLOW_UPS,
             APPLICANT,
-            expected_version=expected_version,
             details={"follow_ups": [q.id for q in questions]},
         )
         for question in questions:
             question.sent_at = event.created_at
+        _forget_unsent(questions)
         previous = submission.latest_revision
         revision = Revision(number=len(submission.revisions) + 1)
         submission.revisions.append(revision)
@@ -908,8 +918,13 @@ def _arranged(answers: list[Answer], submission: Submission) -> list[Answer]:
 
 
 def stop_follow_ups(submission, actor, message="", *, expected_version=None) -> Event:
-    """No answers coming: the editors go on without them (the applicant is told)."""
-    return _act(submission, Action.STOP_FOLLOW_UPS, actor, message, expected_version)
+    """No answers coming: the editors go on without them (the applicant is told;
+    anything they had saved, unsent, is not kept)."""
+
+    def forget(_event):
+        _forget_unsent(follow_up_round(submission))
+
+    return _act(submission, Action.STOP_FOLLOW_UPS, actor, message, expected_version, then=forget)
 
 
 def remind_follow_ups(now: datetime | None = None) -> int:

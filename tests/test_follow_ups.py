@@ -125,7 +125,7 @@ def test_asked_answered_declined_and_published_in_place(app, client, editor, inb
     page = client.get(_page(sid)).get_data(as_text=True)
     assert "Declined: they would rather not say." in page
     assert "follow-up</span>" in page and "&lt;b&gt;#kilnday&lt;/b&gt;" in page
-    assert '<strong class="flag">changed</strong>' in page  # the diff of revision 1 and 2
+    assert '<strong class="flag">new: a follow-up</strong>' in page  # revision 1 and 2
     queue = client.get("/editor/?state=in_review").get_data(as_text=True)
     assert "follow-ups answered" in queue
 
@@ -241,10 +241,10 @@ def test_sending_twice_records_one_answer_and_says_where_it_is(app, client, edit
     path = f"/status/{token}/follow-ups"
     page = applicant.get(path).get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    round_id = re.search(r'name="round" type="hidden" value="(\d+)"', page).group(1)
     data = {
         "csrf_token": csrf,
-        "version": version,
+        "round": round_id,
         f"answer{question_id}": "Start small.",
         "send": "1",
     }
@@ -401,3 +401,48 @@ def test_follow_ups_are_asked_only_in_review(app, state):
             operations.ask_follow_ups(
                 submission, actor_for(Action.APPROVE), [operations.Ask(LOOSE)]
             )
+
+
+def test_an_editors_unrelated_change_meanwhile_does_not_stop_the_answers(app, client, editor):
+    sid, _, _, _ = _in_review(app)
+    login(client)
+    _ask(client, sid, (LOOSE, "", ""))
+    with app.app_context():
+        submission = db.session.get(Submission, sid)
+        [question_id] = [f.id for f in submission.follow_ups]
+        token = operations.new_status_link(submission)
+    applicant = app.test_client()
+    path = f"/status/{token}/follow-ups"
+    page = applicant.get(path).get_data(as_text=True)
+    # While the page is open, an editor assigns the application (its version moves on).
+    post_form(client, _page(sid), {"assignee": "0"}, action=f"{_page(sid)}/assign")
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    round_id = re.search(r'name="round" type="hidden" value="(\d+)"', page).group(1)
+    sent = applicant.post(
+        path,
+        data={"csrf_token": csrf, "round": round_id, f"answer{question_id}": "Sent.", "send": "1"},
+    )
+    assert sent.status_code == 302
+    assert _state(app, sid) == State.IN_REVIEW.value
+
+
+def test_what_was_declined_or_never_sent_is_not_kept(app, client, editor):
+    sid, _, _, _ = _in_review(app)
+    with app.app_context():
+        submission = db.session.get(Submission, sid)
+        asker = actor_for(Action.ASK_FOLLOW_UPS)
+        operations.ask_follow_ups(submission, asker, [operations.Ask(LOOSE), operations.Ask(TIED)])
+        first, second = (f.id for f in submission.follow_ups)
+        operations.answer_follow_ups(
+            submission,
+            {
+                first: operations.Reply("Typed, then thought better of it.", declined=True),
+                second: operations.Reply("Kept."),
+            },
+        )
+        assert [f.answer for f in submission.follow_ups] == ["", "Kept."]
+        operations.ask_follow_ups(submission, asker, [operations.Ask("One more?")])
+        third = submission.follow_ups[-1].id
+        operations.save_follow_up_answers(submission, {third: operations.Reply("A half answer.")})
+        operations.stop_follow_ups(submission, asker)
+        assert db.session.get(FollowUp, third).answer == ""

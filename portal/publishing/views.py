@@ -12,6 +12,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -36,7 +37,7 @@ from ..models import (
     Tag,
 )
 from ..notifications.delivery import last_seen
-from . import bp, loading
+from . import bp, loading, sharing
 from .forms import SearchForm
 
 PAGE_SIZE = 12
@@ -130,6 +131,48 @@ def _interview_page(slug: str):
         related=found.related,
         corrections=found.corrections,
     )
+
+
+MASTODON_COOKIE = "mastodon"
+
+
+@bp.route("/interviews/<slug>/share/mastodon")
+def share_on_mastodon(slug: str):
+    """Ask for the reader's Mastodon server, then send them to its share page
+    with the post written (the server is remembered for next time)."""
+    found = loading.page(slug, related=0)
+    if found is None:
+        abort(404)
+    typed = request.args.get("server")
+    error = None
+    if typed is not None:
+        server = sharing.mastodon_server(typed)
+        if server is not None:
+            link = public_url("publishing.interview", slug=found.slug)
+            response = redirect(sharing.mastodon_link(server, found.title, link), 303)
+            response.set_cookie(
+                MASTODON_COOKIE,
+                server,
+                max_age=365 * 86400,
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                httponly=True,
+                samesite="Lax",
+            )
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+        error = "Give your server's address, like mastodon.social (or your @you@server handle)."
+    remembered = sharing.mastodon_server(request.cookies.get(MASTODON_COOKIE, "")) or ""
+    response = make_response(
+        render_template(
+            "publishing/share_mastodon.html",
+            interview=found,
+            typed=typed if typed is not None else remembered,
+            error=error,
+        ),
+        400 if error else 200,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def old_address():

@@ -182,6 +182,12 @@ def _rounds(submission: Submission) -> list[tuple]:
     ]
 
 
+def _which(field) -> str:
+    """ "Question 2, " for a field of the second question (the labels repeat)."""
+    number = field.name[-1]
+    return f"Question {number}, " if number.isdigit() and field.name != "question" + number else ""
+
+
 @bp.route("/submissions/<int:submission_id>/follow-ups", methods=["POST"])
 @editor_required
 def ask_follow_ups(submission_id: int):
@@ -201,7 +207,11 @@ def ask_follow_ups(submission_id: int):
         form.question1.errors.append("Write at least one question to ask.")
         valid = False
     if not valid:
-        errors = [f"{field.label.text}: {error}" for field in form for error in field.errors]
+        errors = [
+            f"{_which(field)}{field.label.text}: {error}"
+            for field in form
+            for error in field.errors
+        ]
         flash(" ".join(errors) or "Please try again.", "error")
         return _page(submission, follow_ups=form), 400
     operations.ask_follow_ups(

@@ -230,7 +230,8 @@ def with_fix_requests(item_ids: list[int]) -> type[ApplicantActionForm]:
 class FollowUpsForm(FlaskForm):
     """The applicant's answers to the editors' follow-up questions."""
 
-    version = HiddenField()
+    # The round the page shows (its asking event): the answers are for it alone.
+    round = HiddenField()
 
 
 def with_follow_ups(follow_up_ids: list[int]) -> type[FollowUpsForm]:

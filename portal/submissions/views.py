@@ -449,7 +449,7 @@ def follow_ups(token: str):
         questions = operations.follow_up_round(submission)
         if request.method != "POST" or not questions:
             return redirect(url_for("submissions.status", token=token))
-    form = with_follow_ups([q.id for q in questions])(version=submission.version)
+    form = with_follow_ups([q.id for q in questions])(round=questions[0].asked_event_id)
     if closed:
         flash(operations.NO_LONGER_WAITING, "warning")
         return _follow_ups_page(form, submission, token, questions, closed=True), 409
@@ -473,12 +473,28 @@ def follow_ups(token: str):
                 "Answer this question, or tick “I'd rather not say”."
             )
         if not unanswered:
-            operations.answer_follow_ups(
-                submission, replies, expected_version=expected_version(form)
-            )
+            try:
+                operations.answer_follow_ups(
+                    submission, replies, round_id=_id_or_none(form.round.data)
+                )
+            except operations.Conflict:
+                # An editor changed the application in the same instant.
+                flash(NOT_SENT_YET, "error")
+                return _follow_ups_page(form, submission, token, questions), 409
             flash("Thank you: your answers are with the editors.", "success")
             return redirect(url_for("submissions.status", token=token))
     return _follow_ups_page(form, submission, token, questions), _form_status(form)
+
+
+NOT_SENT_YET = (
+    "Your answers were not sent: the editors changed something on your application at "
+    "the same moment. Everything you typed is still here: please send it again."
+)
+
+
+def _id_or_none(value) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _follow_ups_page(form, submission, token, questions, closed=False) -> str:
