@@ -93,8 +93,8 @@ def init_app(app) -> None:
         without_scheme=shown,
     )
     from .links import paths, public_url
-    from .publishing.sharing import links as share_links
     from .photos import kept
+    from .publishing.sharing import links as share_links
 
     app.jinja_env.globals.update(
         url_for=paths(),
