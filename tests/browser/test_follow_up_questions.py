@@ -19,7 +19,7 @@ ANSWER = "They scanned a card on the stall & followed us: about forty a month."
 
 
 def _screenshot(page, name: str) -> None:
-    """For the README: `SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/browser/test_follow_ups.py` keeps them."""
+    """For the README: `SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/browser/test_follow_up_questions.py` keeps them."""
     folder = os.environ.get("SCREENSHOTS")
     if folder:
         page.screenshot(path=os.path.join(folder, name), full_page=True)
