@@ -48,6 +48,19 @@ def ago(value: datetime | None) -> str:
     return "just now"
 
 
+# Words a minute, read at an easy pace on a screen.
+READING_PACE = 230
+
+
+def reading_minutes(interview) -> int:
+    """Minutes to read an interview: its note, questions and answers."""
+    texts = [interview.intro_html or "", getattr(interview, "greeting", "") or ""]
+    for item in interview.items:
+        texts += [item.question, item.answer_html]
+    words = sum(len(strip_tags(text).split()) for text in texts)
+    return max(1, round(words / READING_PACE))
+
+
 def excerpt(html: str | None, length: int = 180) -> str:
     """The first words of an HTML fragment as plain text, cut at a word."""
     text = " ".join(strip_tags(html).split())
@@ -87,6 +100,7 @@ def init_app(app) -> None:
         date=date,
         ago=ago,
         excerpt=excerpt,
+        reading_minutes=reading_minutes,
         isodate=isodate,
         compact=compact,
         full_stop=full_stop,

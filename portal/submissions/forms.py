@@ -86,7 +86,10 @@ class SocialField(StringField):
 
 class ProfileForm(FlaskForm):
     name = StringField(
-        "Your name", filters=[strip], validators=_one_line(NAME_MAX, "Tell us your name.")
+        "Your name",
+        filters=[strip],
+        validators=_one_line(NAME_MAX, "Tell us your name."),
+        render_kw={"autocomplete": "name"},
     )
     email = EmailField(
         "Email",
@@ -98,14 +101,26 @@ class ProfileForm(FlaskForm):
             Email("That doesn't look like an email address."),
         ],
         description="Only the editors see it. Your private status link goes here.",
+        render_kw={"autocomplete": "email"},
     )
     business = StringField(
         "Business name",
         filters=[strip],
         validators=_one_line(BUSINESS_MAX, "Tell us your business's name."),
+        render_kw={"autocomplete": "organization"},
     )
-    website = StringField("Website", filters=[strip], validators=[*_one_line(URL_MAX), http_url])
-    location = StringField("Town or region", filters=[strip], validators=_one_line(LOCATION_MAX))
+    website = StringField(
+        "Website",
+        filters=[strip],
+        validators=[*_one_line(URL_MAX), http_url],
+        render_kw={"autocomplete": "url", "inputmode": "url"},
+    )
+    location = StringField(
+        "Town or region",
+        filters=[strip],
+        validators=_one_line(LOCATION_MAX),
+        render_kw={"autocomplete": "address-level2"},
+    )
     industry = SelectField(
         "Industry",
         choices=[SelectChoice("", "Choose one")]
@@ -259,6 +274,7 @@ class ResendForm(FlaskForm):
         "Your email",
         filters=[strip],
         validators=[DataRequired(), Length(max=EMAIL_MAX), PlainText(multiline=False), Email()],
+        render_kw={"autocomplete": "email"},
     )
 
 

@@ -54,11 +54,18 @@ def check(page: Page, url: str, found: dict[str, list]) -> None:
         found[url] = violations
 
 
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_no_serious_accessibility_violation_on_any_page(seeded: Portal, open_page, watch, viewport):
+@pytest.mark.parametrize(
+    ("viewport", "scheme"),
+    [(PHONE, "light"), (DESKTOP, "light"), (PHONE, "dark")],
+    ids=["phone", "desktop", "phone-dark"],
+)
+def test_no_serious_accessibility_violation_on_any_page(
+    seeded: Portal, open_page, watch, viewport, scheme
+):
+    """Every page, in the light theme and (contrast above all) the dark one."""
     portal = seeded
     found: dict[str, list] = {}
-    page = open_page(viewport)
+    page = open_page(viewport, color_scheme=scheme)
     # Readers.
     page.goto(portal.url("/"))
     interview = portal.url(first_href(page, ".card h2 a"))
