@@ -57,7 +57,7 @@ def document(interview: Interview) -> dict[str, str]:
 
 FTS5_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS interview_search USING fts5("
-    "title, name, business, body, tokenize = 'unicode61 remove_diacritics 2')"
+    "title, name, business, body, tokenize = 'porter unicode61 remove_diacritics 2')"
 )
 
 
@@ -168,11 +168,62 @@ STOPWORDS = frozenset([
 # fmt: on
 
 
+# What a reader may type, as on the web and in PostgreSQL's websearch_to_tsquery:
+# "a phrase", -word or -"a phrase" to leave out, OR between two terms.
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+
+
+def _parsed(q: str) -> tuple[list[list[list[str]]], list[list[str]]]:
+    """The terms to find (ANDed groups of OR'd alternatives, each a word or a
+    phrase as its words) and the terms to leave out."""
+    groups: list[list[list[str]]] = []
+    leave_out: list[list[str]] = []
+    either = False
+    count = 0
+    for found in _TOKEN.finditer(q):
+        minus, phrase, word_minus, word = found.groups()
+        if phrase is None and word.upper() == "OR":
+            either = bool(groups)
+            continue
+        words = _WORD.findall(phrase if phrase is not None else word)
+        if not words or count >= TERMS_MAX:
+            continue
+        count += len(words)
+        if minus or word_minus:
+            leave_out.append(words)
+        elif either:
+            groups[-1].append(words)
+        else:
+            groups.append([words])
+        either = False
+    telling = [
+        kept
+        for group in groups
+        if (kept := [t for t in group if len(t) > 1 or t[0].lower() not in STOPWORDS])
+    ]
+    return telling or groups, leave_out  # nothing but common words: keep them
+
+
+def _wanted(q: str) -> list[str]:
+    """The words a match may hold, to mark in its excerpt."""
+    groups, _ = _parsed(q)
+    return [word for group in groups for term in group for word in term]
+
+
 def _fts5_query(q: str) -> str:
-    """Plain words, each quoted: no FTS5 syntax from the reader ever reaches SQLite."""
-    words = _WORD.findall(q)[:TERMS_MAX]
-    telling = [w for w in words if w.lower() not in STOPWORDS]
-    return " ".join(f'"{w}"' for w in telling or words)
+    """The reader's query as an FTS5 expression of quoted words and phrases:
+    no FTS5 syntax from the reader ever reaches SQLite, only ours."""
+    groups, leave_out = _parsed(q)
+    if not groups:
+        return ""  # only words to leave out: nothing to look for
+
+    def quoted(words: list[str]) -> str:
+        return '"' + " ".join(words) + '"'
+
+    expression = " AND ".join("(" + " OR ".join(quoted(t) for t in group) + ")" for group in groups)
+    if leave_out:
+        expression += " NOT (" + " OR ".join(quoted(t) for t in leave_out) + ")"
+    return expression
 
 
 # Ranking looks at this many of the newest matching interviews (at most nine
@@ -240,16 +291,16 @@ def _matching(q: str, values: dict) -> tuple[list, list[str]]:
     PostgreSQL's stems), and the words to mark; nothing for a query of no word."""
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
-        if not _WORD.search(q):
+        if not _parsed(q)[0]:  # no word, or only words to leave out
             return [], []
         values = dict(values, q=q)
-        terms = _WORD.findall(q)[:TERMS_MAX]
+        terms = _wanted(q)
     else:
         match = _fts5_query(q)
         if not match:
             return [], []
         values = dict(values, match=match)
-        terms = [word.strip('"') for word in match.split()]
+        terms = _wanted(q)
     return db.session.execute(_statement(dialect), values).all(), terms
 
 

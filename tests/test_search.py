@@ -110,3 +110,33 @@ def test_drafts_matching_a_word_never_hide_a_published_interview(app, client):
             db.session.commit()
     page = client.get("/search?q=saffron").get_data(as_text=True)
     assert f'href="/interviews/{slug}"' in page and "Draft Kitchen" not in page
+
+
+def _found(client, q: str) -> str:
+    return client.get("/search", query_string={"q": q}).get_data(as_text=True)
+
+
+def test_words_are_found_by_their_stem_on_both_databases(app, client):
+    publish(app, "Chirp Bakery", "We tweeted every morning, and our tweets sold the buns.")
+    page = _found(client, "tweet")
+    assert "Chirp Bakery" in page
+    assert "<mark>tweet" in page
+    assert "Chirp Bakery" in _found(client, "tweeting")
+
+
+def test_phrases_exclusions_and_or(app, client):
+    publish(app, "Quay Kayaks", "First customers found us on Instagram, never on Facebook.")
+    publish(app, "Moor Knits", "Our customers came first from Facebook groups.")
+    publish(app, "Loft Lamps", "Lamps for lofts, sold at markets.")
+    phrase = _found(client, '"first customers"')
+    assert "Quay Kayaks" in phrase and "Moor Knits" not in phrase
+    unquoted = _found(client, "first customers")
+    assert "Quay Kayaks" in unquoted and "Moor Knits" in unquoted
+    excluded = _found(client, "customers -instagram")
+    assert "Moor Knits" in excluded and "Quay Kayaks" not in excluded
+    excluded_phrase = _found(client, 'customers -"facebook groups"')
+    assert "Quay Kayaks" in excluded_phrase and "Moor Knits" not in excluded_phrase
+    either = _found(client, "kayaks OR lamps")
+    assert "Quay Kayaks" in either and "Loft Lamps" in either and "Moor Knits" not in either
+    nothing = _found(client, "-facebook")
+    assert "Quay Kayaks" not in nothing and "Loft Lamps" not in nothing

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from portal.publishing.sharing import mastodon_server
+from portal.publishing.sharing import NotAServer, mastodon_server
 from portal.workflow import Action, State
 from tests.factories import actor_for, submission_in
 
@@ -55,7 +55,10 @@ def test_mastodon_asks_for_the_server_then_sends_the_reader_there(app, client):
     slug = _published(app)
     asked = client.get(f"/interviews/{slug}/share/mastodon")
     assert asked.status_code == 200 and 'name="server"' in asked.get_data(as_text=True)
-    sent = client.get(f"/interviews/{slug}/share/mastodon?server=@me@Fosstodon.org")
+    sent = client.get(
+        f"/interviews/{slug}/share/mastodon?server=@me@Fosstodon.org",
+        headers={"Sec-Fetch-Site": "same-origin"},  # from the page's own form
+    )
     assert sent.status_code == 303
     target = urlsplit(sent.headers["Location"])
     assert (target.scheme, target.netloc, target.path) == ("https", "fosstodon.org", "/share")
@@ -64,6 +67,18 @@ def test_mastodon_asks_for_the_server_then_sends_the_reader_there(app, client):
     assert "private" in sent.headers["Cache-Control"]
     again = client.get(f"/interviews/{slug}/share/mastodon").get_data(as_text=True)
     assert 'value="fosstodon.org"' in again  # remembered
+
+
+def test_a_link_from_elsewhere_gets_the_form_not_a_redirect(app, client):
+    slug = _published(app)
+    for site in ("cross-site", None):
+        headers = {"Sec-Fetch-Site": site} if site else {}
+        response = client.get(
+            f"/interviews/{slug}/share/mastodon?server=phish.example.com", headers=headers
+        )
+        assert response.status_code == 200
+        assert 'value="phish.example.com"' in response.get_data(as_text=True)
+        assert "Set-Cookie" not in response.headers
 
 
 @pytest.mark.parametrize(
@@ -86,7 +101,7 @@ def test_a_server_that_is_not_one_gets_a_message_not_a_redirect(app, client, typ
     response = client.get(f"/interviews/{slug}/share/mastodon", query_string={"server": typed})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "like mastodon.social" in page and "<script>x" not in page
+    assert 'class="error"' in page and "<script>x" not in page
 
 
 @pytest.mark.parametrize(
@@ -97,10 +112,28 @@ def test_a_server_that_is_not_one_gets_a_message_not_a_redirect(app, client, typ
         ("@someone@hachyderm.io", "hachyderm.io"),
         ("someone@mas.to", "mas.to"),
         ("social.example.co.uk.", "social.example.co.uk"),
+        ("@me@mastodon.social/", "mastodon.social"),
+        ("мастодон.рф", "xn--80aiwgdbsi.xn--p1ai"),
+        ("xn--80aiwgdbsi.xn--p1ai", "xn--80aiwgdbsi.xn--p1ai"),
     ],
 )
 def test_what_readers_type_for_their_server(typed, server):
     assert mastodon_server(typed) == server
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("127.0.0.1", "not an IP address"),
+        ("[::1]", "not an IP address"),
+        ("mastodon.social:8080", "Leave out the port"),
+        ("metadata.google.internal", "not a server on the internet"),
+        ("printer.local", "not a server on the internet"),
+    ],
+)
+def test_a_refusal_says_why(typed, says):
+    with pytest.raises(NotAServer, match=says):
+        mastodon_server(typed)
 
 
 def test_no_share_page_for_an_interview_that_is_not_live(app, client):

@@ -8,4 +8,8 @@ from ..search import QUERY_MAX
 
 
 class SearchForm(Form):
-    q = SearchField("Words to look for", render_kw={"maxlength": QUERY_MAX})
+    q = SearchField(
+        "Words to look for",
+        render_kw={"maxlength": QUERY_MAX},
+        description="“A phrase” in quotes, -word to leave a word out, OR for either of two.",
+    )

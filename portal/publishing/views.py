@@ -146,8 +146,14 @@ def share_on_mastodon(slug: str):
     typed = request.args.get("server")
     error = None
     if typed is not None:
-        server = sharing.mastodon_server(typed)
-        if server is not None:
+        try:
+            server = sharing.mastodon_server(typed)
+        except sharing.NotAServer as refused:
+            server, error = None, str(refused)
+        # Only our own form (or the reader's own typing) sends them on: a link
+        # from elsewhere gets the form, filled in, for the reader to confirm.
+        ours = request.headers.get("Sec-Fetch-Site") in ("same-origin", "none")
+        if server is not None and ours:
             link = public_url("publishing.interview", slug=found.slug)
             response = redirect(sharing.mastodon_link(server, found.title, link), 303)
             response.set_cookie(
@@ -160,8 +166,10 @@ def share_on_mastodon(slug: str):
             )
             response.headers["Cache-Control"] = "private, no-store"
             return response
-        error = "Give your server's address, like mastodon.social (or your @you@server handle)."
-    remembered = sharing.mastodon_server(request.cookies.get(MASTODON_COOKIE, "")) or ""
+    try:
+        remembered = sharing.mastodon_server(request.cookies.get(MASTODON_COOKIE, ""))
+    except sharing.NotAServer:
+        remembered = ""
     response = make_response(
         render_template(
             "publishing/share_mastodon.html",
