@@ -13,6 +13,7 @@ from flask import current_app
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import utcnow
@@ -259,12 +260,43 @@ def stop_digest(user: User) -> bool:
     return True
 
 
-def save_preset(action: str, title: str, body: str) -> ReplyPreset:
+def save_preset(action: str, title: str, body: str, by: User | None = None) -> ReplyPreset:
     """A saved message editors can pick when requesting changes or rejecting."""
-    preset = ReplyPreset(action=action, title=title, body=body)
+    preset = ReplyPreset(action=action, title=title, body=body, changed_by=by, changed_at=utcnow())
     db.session.add(preset)
     db.session.commit()
     return preset
+
+
+class PresetChanged(Exception):
+    """Another admin changed the saved message first; nothing was saved."""
+
+
+def update_preset(
+    preset: ReplyPreset,
+    action: str,
+    title: str,
+    body: str,
+    by: User,
+    expected_version: int | None = None,
+) -> None:
+    """Change a saved message (messages already sent keep their words)."""
+    if expected_version is not None and preset.version != expected_version:
+        who = preset.changed_by.name if preset.changed_by else "Another admin"
+        raise PresetChanged(
+            f"{who} changed this saved message while you were editing it, so yours was "
+            "not saved. Your text is still below: compare it with theirs and save again."
+        )
+    preset.action, preset.title, preset.body = action, title, body
+    preset.changed_by, preset.changed_at = by, utcnow()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise PresetChanged(
+            "Another admin saved this message at the same moment, so yours was not saved. "
+            "Your text is still below: save again."
+        ) from None
 
 
 def delete_preset(preset: ReplyPreset) -> None:

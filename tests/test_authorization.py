@@ -31,6 +31,7 @@ ADMIN_ONLY = {
     "review.team_two_factor",
     "review.presets",
     "review.preset_delete",
+    "review.preset_edit",
     "review.questions",
     "review.question",
     "review.question_reorder",

@@ -68,6 +68,21 @@ def test_queue_search_filters_sorts_and_flags(app, client, editor):
     assert f"/editor/submissions/{old_id}" in page_text(client, "/editor/?q=oak")
 
 
+def test_a_queue_search_looks_in_every_state_and_says_each_ones(app, client, editor):
+    with app.app_context():
+        published = submission_in(State.PUBLISHED, name="Wren Alderney", business="Alder Wool")
+        submission_in(State.SUBMITTED, name="Wren Baxter", business="Baxter Bikes")
+        submission_in(State.DRAFT, name="Wren Draft", business="Unsent Shop")
+        published_id = published.id
+    login(client)
+    html = page_text(client, "/editor/?state=submitted&q=wren")  # from the "waiting" tab
+    assert f"/editor/submissions/{published_id}" in html
+    assert "Alder Wool" in html and "Baxter Bikes" in html and "Unsent Shop" not in html
+    assert "Searching every state" in html
+    assert '<span class="status-badge state-published">Published</span>' in html
+    assert '<span class="status-badge state-submitted">' in html
+
+
 def test_bulk_actions_ask_for_confirmation_first(app, client, editor):
     with app.app_context():
         ids = [submission_in(State.SUBMITTED).id for _ in range(3)]
@@ -200,6 +215,45 @@ def test_a_preset_makes_a_kind_rejection_two_clicks(app, client, admin, inbox):
         deliver_due()
     [mail] = inbox.to("kind@shop.example")
     assert "We are full this season." in mail.text
+
+
+def test_a_saved_message_is_edited_with_who_changed_it_and_never_overwritten(app, client, admin):
+    login(client, email="admin@portal.test")
+    data = {"action": "reject", "title": "Not this season", "body": "We are full."}
+    post_form(client, "/editor/presets", data)
+    with app.app_context():
+        preset_id = db.session.scalar(select(ReplyPreset.id))
+    edit = f"/editor/presets/{preset_id}/edit"
+    page = page_text(client, edit)
+    assert "We are full." in page and 'name="version" value="1"' in page
+    changed = dict(data, title="Not this year", body="We are full until spring.", version="1")
+    assert post_form(client, edit, changed).status_code == 302
+    listing = page_text(client, "/editor/presets")
+    assert "Not this year" in listing and "We are full until spring." in listing
+    assert "Last changed by Ada Admin" in listing
+    # A second admin's form, made from the first version, is refused with its text kept.
+    late = dict(data, title="Closed", body="A text typed meanwhile.", version="1")
+    response = post_form(client, edit, late)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "changed this saved message while you were editing it" in page
+    assert "A text typed meanwhile." in page
+    with app.app_context():
+        assert db.session.get(ReplyPreset, preset_id).body == "We are full until spring."
+
+
+def test_an_editor_cannot_edit_saved_messages(app, client, admin, editor):
+    with app.app_context():
+        from portal import accounts
+
+        preset_id = accounts.save_preset("reject", "Full", "We are full.").id
+    login(client)
+    edit = f"/editor/presets/{preset_id}/edit"
+    assert client.get(edit).status_code == 403
+    data = {"action": "reject", "title": "Hijacked", "body": "x", "version": "1"}
+    assert post_form(client, "/editor/", data, action=edit).status_code == 403
+    with app.app_context():
+        assert db.session.get(ReplyPreset, preset_id).title == "Full"
 
 
 def test_per_answer_requests_reach_the_applicant_beside_those_answers(app, client, editor):

@@ -372,6 +372,8 @@ class QuestionForm(FlaskForm):
 
 
 class PresetForm(FlaskForm):
+    # The version it was read at (editing): two admins can't overwrite each other.
+    version = HiddenField()
     action = SelectField(
         "For", choices=choices([("request_changes", "Requesting changes"), ("reject", "Rejecting")])
     )

@@ -29,7 +29,12 @@ def active_editors() -> list[User]:
 
 
 def _query(tab: str, who: str, q: str, sort: str):
-    query = select(Submission).where(Submission.state == tab)
+    # A search looks in every tab (a name is found wherever it is now);
+    # drafts are the applicant's own and never listed.
+    if q:
+        query = select(Submission).where(Submission.state != State.DRAFT.value)
+    else:
+        query = select(Submission).where(Submission.state == tab)
     if who == "mine":
         query = query.where(Submission.assigned_to_id == current_user.id)
     elif who == "unassigned":
@@ -79,7 +84,8 @@ def queue():
     shown = rows[:PAGE_SIZE]
     return render_template(
         "review/queue.html",
-        answered=_follow_ups_answered([s.id for s in shown]) if tab == State.IN_REVIEW else set(),
+        answered=_follow_ups_answered([s.id for s in shown if s.state == State.IN_REVIEW]),
+        everywhere=bool(q),
         ageing=State(tab) in workflow.EDITORS_TURN or tab == State.FOLLOW_UPS_ASKED,
         filter_form=filter_form,
         open_requests=open_requests,

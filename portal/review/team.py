@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .. import accounts, two_factor
 from ..auth import admin_required
 from ..extensions import db
+from ..forms import expected_version
 from ..models import ReplyPreset, User
 from . import bp
 from .forms import InviteForm, MemberForm, PresetForm, RequireForm
@@ -139,13 +140,39 @@ def presets():
     """Saved messages for requesting changes or rejecting."""
     form = PresetForm()
     if form.validate_on_submit():
-        accounts.save_preset(form.action.data, form.title.data, form.body.data)
+        accounts.save_preset(form.action.data, form.title.data, form.body.data, current_user)
         flash("Preset saved.", "success")
         return redirect(url_for("review.presets"))
     rows = db.session.scalars(
         select(ReplyPreset).order_by(ReplyPreset.action, ReplyPreset.title)
     ).all()
     return render_template("review/presets.html", form=form, presets=rows, delete_form=FlaskForm())
+
+
+@bp.route("/presets/<int:preset_id>/edit", methods=["GET", "POST"])
+@admin_required
+def preset_edit(preset_id: int):
+    """Change a saved message's name, use or words."""
+    preset = db.get_or_404(ReplyPreset, preset_id)
+    form = PresetForm(obj=preset if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.update_preset(
+                preset,
+                form.action.data,
+                form.title.data,
+                form.body.data,
+                current_user,
+                expected_version=expected_version(form),
+            )
+        except accounts.PresetChanged as error:
+            flash(str(error), "error")
+            status = 409
+        else:
+            flash("Saved message changed.", "success")
+            return redirect(url_for("review.presets"))
+    return render_template("review/preset_edit.html", form=form, preset=preset), status
 
 
 @bp.route("/presets/<int:preset_id>/delete", methods=["POST"])
