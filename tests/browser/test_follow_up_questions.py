@@ -25,12 +25,11 @@ def _screenshot(page, name: str) -> None:
         page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
-def test_follow_ups_asked_answered_and_published_in_place(portal: Portal, open_page):
-    phone = open_page(PHONE)
+def _apply(phone, portal: Portal, name: str, email: str, business: str) -> None:
     phone.goto(portal.url("/apply"))
-    phone.fill("#name", "Ines Okafor")
-    phone.fill("#email", APPLICANT)
-    phone.fill("#business", "Okafor Hot Sauce")
+    phone.fill("#name", name)
+    phone.fill("#email", email)
+    phone.fill("#business", business)
     for n, box in enumerate(phone.locator("textarea[id^=q]").all()):
         box.fill(f"We bottle small batches of pepper sauce, answer {n + 1}.")
     phone.fill("#social_instagram", "https://www.instagram.com/okaforsauce")
@@ -38,6 +37,11 @@ def test_follow_ups_asked_answered_and_published_in_place(portal: Portal, open_p
     phone.check("#privacy")
     phone.get_by_role("button", name="Send my application").click()
     expect(phone.locator(".receipt")).to_be_visible()
+
+
+def test_follow_ups_asked_answered_and_published_in_place(portal: Portal, open_page):
+    phone = open_page(PHONE)
+    _apply(phone, portal, "Ines Okafor", APPLICANT, "Okafor Hot Sauce")
 
     # The editor reads the answers and asks two questions, one after the third.
     desk = open_page(DESKTOP)
@@ -121,3 +125,21 @@ def test_follow_ups_asked_answered_and_published_in_place(portal: Portal, open_p
     assert DECLINED not in " ".join(questions)
     expect(reader.locator("dl.qa dd").nth(3)).to_contain_text(ANSWER)
     expect(reader.locator(".follow")).to_contain_text("Follow Ines Okafor on Instagram")
+
+
+def test_the_queue_from_the_keyboard(portal: Portal, open_page):
+    _apply(open_page(PHONE), portal, "Kofi Mensah", "kofi@example.com", "Mensah Kites")
+    desk = open_page(DESKTOP)
+    log_in(desk, portal)
+    expect(desk.locator("#queue-keys")).to_be_visible()  # said only where the keys work
+    desk.keyboard.press("/")
+    expect(desk.locator("#q")).to_be_focused()
+    desk.keyboard.type("Mensah")
+    desk.keyboard.press("Enter")
+    expect(desk.locator("table.queue")).to_contain_text("Mensah Kites")
+    desk.locator("h1").click()  # out of the search box: keys are for the queue again
+    desk.keyboard.press("j")
+    expect(desk.locator("table.queue tbody tr").first).to_have_class(re.compile("current"))
+    expect(desk.get_by_role("link", name="Kofi Mensah")).to_be_focused()
+    desk.keyboard.press("o")
+    expect(desk.locator("h1")).to_contain_text("Kofi Mensah")
