@@ -2,9 +2,8 @@
 
 SQLite: an FTS5 table (`interview_search`, rowid = interview id, BM25 ranking).
 PostgreSQL: a `tsvector` column on interviews with a GIN index,
-`to_tsquery` (the reader's words, each quoted by `_tsquery`) and `ts_rank`.
-Both are kept current by `index()`, called whenever an interview's text or
-visibility changes.
+`websearch_to_tsquery` and `ts_rank`. Both are kept current by `index()`, called
+whenever an interview's text or visibility changes.
 """
 
 from __future__ import annotations
@@ -169,31 +168,20 @@ STOPWORDS = frozenset([
 # fmt: on
 
 
-# What a reader may type, as on the web: "a phrase", -word or -"a phrase" to
-# leave out, OR between two terms; the last word, still being typed, is a prefix.
+# What a reader may type, as on the web and in PostgreSQL's websearch_to_tsquery:
+# "a phrase", -word or -"a phrase" to leave out, OR between two terms.
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
-# A last word shorter than this is not read as a prefix (it would match most words).
-PREFIX_MIN = 3
 
 
-@dataclass
-class Parsed:
-    # Terms ANDed, each a list of OR'd alternatives, each a word or a phrase's words.
-    groups: list[list[list[str]]]
-    leave_out: list[list[str]]
-    # The alternative that is the last word as typed (no space after it), if any.
-    prefix: list[str] | None = None
-
-
-def _parsed(q: str) -> Parsed:
+def _parsed(q: str) -> tuple[list[list[list[str]]], list[list[str]]]:
+    """The terms to find (ANDed groups of OR'd alternatives, each a word or a
+    phrase as its words) and the terms to leave out."""
     groups: list[list[list[str]]] = []
     leave_out: list[list[str]] = []
     either = False
     count = 0
-    last = None
     for found in _TOKEN.finditer(q):
         minus, phrase, word_minus, word = found.groups()
-        last = None
         if phrase is None and word.upper() == "OR":
             either = bool(groups)
             continue
@@ -207,61 +195,34 @@ def _parsed(q: str) -> Parsed:
             groups[-1].append(words)
         else:
             groups.append([words])
-        if phrase is None and not word_minus and len(words) == 1 and found.end() == len(q):
-            last = words
         either = False
     telling = [
         kept
         for group in groups
         if (kept := [t for t in group if len(t) > 1 or t[0].lower() not in STOPWORDS])
     ]
-    groups = telling or groups  # nothing but common words: keep them
-    typing = last and len(last[0]) >= PREFIX_MIN and last[0].lower() not in STOPWORDS
-    prefix = last if typing and any(last in group for group in groups) else None
-    return Parsed(groups, leave_out, prefix)
+    return telling or groups, leave_out  # nothing but common words: keep them
 
 
 def _wanted(q: str) -> list[str]:
     """The words a match may hold, to mark in its excerpt."""
-    return [word for group in _parsed(q).groups for term in group for word in term]
+    groups, _ = _parsed(q)
+    return [word for group in groups for term in group for word in term]
 
 
 def _fts5_query(q: str) -> str:
     """The reader's query as an FTS5 expression of quoted words and phrases:
     no FTS5 syntax from the reader ever reaches SQLite, only ours."""
-    parsed = _parsed(q)
-    if not parsed.groups:
+    groups, leave_out = _parsed(q)
+    if not groups:
         return ""  # only words to leave out: nothing to look for
 
     def quoted(words: list[str]) -> str:
-        return '"' + " ".join(words) + '"' + ("*" if words is parsed.prefix else "")
+        return '"' + " ".join(words) + '"'
 
-    expression = " AND ".join(
-        "(" + " OR ".join(quoted(t) for t in group) + ")" for group in parsed.groups
-    )
-    if parsed.leave_out:
-        expression += " NOT (" + " OR ".join(quoted(t) for t in parsed.leave_out) + ")"
-    return expression
-
-
-def _tsquery(q: str) -> str:
-    """The same for PostgreSQL's to_tsquery: each word quoted ('word', the words
-    of a phrase joined by <->, a prefix 'word':*); its configuration stems them."""
-    parsed = _parsed(q)
-    if not parsed.groups:
-        return ""
-
-    def quoted(words: list[str]) -> str:
-        joined = " <-> ".join(f"'{word}'" for word in words)
-        if words is parsed.prefix:
-            return joined + ":*"
-        return f"({joined})" if len(words) > 1 else joined
-
-    expression = " & ".join(
-        "(" + " | ".join(quoted(t) for t in group) + ")" for group in parsed.groups
-    )
-    for words in parsed.leave_out:
-        expression += f" & !{quoted(words)}"
+    expression = " AND ".join("(" + " OR ".join(quoted(t) for t in group) + ")" for group in groups)
+    if leave_out:
+        expression += " NOT (" + " OR ".join(quoted(t) for t in leave_out) + ")"
     return expression
 
 
@@ -287,7 +248,7 @@ def _statement(dialect: str):
     published = Interview.published_at.is_not(None) & (Interview.published_at <= bindparam("now"))
     if dialect == "postgresql":
         english = literal_column("'english'::regconfig")
-        query = func.to_tsquery(english, bindparam("q", type_=String))
+        query = func.websearch_to_tsquery(english, bindparam("q", type_=String))
         # The words are bound where they are used, so the planner sees them and
         # chooses between the GIN index and walking the newest rows.
         pool = (
@@ -330,10 +291,9 @@ def _matching(q: str, values: dict) -> tuple[list, list[str]]:
     PostgreSQL's stems), and the words to mark; nothing for a query of no word."""
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
-        query = _tsquery(q)
-        if not query:  # no word, or only words to leave out
+        if not _parsed(q)[0]:  # no word, or only words to leave out
             return [], []
-        values = dict(values, q=query)
+        values = dict(values, q=q)
         terms = _wanted(q)
     else:
         match = _fts5_query(q)

@@ -140,13 +140,3 @@ def test_phrases_exclusions_and_or(app, client):
     assert "Quay Kayaks" in either and "Loft Lamps" in either and "Moor Knits" not in either
     nothing = _found(client, "-facebook")
     assert "Quay Kayaks" not in nothing and "Loft Lamps" not in nothing
-
-
-def test_the_last_word_as_typed_finds_the_words_it_starts(app, client):
-    publish(app, "Crust Bakery", "Our sourdough sells out by eleven.")
-    assert "Crust Bakery" in _found(client, "sourd")  # still typing
-    assert "<mark>sourdough</mark>" in _found(client, "sourd")
-    assert "Crust Bakery" in _found(client, "eleven sourd")
-    assert "Crust Bakery" not in _found(client, "sourd -eleven")  # only the last word
-    assert "Crust Bakery" not in _found(client, "sourd eleven")  # "sourd" is a word there
-    assert "Crust Bakery" not in _found(client, "so")  # too short to be a prefix
