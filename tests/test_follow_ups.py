@@ -58,6 +58,25 @@ def _link(inbox, address: str, subject_words: str) -> str:
     return path
 
 
+def _one_question_asked(app, client) -> tuple[int, int, str]:
+    """An application asked one question by a logged-in editor: its id, the
+    question's, and the applicant's page to answer it."""
+    sid, _, _, _ = _in_review(app)
+    login(client)
+    _ask(client, sid, (LOOSE, "", ""))
+    with app.app_context():
+        submission = db.session.get(Submission, sid)
+        [question_id] = [f.id for f in submission.follow_ups]
+        token = operations.new_status_link(submission)
+    return sid, question_id, f"/status/{token}/follow-ups"
+
+
+def _hidden(page: str) -> tuple[str, str]:
+    """The answer page's CSRF token and round, as a browser would send them."""
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return csrf, re.search(r'name="round" type="hidden" value="(\d+)"', page).group(1)
+
+
 def _state(app, sid: int) -> str:
     with app.app_context():
         return db.session.get(Submission, sid).state
@@ -230,18 +249,9 @@ def test_hostile_questions_come_back_escaped(app, client, editor, inbox):
 
 
 def test_sending_twice_records_one_answer_and_says_where_it_is(app, client, editor):
-    sid, _, _, _ = _in_review(app)
-    login(client)
-    _ask(client, sid, (LOOSE, "", ""))
-    with app.app_context():
-        submission = db.session.get(Submission, sid)
-        [question_id] = [f.id for f in submission.follow_ups]
-        token = operations.new_status_link(submission)
+    sid, question_id, path = _one_question_asked(app, client)
     applicant = app.test_client()
-    path = f"/status/{token}/follow-ups"
-    page = applicant.get(path).get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    round_id = re.search(r'name="round" type="hidden" value="(\d+)"', page).group(1)
+    csrf, round_id = _hidden(applicant.get(path).get_data(as_text=True))
     data = {
         "csrf_token": csrf,
         "round": round_id,
@@ -262,16 +272,10 @@ def test_sending_twice_records_one_answer_and_says_where_it_is(app, client, edit
 
 
 def test_an_expired_form_gives_the_answers_back(app, client, editor):
-    sid, _, _, _ = _in_review(app)
-    login(client)
-    _ask(client, sid, (LOOSE, "", ""))
-    with app.app_context():
-        submission = db.session.get(Submission, sid)
-        [question_id] = [f.id for f in submission.follow_ups]
-        token = operations.new_status_link(submission)
+    sid, question_id, path = _one_question_asked(app, client)
     typed = "Three paragraphs typed on a train."
     response = app.test_client().post(
-        f"/status/{token}/follow-ups",
+        path,
         data={"csrf_token": "expired", f"answer{question_id}": typed, "send": "1"},
     )
     assert response.status_code == 400
@@ -405,20 +409,11 @@ def test_follow_ups_are_asked_only_in_review(app, state):
 
 
 def test_an_editors_unrelated_change_meanwhile_does_not_stop_the_answers(app, client, editor):
-    sid, _, _, _ = _in_review(app)
-    login(client)
-    _ask(client, sid, (LOOSE, "", ""))
-    with app.app_context():
-        submission = db.session.get(Submission, sid)
-        [question_id] = [f.id for f in submission.follow_ups]
-        token = operations.new_status_link(submission)
+    sid, question_id, path = _one_question_asked(app, client)
     applicant = app.test_client()
-    path = f"/status/{token}/follow-ups"
-    page = applicant.get(path).get_data(as_text=True)
+    csrf, round_id = _hidden(applicant.get(path).get_data(as_text=True))
     # While the page is open, an editor assigns the application (its version moves on).
     post_form(client, _page(sid), {"assignee": "0"}, action=f"{_page(sid)}/assign")
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    round_id = re.search(r'name="round" type="hidden" value="(\d+)"', page).group(1)
     sent = applicant.post(
         path,
         data={"csrf_token": csrf, "round": round_id, f"answer{question_id}": "Sent.", "send": "1"},
