@@ -137,6 +137,13 @@ def from_environment(environ=os.environ) -> dict:
         # How long a status link keeps working after it was last used.
         "STATUS_LINK_DAYS": _int(environ, "STATUS_LINK_DAYS", 90, minimum=1),
         "DIGEST_UNSUBSCRIBE_DAYS": _int(environ, "DIGEST_UNSUBSCRIBE_DAYS", 60, minimum=1),
+        # The newsletter: a subscription not confirmed within this many days is
+        # forgotten; the weekly digest leaves on this day (0: Monday) at this
+        # hour, site time; a mail worker writes this many copies a transaction.
+        "NEWSLETTER_CONFIRM_DAYS": _int(environ, "NEWSLETTER_CONFIRM_DAYS", 7, minimum=1),
+        "NEWSLETTER_WEEKLY_DAY": _int(environ, "NEWSLETTER_WEEKLY_DAY", 0, minimum=0, maximum=6),
+        "NEWSLETTER_WEEKLY_HOUR": _int(environ, "NEWSLETTER_WEEKLY_HOUR", 8, minimum=0, maximum=23),
+        "NEWSLETTER_BATCH": _int(environ, "NEWSLETTER_BATCH", 1000, minimum=1),
         # Links made before then stop working this long after the interview goes live.
         "STATUS_LINK_DAYS_AFTER_PUBLICATION": _int(
             environ, "STATUS_LINK_DAYS_AFTER_PUBLICATION", 30, minimum=1
@@ -196,6 +203,9 @@ def from_environment(environ=os.environ) -> dict:
         # Second-step codes typed for one account (a 6-digit code: keep it low).
         "TWO_FACTOR_LIMIT": _limit(environ, "TWO_FACTOR_LIMIT", "5 per 10 minutes"),
         "APPLY_LIMIT_PER_ADDRESS": _limit(environ, "APPLY_LIMIT_PER_ADDRESS", "5 per hour"),
+        "SUBSCRIBE_LIMIT_PER_ADDRESS": _limit(
+            environ, "SUBSCRIBE_LIMIT_PER_ADDRESS", "10 per hour"
+        ),
         # Emails a visitor can make us send to an address they typed (apply, save,
         # resend): per recipient and per client address.
         "EMAIL_LIMIT_PER_RECIPIENT": _limit(environ, "EMAIL_LIMIT_PER_RECIPIENT", "5 per hour"),

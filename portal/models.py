@@ -773,6 +773,74 @@ class ReplyPreset(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+class Subscriber(db.Model):
+    """A reader's address on the newsletter: pending until they confirm from the
+    email we send it (double opt-in), then confirmed until they unsubscribe or
+    mail to it fails for good. Its private links (confirm, unsubscribe) are
+    signed when an email leaves, never stored."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'confirmed', 'unsubscribed', 'bounced')", name="status_valid"
+        ),
+        CheckConstraint("cadence IN ('each', 'weekly')", name="cadence_valid"),
+        Index("ix_subscribers_sending", "status", "cadence", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)  # lower-cased
+    # Every publication as it goes live, or one weekly digest.
+    cadence: Mapped[str] = mapped_column(String(10), default="each")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    # When they last asked (a confirmation link names it: asking again ends the old link).
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    # When they unsubscribed or their address bounced.
+    left_at: Mapped[datetime | None]
+    bounce: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Mailing(db.Model):
+    """One newsletter issue: an interview as it goes live, or a week's digest.
+
+    Written in the transaction of its cause; a mail worker writes one outbox row
+    per confirmed subscriber in batches (`cursor` is the last subscriber id
+    written), each row pointing here for its text instead of a copy of it."""
+
+    __tablename__ = "mailings"
+    __table_args__ = (
+        CheckConstraint("kind IN ('interview', 'weekly')", name="kind_valid"),
+        CheckConstraint(
+            "status IN ('waiting', 'sending', 'done', 'cancelled', 'empty')", name="status_valid"
+        ),
+        Index("ix_mailings_due", "status", "send_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "interview:<id>" or "weekly:<ISO year>-W<week>": never two issues of one.
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    interview_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interviews.id", ondelete="SET NULL"), index=True
+    )
+    # A weekly digest's window of publication times.
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    send_after: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    # Rendered once, when the first batch is written.
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    cursor: Mapped[int] = mapped_column(default=0)
+    recipients: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    interview: Mapped[Interview | None] = relationship()
+
+
 class PasswordToken(db.Model):
     """A set-password link: hashed, valid once, expiring."""
 
@@ -837,6 +905,14 @@ class OutboxEmail(db.Model):
     # MAIL_EXPIRE_DAYS after that, however long an outage kept it waiting before.
     failing_since: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # A newsletter's copy: its text is the mailing's, and it goes after every
+    # email a person is waiting for.
+    mailing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailings.id", ondelete="CASCADE"), index=True
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
 
     event: Mapped[Event | None] = relationship()
 

@@ -27,7 +27,7 @@ CSP = (
 MAX_INT = 2**63 - 1
 
 # Pages that show one person's data or a private link: no browser or proxy keeps them.
-PRIVATE_PREFIXES = ("/editor", "/status", "/apply")
+PRIVATE_PREFIXES = ("/editor", "/status", "/apply", "/subscribe", "/unsubscribe")
 # Set on every response that has not its own.
 _EVERY_RESPONSE = (
     ("X-Frame-Options", "SAMEORIGIN"),
@@ -39,7 +39,8 @@ _EVERY_RESPONSE = (
 # What a private link looks like in a path: the token is replaced before a path
 # is written to any log.
 _TOKEN_PATH = re.compile(
-    r"(/status/|/editor/set-password/|/editor/unsubscribe/digest/)(?!resend\b)[^/?#\s\"]+"
+    r"(/status/|/editor/set-password/|/editor/unsubscribe/digest/|/subscribe/confirm/|/unsubscribe/)"
+    r"(?!resend\b)[^/?#\s\"]+"
 )
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -41,7 +41,7 @@ from flask_mail import BadHeaderError, Message
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
-from .. import accounts, share_image
+from .. import accounts, newsletter, share_image
 from ..clock import site_time, utcnow
 from ..extensions import db, mail
 from ..links import public_url
@@ -87,7 +87,8 @@ def _claim(
     due = (
         select(OutboxEmail)
         .where(_due_condition(now))
-        .order_by(OutboxEmail.deliver_after, OutboxEmail.id)
+        # A newsletter's copies go after every email someone is waiting for.
+        .order_by(OutboxEmail.mailing_id.is_not(None), OutboxEmail.deliver_after, OutboxEmail.id)
         .limit(limit)
     )
     if only is not None:
@@ -160,6 +161,10 @@ def mint_private_link(spec: str, email_id: int | None = None) -> str:
             link = public_url(_STATUS_PAGES[kind], token=StatusToken.issue(submission))
     elif kind == "set-password" and ident.isdigit():
         link = accounts.mint_set_password_link(int(ident), email_id)
+    elif kind == "newsletter-confirm" and ident.isdigit():
+        link = newsletter.confirm_link(int(ident))
+    elif kind == "newsletter" and ident.isdigit():
+        link = newsletter.manage_link(int(ident))
     if link is None:
         raise LinkUnavailable(f"The {kind} link of this email can no longer be made.")
     return link
@@ -170,15 +175,22 @@ def _minted(spec: str, email_id: int) -> list[str]:
     return [mint_private_link(part, email_id) for part in spec.split()]
 
 
-def _message(email: OutboxEmail, links: list[str] | None = None) -> Message:
-    text, html = email.text_body, email.html_body
+def _message(
+    email: OutboxEmail, links: list[str] | None = None, bodies: tuple[str, str] | None = None
+) -> Message:
+    """The email as it leaves: its private links written in, and a newsletter's
+    copy given its issue's text (`bodies`)."""
+    text, html = bodies or (email.text_body, email.html_body)
     for n, link in enumerate(links or [], start=1):
         for mark in (numbered_private_link(n), PRIVATE_LINK if n == 1 else None):
             if mark:
                 html = html.replace(shown(mark), shown(link))
                 text, html = text.replace(mark, link), html.replace(mark, link)
+    unsubscribe = None
+    if email.kind in newsletter.ISSUE_KINDS and links:
+        unsubscribe = links[0]  # the subscriber's own page takes the one-click POST too
     return _Built(
-        build(email, text, html),
+        build(email, text, html, unsubscribe),
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         recipients=[address for _name, address in email.recipients],
     )
@@ -310,7 +322,7 @@ def _mailboxes(pairs, header: str) -> str:
     return ",\r\n ".join(_mailbox(name, address, header) for name, address in pairs)
 
 
-def build(email: OutboxEmail, text: str, html: str) -> EmailMessage:
+def build(email: OutboxEmail, text: str, html: str, unsubscribe: str | None = None) -> EmailMessage:
     """The message as it leaves: one multipart/alternative, the headers that
     mark it as automatic, and people's names and subjects encoded so that they
     arrive exactly as written (a comma, a colon or "Bcc:" in a name stays in
@@ -330,10 +342,12 @@ def build(email: OutboxEmail, text: str, html: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     if email.kind == "digest":
         unsubscribe = accounts.digest_unsubscribe_link(email.to_address)
-        if unsubscribe is not None:
-            # As it is, on one line: mail programs read it raw (RFC 2369, 8058).
-            message.set_raw("List-Unsubscribe", f"<{unsubscribe}>")
-            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if email.kind in newsletter.ISSUE_KINDS:
+        message["List-Id"] = f"<newsletter.{_domain()}>"
+    if unsubscribe is not None:
+        # As it is, on one line: mail programs read it raw (RFC 2369, 8058).
+        message.set_raw("List-Unsubscribe", f"<{unsubscribe}>")
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message
@@ -354,6 +368,12 @@ def _is_permanent(error: Exception) -> bool:
     if isinstance(error, smtplib.SMTPResponseException):
         return error.smtp_code >= 500
     return False
+
+
+def _bounces(error: Exception | None) -> bool:
+    """The address itself will never take mail: refused for good, or malformed."""
+    refused = (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, MalformedAddress)
+    return isinstance(error, refused) and _is_permanent(error)
 
 
 class _Unreachable(OSError):
@@ -490,12 +510,16 @@ def deliver_due(
     # Read now: after the rollback below, touching a row would open a transaction
     # (on SQLite a write lock) for as long as the SMTP server takes.
     recipients = {e.id: [list(r) for r in e.recipients] for e in emails}
-    messages, unsendable = {}, {}
+    # Whose address a refusal for good marks bounced: a newsletter's.
+    subscribers = {e.id: e.subscriber_id for e in emails if e.kind in newsletter.KINDS}
+    messages, unsendable, issues = {}, {}, {}
     for e in emails:
         try:
             # A private link is made now, for this copy only: the stored row never holds it.
             links = _minted(e.private_link, e.id) if e.private_link else None
-            messages[e.id] = _message(e, links)
+            if e.mailing_id is not None and e.mailing_id not in issues:
+                issues[e.mailing_id] = newsletter.bodies(e.mailing_id)
+            messages[e.id] = _message(e, links, issues.get(e.mailing_id))
         except LinkUnavailable as error:
             unsendable[e.id] = error
         except (ValueError, TypeError) as error:  # a header no message can carry
@@ -528,7 +552,10 @@ def deliver_due(
             except Exception as exc:  # kept with the reply, never lost
                 error = exc
                 log.warning("Email %s not sent: %s", email_id, describe(exc))
-            report.count(_record(email_id, attempts[email_id], error, failing[email_id]))
+            outcome = _record(email_id, attempts[email_id], error, failing[email_id])
+            report.count(outcome)
+            if outcome == "dead" and subscribers.get(email_id) and _bounces(error):
+                newsletter.bounced(subscribers[email_id], describe(error))
             if _connection_lost(error):
                 # The connection is gone: hand the rest back for the next pass.
                 report.released = _release(ids[position + 1 :])
@@ -670,9 +697,13 @@ def run_worker(
                         echo(f"handed back {released} emails claimed before a restart")
                 started = True
             beat(worker, trouble)
+            # A newsletter's copies, a few seconds' worth of batches a pass.
+            written = newsletter.fan_out()
             report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)
             if time.monotonic() >= next_fill:  # a folder that refuses files: try each minute
                 drew = share_image.fill_missing(FILL_BATCH)
+                newsletter.plan_weekly()
+                newsletter.forget_unconfirmed()
                 _raise_alarms()
                 # More waiting (a long import): the next batch on the next round.
                 next_fill = time.monotonic() + (0 if drew == FILL_BATCH else FILL_EVERY_SECONDS)
@@ -707,7 +738,7 @@ def run_worker(
         pause = interval
         if report.handled:
             echo(f"sent {report.sent}, failed {report.failed}, dead {report.dead}")
-        if report.handled == 0 and report.released == 0:
+        if report.handled == 0 and report.released == 0 and not written:
             if until_empty:
                 break
             stopping.wait(interval)

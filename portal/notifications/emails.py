@@ -8,10 +8,11 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
+from .. import newsletter
 from ..clock import utcnow
 from ..extensions import db
 from ..links import public_url
-from ..models import Event, OutboxEmail, ResendRequest, Submission, User
+from ..models import Event, ImportedPost, OutboxEmail, ResendRequest, Submission, User
 from ..share_image import pull_quote
 from ..workflow import Action, State
 from .outbox import PRIVATE_LINK, numbered_private_link, queue
@@ -257,6 +258,8 @@ def published(event: Event) -> None:
     submission = event.submission
     interview = submission.interview
     link = public_url("publishing.interview", slug=interview.slug)
+    if not _imported(submission):  # the old blog's interviews are not news
+        newsletter.announce(interview)
     # Announced when it goes live, not before: a scheduled interview waits.
     queue(
         "publish",
@@ -292,6 +295,15 @@ def changes_published(event: Event) -> None:
         edited=(event.details or {}).get("edited", []),
         link=public_url("publishing.interview", slug=interview.slug),
         **_status_link(submission),
+    )
+
+
+def _imported(submission: Submission) -> bool:
+    return (
+        db.session.scalar(
+            select(ImportedPost.id).where(ImportedPost.submission_id == submission.id)
+        )
+        is not None
     )
 
 

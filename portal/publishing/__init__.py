@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("publishing", __name__)
 
-from . import questions, views  # noqa: E402,F401
+from . import questions, subscribing, views  # noqa: E402,F401

@@ -20,6 +20,7 @@ def desk_warnings():
 from . import (  # noqa: E402,F401
     dashboard,
     draft,
+    newsletter,
     outbox,
     privacy,
     questions,

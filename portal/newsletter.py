@@ -1,0 +1,534 @@
+"""The readers' newsletter: subscribing with double opt-in, one issue per
+publication or a weekly digest, one-click unsubscribe, bounces, erasure.
+
+An address is pending until its owner confirms from the email we send it, and
+forgotten if they don't within NEWSLETTER_CONFIRM_DAYS. A publication writes
+one `Mailing` in its own transaction; a mail worker later writes its outbox
+rows in batches (`fan_out`), one per confirmed subscriber, so publishing costs
+the same with ten subscribers or a hundred thousand. The private links
+(confirm, unsubscribe) are signed as each email leaves: no stored copy holds one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, render_template
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .clock import site_zone, utc_to_site, utcnow
+from .extensions import db
+from .links import public_url
+from .models import EMAIL_MAX, Interview, Mailing, OutboxEmail, Submission, Subscriber
+from .notifications.outbox import PRIVATE_LINK, header_safe, queue, wrap_text
+from .share_image import pull_quote
+
+# The outbox kinds of a newsletter: an issue, and the confirmation email.
+ISSUE_KINDS = ("newsletter", "newsletter_weekly")
+CONFIRM_KIND = "newsletter_confirm"
+KINDS = (*ISSUE_KINDS, CONFIRM_KIND)
+CADENCES = {"each": "Every new interview", "weekly": "A weekly digest"}
+
+
+class NotAnAddress(ValueError):
+    """What was typed can't be an email address; the message says why."""
+
+
+def normalised(address: str) -> str:
+    """The address as we keep it (lower-cased), or NotAnAddress."""
+    address = (address or "").strip()
+    if not address or len(address) > EMAIL_MAX:
+        raise NotAnAddress("Give an email address (at most 254 characters).")
+    try:
+        valid = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise NotAnAddress(f"That is not an email address: {error}") from None
+    return valid.normalized.lower()
+
+
+# Links, signed as the email leaves.
+
+
+def _signer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"newsletter-{purpose}")
+
+
+def confirm_link(subscriber_id: int) -> str | None:
+    """The link that confirms a pending address (None: it is gone, or it left
+    since; a confirmed one's link says so)."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.status not in ("pending", "confirmed"):
+        return None
+    token = _signer("confirm").dumps([subscriber.id, subscriber.asked_at.isoformat()])
+    return public_url("publishing.confirm_subscription", token=token)
+
+
+def manage_link(subscriber_id: int) -> str | None:
+    """The subscriber's own page: unsubscribe (also one-click, RFC 8058), change
+    how often, forget the address. None when the address is gone."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return None
+    token = _signer("manage").dumps([subscriber.id, subscriber.email])
+    return public_url("publishing.unsubscribe", token=token)
+
+
+def _loads(purpose: str, token: str, max_age: int | None = None):
+    if not token or len(token) > 400:
+        return None
+    try:
+        value = _signer(purpose).loads(token, max_age=max_age)
+    except (BadData, ValueError, TypeError):
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)):
+        return None
+    return value
+
+
+def pending_for(token: str) -> Subscriber | None:
+    """The pending address a confirmation link names: None when the link was not
+    made here, is older than NEWSLETTER_CONFIRM_DAYS, or its owner asked again
+    since (the newest email's link is the one that works)."""
+    days = current_app.config["NEWSLETTER_CONFIRM_DAYS"]
+    value = _loads("confirm", token, days * 86400)
+    if value is None:
+        return None
+    subscriber = db.session.get(Subscriber, value[0])
+    if subscriber is None or subscriber.asked_at.isoformat() != value[1]:
+        return None
+    return subscriber
+
+
+def subscriber_for(token: str) -> Subscriber | None:
+    """Whose page an unsubscribe link opens (any status): None when the link was
+    not made here or the address was forgotten."""
+    value = _loads("manage", token)
+    if value is None:
+        return None
+    subscriber = db.session.get(Subscriber, value[0])
+    if subscriber is None or subscriber.email != value[1]:
+        return None
+    return subscriber
+
+
+# A reader's own moves.
+
+
+def subscribe(address: str, cadence: str, may_email: bool = True) -> Subscriber:
+    """Ask to subscribe `address`: a confirmation email to it, unless it is
+    confirmed already (then nothing changes but how often, and nothing says
+    so: the page answers alike, so nobody learns who reads us). `may_email`
+    False (over a sending limit): recorded, and no email."""
+    email = normalised(address)
+    if cadence not in CADENCES:
+        cadence = "each"
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email))
+    now = utcnow()
+    if subscriber is None:
+        subscriber = Subscriber(email=email, cadence=cadence, status="pending", asked_at=now)
+        db.session.add(subscriber)
+    elif subscriber.status == "confirmed":
+        subscriber.cadence = cadence
+        db.session.commit()
+        return subscriber
+    else:  # pending, unsubscribed or bounced: confirm (again) from a new email
+        subscriber.status, subscriber.cadence, subscriber.asked_at = "pending", cadence, now
+        subscriber.bounce = ""
+    db.session.flush()
+    if may_email:
+        _queue_confirmation(subscriber)
+    db.session.commit()
+    return subscriber
+
+
+def _queue_confirmation(subscriber: Subscriber) -> None:
+    site = current_app.config["SITE_NAME"]
+    row = queue(
+        CONFIRM_KIND,
+        [("", subscriber.email)],
+        f"Confirm your subscription to {site}",
+        key=f"newsletter-confirm:{subscriber.id}:{subscriber.asked_at.isoformat()}",
+        private_link=f"newsletter-confirm:{subscriber.id}",
+        link=PRIVATE_LINK,
+        cadence=CADENCES[subscriber.cadence].lower(),
+        days=current_app.config["NEWSLETTER_CONFIRM_DAYS"],
+    )
+    if row is not None:
+        row.subscriber_id = subscriber.id
+
+
+def confirm(subscriber: Subscriber) -> None:
+    """The owner clicked the link: the address gets the next issue. Twice is once."""
+    if subscriber.status == "pending":
+        subscriber.status, subscriber.confirmed_at, subscriber.left_at = "confirmed", utcnow(), None
+    db.session.commit()
+
+
+def unsubscribe(subscriber: Subscriber) -> None:
+    """No more issues to this address, including any not yet sent. Twice is once."""
+    if subscriber.status in ("pending", "confirmed"):
+        subscriber.status, subscriber.left_at = "unsubscribed", utcnow()
+    _drop_unsent(subscriber.id)
+    db.session.commit()
+
+
+def change_cadence(subscriber: Subscriber, cadence: str) -> None:
+    if cadence in CADENCES:
+        subscriber.cadence = cadence
+    db.session.commit()
+
+
+def erase(subscriber: Subscriber) -> None:
+    """Forget the address: the subscriber and every email we wrote to it as one."""
+    db.session.execute(delete(OutboxEmail).where(OutboxEmail.subscriber_id == subscriber.id))
+    db.session.delete(subscriber)
+    db.session.commit()
+
+
+def _drop_unsent(subscriber_id: int) -> None:
+    db.session.execute(
+        delete(OutboxEmail).where(
+            OutboxEmail.subscriber_id == subscriber_id,
+            OutboxEmail.kind.in_(ISSUE_KINDS),
+            OutboxEmail.status.in_(("pending", "failed")),
+        )
+    )
+
+
+def bounced(subscriber_id: int, reason: str) -> None:
+    """Mail to this address failed for good: send it nothing more (a new
+    subscription, confirmed, starts it again)."""
+    db.session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == subscriber_id, Subscriber.status.in_(("pending", "confirmed")))
+        .values(status="bounced", left_at=utcnow(), bounce=reason[:300])
+    )
+    _drop_unsent(subscriber_id)
+    db.session.commit()
+
+
+def forget_unconfirmed(now: datetime | None = None) -> int:
+    """Forget the addresses nobody confirmed within NEWSLETTER_CONFIRM_DAYS,
+    with their confirmation emails; how many."""
+    before = (now or utcnow()) - timedelta(days=current_app.config["NEWSLETTER_CONFIRM_DAYS"])
+    stale = select(Subscriber.id).where(
+        Subscriber.status == "pending", Subscriber.asked_at < before
+    )
+    ids = list(db.session.scalars(stale))
+    if ids:
+        db.session.execute(delete(OutboxEmail).where(OutboxEmail.subscriber_id.in_(ids)))
+        db.session.execute(delete(Subscriber).where(Subscriber.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
+
+
+# Issues: written with their cause, sent by the worker.
+
+
+def announce(interview: Interview) -> None:
+    """The issue for `interview`, sent once it is live (in the caller's
+    transaction). Published again after being taken down, it is not sent again."""
+    key = f"interview:{interview.id}"
+    when = interview.published_at or utcnow()
+    mailing = db.session.scalar(select(Mailing).where(Mailing.key == key))
+    if mailing is None:
+        db.session.add(
+            Mailing(key=key, kind="interview", interview_id=interview.id, send_after=when)
+        )
+    elif mailing.recipients == 0 and mailing.status in ("waiting", "cancelled"):
+        # Its schedule was called off before it went out: it goes at the new time.
+        mailing.status, mailing.send_after, mailing.finished_at = "waiting", when, None
+
+
+def weekly_due(now: datetime) -> tuple[str, datetime]:
+    """The latest weekly digest's key and when it is (was) due, in UTC: on
+    NEWSLETTER_WEEKLY_DAY at NEWSLETTER_WEEKLY_HOUR in the site's time zone
+    (today's, even when that hour is still to come)."""
+    config = current_app.config
+    local = utc_to_site(now)
+    day = local.date() - timedelta(days=(local.weekday() - config["NEWSLETTER_WEEKLY_DAY"]) % 7)
+    due = datetime(day.year, day.month, day.day, config["NEWSLETTER_WEEKLY_HOUR"])
+    due = due.replace(tzinfo=site_zone()).astimezone(UTC).replace(tzinfo=None)
+    year, week, _ = day.isocalendar()
+    return f"weekly:{year}-W{week:02d}", due
+
+
+def plan_weekly(now: datetime | None = None) -> Mailing | None:
+    """Write this week's digest once it is due (the worker asks each minute):
+    the interviews that went live since the last one, or since a week before.
+    A week without any is recorded as empty and mails nobody."""
+    now = now or utcnow()
+    key, due = weekly_due(now)
+    if due > now or db.session.scalar(select(Mailing.id).where(Mailing.key == key)):
+        db.session.commit()
+        return None
+    last = db.session.scalar(select(func.max(Mailing.period_end)).where(Mailing.kind == "weekly"))
+    start = max(last, due - timedelta(days=7)) if last else due - timedelta(days=7)
+    found = db.session.scalar(
+        select(func.count()).select_from(_published_between(start, due).subquery())
+    )
+    mailing = Mailing(
+        key=key,
+        kind="weekly",
+        period_start=start,
+        period_end=due,
+        send_after=due,
+        status="waiting" if found else "empty",
+    )
+    db.session.add(mailing)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another worker wrote it first
+        db.session.rollback()
+        return None
+    return mailing
+
+
+def _published_between(start: datetime, end: datetime):
+    return (
+        select(Interview)
+        .join(Interview.submission)
+        .where(
+            Interview.public_filter(end),
+            Interview.published_at > start,
+            Interview.published_at <= end,
+        )
+        .order_by(Interview.published_at, Interview.id)
+    )
+
+
+def _render(mailing: Mailing) -> bool:
+    """Write the issue's subject and text, once: False when there is nothing
+    to send any more (the interview was taken down before it went out)."""
+    site = current_app.config["SITE_NAME"]
+    values = dict(
+        site_name=site,
+        recipient_name="",
+        private_link=PRIVATE_LINK,
+        home=public_url("publishing.home"),
+        feed=public_url("publishing.feed"),
+    )
+    if mailing.kind == "interview":
+        interview = mailing.interview
+        if interview is None or interview.submission.state != "published":
+            return False
+        items = [_item(interview)]
+        subject = f"New interview: {interview.title}"
+    else:
+        items = [
+            _item(i)
+            for i in db.session.scalars(
+                _published_between(mailing.period_start, mailing.period_end)
+            )
+        ]
+        if not items:
+            return False
+        count = len(items)
+        subject = f"This week on {site}: {count} new interview{'s' if count != 1 else ''}"
+    kind = ISSUE_KINDS[mailing.kind == "weekly"]
+    values.update(subject=subject, items=items, weekly=mailing.kind == "weekly")
+    mailing.subject = header_safe(subject, 300)
+    mailing.text_body = wrap_text(render_template(f"email/{kind}.txt", **values))
+    mailing.html_body = render_template(f"email/{kind}.html", **values)
+    return True
+
+
+@dataclass
+class Item:
+    title: str
+    who: str
+    quote: str
+    link: str
+    photo: str | None
+
+
+def _item(interview: Interview) -> Item:
+    submission: Submission = interview.submission
+    return Item(
+        title=interview.title,
+        who=", ".join(p for p in (submission.name, submission.business) if p),
+        quote=pull_quote(interview),
+        link=public_url("publishing.interview", slug=interview.slug),
+        photo=public_url("publishing.photo", name=interview.photo) if interview.photo else None,
+    )
+
+
+def _next_mailing(now: datetime) -> Mailing | None:
+    due = (
+        select(Mailing)
+        .where(Mailing.status.in_(("waiting", "sending")), Mailing.send_after <= now)
+        .order_by(Mailing.send_after, Mailing.id)
+        .limit(1)
+    )
+    if db.engine.dialect.name == "postgresql":
+        # One worker writes an issue's batches; the others go on sending.
+        due = due.with_for_update(skip_locked=True)
+    return db.session.scalar(due)
+
+
+def fan_out(batch: int | None = None, seconds: float = 5.0) -> int:
+    """Write the outbox rows of the issues that are due, `batch` subscribers a
+    transaction, for up to about `seconds`; how many rows were written. Each
+    batch moves the issue's cursor in the transaction that writes its rows, so
+    a worker stopped halfway leaves nothing written twice or missed."""
+    batch = batch or current_app.config["NEWSLETTER_BATCH"]
+    deadline, written = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        now = utcnow()
+        mailing = _next_mailing(now)
+        if mailing is None:
+            break
+        if mailing.status == "waiting":
+            interview = mailing.interview
+            if interview is not None and interview.published_at and interview.published_at > now:
+                mailing.send_after = interview.published_at  # its publication was moved later
+            elif _render(mailing):
+                mailing.status = "sending"
+            else:
+                mailing.status, mailing.finished_at = "cancelled", now
+            db.session.commit()
+            continue
+        cadence = "weekly" if mailing.kind == "weekly" else "each"
+        rows = db.session.execute(
+            select(Subscriber.id, Subscriber.email)
+            .where(
+                Subscriber.status == "confirmed",
+                Subscriber.cadence == cadence,
+                Subscriber.id > mailing.cursor,
+            )
+            .order_by(Subscriber.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            mailing.status, mailing.finished_at = "done", now
+            db.session.commit()
+            continue
+        kind = ISSUE_KINDS[mailing.kind == "weekly"]
+        db.session.execute(
+            insert(OutboxEmail),
+            [
+                dict(
+                    dedup_key=f"mailing:{mailing.id}:{sid}",
+                    kind=kind,
+                    recipients=[["", email]],
+                    to_address=email,
+                    subject=mailing.subject,
+                    text_body="",
+                    html_body="",
+                    private_link=f"newsletter:{sid}",
+                    status="pending",
+                    attempts=0,
+                    last_error="",
+                    deliver_after=now,
+                    created_at=now,
+                    mailing_id=mailing.id,
+                    subscriber_id=sid,
+                )
+                for sid, email in rows
+            ],
+        )
+        mailing.cursor, mailing.recipients = rows[-1][0], mailing.recipients + len(rows)
+        db.session.commit()
+        written += len(rows)
+    db.session.commit()
+    return written
+
+
+def bodies(mailing_id: int) -> tuple[str, str]:
+    """An issue's text and HTML, for the worker building each copy."""
+    return db.session.execute(
+        select(Mailing.text_body, Mailing.html_body).where(Mailing.id == mailing_id)
+    ).one()
+
+
+# The admins' page.
+
+
+@dataclass
+class Figures:
+    counts: dict[str, int]
+    by_cadence: dict[str, int]
+    growth: list[tuple[datetime, int]]  # (a week's Monday, confirmed subscribers at its end)
+    mailings: list[tuple[Mailing, dict[str, int]]]
+
+
+def figures(weeks: int = 12) -> Figures:
+    counts = dict(
+        db.session.execute(
+            select(Subscriber.status, func.count()).group_by(Subscriber.status)
+        ).all()
+    )
+    by_cadence = dict(
+        db.session.execute(
+            select(Subscriber.cadence, func.count())
+            .where(Subscriber.status == "confirmed")
+            .group_by(Subscriber.cadence)
+        ).all()
+    )
+    now = utcnow()
+    growth = []
+    today = utc_to_site(now).date()
+    monday = today - timedelta(days=today.weekday())
+    for back in range(weeks - 1, -1, -1):
+        start = monday - timedelta(weeks=back)
+        end_local = datetime(start.year, start.month, start.day) + timedelta(weeks=1)
+        end = min(end_local.replace(tzinfo=site_zone()).astimezone(UTC).replace(tzinfo=None), now)
+        # Confirmed by then, and not gone by then.
+        subscribed = db.session.scalar(
+            select(func.count())
+            .select_from(Subscriber)
+            .where(
+                Subscriber.confirmed_at.is_not(None),
+                Subscriber.confirmed_at <= end,
+                (Subscriber.left_at.is_(None)) | (Subscriber.left_at > end),
+            )
+        )
+        growth.append((datetime(start.year, start.month, start.day), subscribed))
+    recent = list(db.session.scalars(select(Mailing).order_by(Mailing.id.desc()).limit(10)))
+    progress = {}
+    if recent:
+        rows = db.session.execute(
+            select(OutboxEmail.mailing_id, OutboxEmail.status, func.count())
+            .where(OutboxEmail.mailing_id.in_([m.id for m in recent]))
+            .group_by(OutboxEmail.mailing_id, OutboxEmail.status)
+        )
+        for mailing_id, status, n in rows:
+            progress.setdefault(mailing_id, {})[status] = n
+    return Figures(counts, by_cadence, growth, [(m, progress.get(m.id, {})) for m in recent])
+
+
+# What a spreadsheet opens as a formula when a cell starts with it.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def csv_export() -> str:
+    """Every address with its status and dates, for an admin's spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "status", "cadence", "asked", "confirmed", "left", "bounce"])
+    for s in db.session.scalars(select(Subscriber).order_by(Subscriber.id)):
+        writer.writerow(
+            _cell(v)
+            for v in (
+                s.email,
+                s.status,
+                s.cadence,
+                s.asked_at.isoformat(timespec="seconds"),
+                s.confirmed_at.isoformat(timespec="seconds") if s.confirmed_at else "",
+                s.left_at.isoformat(timespec="seconds") if s.left_at else "",
+                s.bounce,
+            )
+        )
+    return out.getvalue()
