@@ -58,7 +58,11 @@ def troubles() -> list[tuple[str, str]]:
     failing = db.session.scalar(
         select(func.count())
         .select_from(OutboxEmail)
-        .where(OutboxEmail.status == "failed", OutboxEmail.failing_since < limit)
+        .where(
+            OutboxEmail.status == "failed",
+            OutboxEmail.failing_since < limit,
+            OutboxEmail.not_to_subscribers(),
+        )
     )
     if failing:
         found.append(
@@ -71,7 +75,11 @@ def troubles() -> list[tuple[str, str]]:
     late = db.session.scalar(
         select(func.count())
         .select_from(OutboxEmail)
-        .where(OutboxEmail.status.in_(("pending", "failed")), OutboxEmail.deliver_after < limit)
+        .where(
+            OutboxEmail.status.in_(("pending", "failed")),
+            OutboxEmail.deliver_after < limit,
+            OutboxEmail.not_to_subscribers(),
+        )
     )
     if late:
         found.append(

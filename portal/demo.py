@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import interviews, operations
 from .clock import frozen, utcnow
 from .extensions import db
-from .models import Question, ReplyPreset, Submission, Tag, User
+from .models import Mailing, Question, ReplyPreset, Submission, Subscriber, Tag, User
 from .operations import Actor, Profile
 from .questionnaire import install_defaults
 from .workflow import Action
@@ -272,11 +272,45 @@ def seed() -> str:
     _revised(actor, questions)
     for action, title, body in PRESETS:
         db.session.add(ReplyPreset(action=action, title=title, body=body))
+    _readers()
     db.session.commit()
     return (
         f"Installed {created} questions and {len(APPLICATIONS) + 1} demo applications. "
         f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
     )
+
+
+def _readers() -> None:
+    """Newsletter subscribers who joined over the last ten weeks (a few left,
+    one address bounced, two not confirmed yet), and the demo publications'
+    issues marked as sent to the ones subscribed by then."""
+    now = utcnow()
+    for n in range(48):
+        joined = now - timedelta(days=70 - n * 1.4, hours=n % 7)
+        reader = Subscriber(
+            email=f"reader{n + 1}@example.com",
+            cadence="weekly" if n % 4 == 0 else "each",
+            status="confirmed",
+            asked_at=joined - timedelta(minutes=20),
+            confirmed_at=joined,
+        )
+        if n in (5, 17, 30):
+            reader.status, reader.left_at = "unsubscribed", joined + timedelta(days=12)
+        elif n == 22:
+            reader.status, reader.left_at = "bounced", joined + timedelta(days=1)
+            reader.bounce = "550 5.1.1 No such mailbox"
+        elif n >= 46:
+            reader.status, reader.confirmed_at = "pending", None
+            reader.asked_at = now - timedelta(days=n - 45)
+        db.session.add(reader)
+    db.session.flush()
+    for mailing in db.session.scalars(select(Mailing)):
+        mailing.status, mailing.finished_at = "done", mailing.send_after
+        mailing.recipients = db.session.scalar(
+            select(func.count())
+            .select_from(Subscriber)
+            .where(Subscriber.cadence == "each", Subscriber.confirmed_at <= mailing.send_after)
+        )
 
 
 def _revised(actor: Actor, questions: list[Question]) -> None:

@@ -916,6 +916,13 @@ class OutboxEmail(db.Model):
 
     event: Mapped[Event | None] = relationship()
 
+    @staticmethod
+    def not_to_subscribers():
+        """The emails the desk shows and its alarms count: not the newsletter's
+        (its copies are counted per issue on the admins' newsletter page, and
+        readers' addresses are not every editor's to read)."""
+        return OutboxEmail.subscriber_id.is_(None)
+
 
 class MailWorker(db.Model):
     """A mail worker's heartbeat: the outbox page and /healthz say when each was

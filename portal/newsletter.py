@@ -149,11 +149,10 @@ def subscribe(address: str, cadence: str, may_email: bool = True) -> Subscriber:
 
 
 def _queue_confirmation(subscriber: Subscriber) -> None:
-    site = current_app.config["SITE_NAME"]
     row = queue(
         CONFIRM_KIND,
         [("", subscriber.email)],
-        f"Confirm your subscription to {site}",
+        "Confirm your subscription to new interviews",
         key=f"newsletter-confirm:{subscriber.id}:{subscriber.asked_at.isoformat()}",
         private_link=f"newsletter-confirm:{subscriber.id}",
         link=PRIVATE_LINK,
@@ -331,7 +330,7 @@ def _render(mailing: Mailing) -> bool:
         if not items:
             return False
         count = len(items)
-        subject = f"This week on {site}: {count} new interview{'s' if count != 1 else ''}"
+        subject = f"This week: {count} new interview{'s' if count != 1 else ''}"
     kind = ISSUE_KINDS[mailing.kind == "weekly"]
     values.update(subject=subject, items=items, weekly=mailing.kind == "weekly")
     mailing.subject = header_safe(subject, 300)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from markupsafe import escape
 from sqlalchemy import delete, func, or_, select
 
-from . import photos, search
+from . import newsletter, photos, search
 from .clock import utcnow
 from .extensions import db
-from .models import AfterRequest, Event, Note, OutboxEmail, StatusToken, Submission
+from .models import AfterRequest, Event, Note, OutboxEmail, StatusToken, Submission, Subscriber
 from .workflow import WorkflowError
 
 ERASED = "(erased)"
@@ -103,6 +103,7 @@ def export(email: str) -> dict:
     emails = db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.to_address == address).order_by(OutboxEmail.id)
     ).all()
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == address))
 
     def when(value):
         return value.isoformat() + "Z" if value else None
@@ -181,10 +182,21 @@ def export(email: str) -> dict:
                 "status": e.status,
                 "queued_at": when(e.created_at),
                 "sent_at": when(e.sent_at),
-                "text": e.text_body,
+                # A newsletter's copy is its issue's text, the same for everyone.
+                "text": e.text_body or (newsletter.bodies(e.mailing_id)[0] if e.mailing_id else ""),
             }
             for e in emails
         ],
+        "newsletter": None
+        if subscriber is None
+        else {
+            "status": subscriber.status,
+            "cadence": subscriber.cadence,
+            "asked_at": when(subscriber.asked_at),
+            "confirmed_at": when(subscriber.confirmed_at),
+            "left_at": when(subscriber.left_at),
+            "bounce": subscriber.bounce,
+        },
     }
 
 

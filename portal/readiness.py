@@ -165,7 +165,9 @@ def checkup() -> list[str]:
 def _backlog() -> list[str]:
     try:
         dead = db.session.scalar(
-            select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == "dead")
+            select(func.count())
+            .select_from(OutboxEmail)
+            .where(OutboxEmail.status == "dead", OutboxEmail.not_to_subscribers())
         )
         stuck = db.session.scalar(
             select(func.count())
@@ -173,6 +175,7 @@ def _backlog() -> list[str]:
             .where(
                 OutboxEmail.status.in_(("pending", "failed")),
                 OutboxEmail.deliver_after < utcnow() - STUCK,
+                OutboxEmail.not_to_subscribers(),
             )
         )
     except Exception:  # the schema check above has said why

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from portal import accounts, alarms, operations, two_factor
+from portal import accounts, alarms, newsletter, operations, two_factor
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.interviews import ItemEdit
-from portal.models import OutboxEmail
+from portal.models import OutboxEmail, Subscriber
 from portal.notifications.emails import answer_resend_requests, draft_reminder, queue_digests
 from portal.workflow import Action, Role, State
 from tests.factories import actor_for, answers, profile, staff, submission_in
@@ -129,4 +129,26 @@ def queue_every_kind(who: dict) -> set[str]:
     two_factor.reset(editor, admin)
     db.session.commit()
     alarms.unit_failed("portal-daily.service")
+    _newsletter(person()["email"])
     return set(db.session.scalars(db.select(OutboxEmail.kind).distinct()))
+
+
+def _newsletter(address: str) -> None:
+    """A confirmation to a new address; an issue (the live interview) and a
+    weekly digest to two subscribers, written the way the mail worker does."""
+    newsletter.subscribe(address, "each")
+    local, _, domain = address.partition("@")
+    for cadence in ("each", "weekly"):
+        db.session.add(
+            Subscriber(
+                email=f"{local}-{cadence}@{domain}",
+                cadence=cadence,
+                status="confirmed",
+                confirmed_at=utcnow(),
+            )
+        )
+    db.session.commit()
+    weekly = newsletter.plan_weekly(newsletter.weekly_due(utcnow() + timedelta(days=7))[1])
+    weekly.send_after = utcnow()
+    db.session.commit()
+    newsletter.fan_out()

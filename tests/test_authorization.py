@@ -38,6 +38,8 @@ ADMIN_ONLY = {
     "review.question_retire",
     "review.question_restore",
     "review.privacy",
+    "review.newsletter_page",
+    "review.newsletter_csv",
 }
 WHO = ("anonymous", "editor", "admin", "deactivated")
 

@@ -186,7 +186,7 @@ def test_weekly_subscribers_get_one_digest_and_each_one_gets_every_interview(app
         db.session.commit()
     send_everything(app)
     [digest] = inbox.to("weekly@example.org")
-    assert "2 new interviews" in digest.subject
+    assert digest.subject == "This week: 2 new interviews"
     assert "First Shop" in digest.text and "Second Shop" in digest.text
     assert digest.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert inbox.to("each@example.org") == []

@@ -573,7 +573,12 @@ class NotRetryable(WorkflowError):
 def retry_dead(since: datetime, until: datetime | None = None) -> int:
     """Put every dead email queued in [since, until) back in line at once (after
     an outage, or a restore): the command's and the outbox page's bulk retry."""
-    conditions = [OutboxEmail.status == "dead", OutboxEmail.created_at >= since]
+    # Not the newsletter's: a copy dies when its address bounced, for good.
+    conditions = [
+        OutboxEmail.status == "dead",
+        OutboxEmail.created_at >= since,
+        OutboxEmail.not_to_subscribers(),
+    ]
     if until is not None:
         conditions.append(OutboxEmail.created_at < until)
     result = db.session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -34,7 +34,9 @@ def outbox():
     status = request.args.get("status", "")
     recipient = (request.args.get("recipient") or "").strip().lower()[:254]
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
-    query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    query = (
+        select(OutboxEmail).where(OutboxEmail.not_to_subscribers()).order_by(OutboxEmail.id.desc())
+    )
     if status in STATUSES:
         query = query.where(OutboxEmail.status == status)
     if recipient:
@@ -46,7 +48,7 @@ def outbox():
         emails=rows[:PAGE_SIZE],
         has_next=len(rows) > PAGE_SIZE,
         page=page,
-        counts=count_by(OutboxEmail.status),
+        counts=count_by(OutboxEmail.status, OutboxEmail.not_to_subscribers()),
         statuses=STATUSES,
         status=status,
         recipient=recipient,
@@ -56,20 +58,26 @@ def outbox():
     )
 
 
+def _desk_email(email_id: int) -> OutboxEmail:
+    """An email the desk may open: not one to a newsletter subscriber."""
+    found = db.get_or_404(OutboxEmail, email_id)
+    if found.subscriber_id is not None:
+        abort(404)
+    return found
+
+
 @bp.route("/outbox/<int:email_id>")
 @editor_required
 def email(email_id: int):
     """One email as it was (or will be) sent."""
-    return render_template(
-        "review/email.html", email=db.get_or_404(OutboxEmail, email_id), form=FlaskForm()
-    )
+    return render_template("review/email.html", email=_desk_email(email_id), form=FlaskForm())
 
 
 @bp.route("/outbox/<int:email_id>/html")
 @editor_required
 def html_part(email_id: int):
     """The HTML part alone, for the sandboxed frame on the email's page."""
-    response = db.get_or_404(OutboxEmail, email_id)
+    response = _desk_email(email_id)
     headers = {
         "Content-Security-Policy": HTML_PART_POLICY,
         "Content-Type": "text/html; charset=utf-8",
@@ -82,7 +90,7 @@ def html_part(email_id: int):
 @editor_required
 def retry(email_id: int):
     """Send a failed or dead email again."""
-    found = db.get_or_404(OutboxEmail, email_id)
+    found = _desk_email(email_id)
     retry_email(found)
     flash(f"“{found.subject}” is queued to be sent again.", "success")
     return redirect(url_for("review.email", email_id=found.id))
