@@ -43,7 +43,9 @@ def confirmed(app, client, inbox, address: str, cadence: str = "each") -> None:
     [mail] = inbox.to(address)
     [path] = [p for p in mail.paths() if p.startswith("/subscribe/confirm/")]
     assert "Yes, subscribe me" in client.get(path).get_data(as_text=True)
-    assert "You're subscribed" in client.post(path, data={"action": "confirm"}).get_data(as_text=True)
+    assert "You're subscribed" in client.post(path, data={"action": "confirm"}).get_data(
+        as_text=True
+    )
     inbox.clear()
 
 
@@ -62,7 +64,9 @@ def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(app, client, inb
     assert "Confirm your subscription" in mail.subject
     [path] = [p for p in mail.paths() if p.startswith("/subscribe/confirm/")]
     with app.app_context():  # the stored email holds no working link
-        stored = db.session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "newsletter_confirm"))
+        stored = db.session.scalar(
+            select(OutboxEmail).where(OutboxEmail.kind == "newsletter_confirm")
+        )
         assert path.rsplit("/", 1)[1] not in stored.text_body + stored.html_body
     client.post(path, data={"action": "confirm"})
     inbox.clear()
@@ -279,9 +283,7 @@ def test_the_subscriber_can_change_how_often_and_forget_the_address(app, client,
     [path] = [p for p in issue.paths() if p.startswith("/unsubscribe/")]
     page = client.get(path).get_data(as_text=True)
     assert "mine@example.org" in page and "Forget my address" in page
-    page = client.post(path, data={"action": "cadence", "cadence": "weekly"}).get_data(
-        as_text=True
-    )
+    page = client.post(path, data={"action": "cadence", "cadence": "weekly"}).get_data(as_text=True)
     assert "a digest of the week" in page
     page = client.post(path, data={"action": "erase"}).get_data(as_text=True)
     assert "we have forgotten the address" in page
@@ -305,7 +307,7 @@ def test_the_admins_see_counts_growth_and_the_addresses_as_csv(app, client, inbo
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0][:3] == ["email", "status", "cadence"]
-    assert ["'=cmd@example.org", "confirmed", "each"] == rows[1][:3]  # no formula
+    assert rows[1][:3] == ["'=cmd@example.org", "confirmed", "each"]  # no formula
     assert rows[2][:2] == ["pending@example.org", "pending"]
 
 

@@ -55,9 +55,7 @@ def upgrade():
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
-        sa.CheckConstraint(
-            "kind IN ('interview', 'weekly')", name=op.f("ck_mailings_kind_valid")
-        ),
+        sa.CheckConstraint("kind IN ('interview', 'weekly')", name=op.f("ck_mailings_kind_valid")),
         sa.CheckConstraint(
             "status IN ('waiting', 'sending', 'done', 'cancelled', 'empty')",
             name=op.f("ck_mailings_status_valid"),
