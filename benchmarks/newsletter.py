@@ -18,6 +18,7 @@ least 3 times one).
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import subprocess
 import sys
@@ -70,6 +71,7 @@ def publish_and_fan_out(url: str, port: int) -> tuple[float, float, int]:
     from portal.workflow import Action
 
     app = create_app()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # the sink's line per message
     with app.app_context():
         ready = db.session.scalar(
             select(Submission).where(Submission.state == "awaiting_signoff").limit(1)

@@ -90,11 +90,13 @@ def upgrade():
         )
         batch.create_index(op.f("ix_outbox_mailing_id"), ["mailing_id"])
         batch.create_index(op.f("ix_outbox_subscriber_id"), ["subscriber_id"])
+        batch.create_index("ix_outbox_claim", ["status", "mailing_id", "deliver_after"])
 
 
 def downgrade():
     op.execute("DELETE FROM outbox WHERE mailing_id IS NOT NULL OR subscriber_id IS NOT NULL")
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_claim")
         batch.drop_index(op.f("ix_outbox_subscriber_id"))
         batch.drop_index(op.f("ix_outbox_mailing_id"))
         batch.drop_constraint(op.f("fk_outbox_subscriber_id_subscribers"), type_="foreignkey")

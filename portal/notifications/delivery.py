@@ -38,7 +38,7 @@ from itertools import groupby
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_mail import BadHeaderError, Message
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from .. import accounts, newsletter, share_image
@@ -71,34 +71,45 @@ class Report:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def _due_condition(now):
+def _due(now, only: list[int] | None):
+    """The statements that find due emails, most urgent first, each read in
+    order from an index: emails left "sending" by a worker that died (taken
+    back after the lease), then everyone's emails, then newsletters' copies,
+    each pending before failed, oldest first."""
     lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
-    return or_(
-        OutboxEmail.status.in_(("pending", "failed")) & (OutboxEmail.deliver_after <= now),
-        # Left in "sending" by a worker that died: take it back after the lease.
-        (OutboxEmail.status == "sending") & (OutboxEmail.claimed_at < now - lease),
-    )
+    found = [
+        select(OutboxEmail)
+        .where(OutboxEmail.status == "sending", OutboxEmail.claimed_at < now - lease)
+        .order_by(OutboxEmail.deliver_after, OutboxEmail.id)
+    ]
+    for mailing in (OutboxEmail.mailing_id.is_(None), OutboxEmail.mailing_id.is_not(None)):
+        for status in ("pending", "failed"):
+            found.append(
+                select(OutboxEmail)
+                .where(OutboxEmail.status == status, mailing, OutboxEmail.deliver_after <= now)
+                .order_by(OutboxEmail.mailing_id, OutboxEmail.deliver_after, OutboxEmail.id)
+            )
+    for statement in found:
+        if only is not None:
+            statement = statement.where(OutboxEmail.id.in_(only))
+        yield statement
 
 
 def _claim(
     limit: int, worker: str | None = None, only: list[int] | None = None
 ) -> list[OutboxEmail]:
     now = utcnow()
-    due = (
-        select(OutboxEmail)
-        .where(_due_condition(now))
-        # A newsletter's copies go after every email someone is waiting for.
-        .order_by(OutboxEmail.mailing_id.is_not(None), OutboxEmail.deliver_after, OutboxEmail.id)
-        .limit(limit)
-    )
-    if only is not None:
-        due = due.where(OutboxEmail.id.in_(only))
-    if db.engine.dialect.name == "postgresql":
-        # Each worker takes rows nobody else has locked, without waiting.
-        due = due.with_for_update(skip_locked=True)
-    # On SQLite the transaction began with BEGIN IMMEDIATE: no other writer can
-    # claim between this SELECT and the UPDATE below.
-    rows = list(db.session.scalars(due))
+    rows: list[OutboxEmail] = []
+    for due in _due(now, only):
+        due = due.limit(limit - len(rows))
+        if db.engine.dialect.name == "postgresql":
+            # Each worker takes rows nobody else has locked, without waiting.
+            due = due.with_for_update(skip_locked=True)
+        # On SQLite the transaction began with BEGIN IMMEDIATE: no other writer
+        # can claim between these SELECTs and the UPDATE below.
+        rows.extend(db.session.scalars(due))
+        if len(rows) >= limit:
+            break
     if rows:
         db.session.execute(
             update(OutboxEmail)
