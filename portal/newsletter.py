@@ -123,9 +123,10 @@ def subscriber_for(token: str) -> Subscriber | None:
 
 def subscribe(address: str, cadence: str, may_email: bool = True) -> Subscriber:
     """Ask to subscribe `address`: a confirmation email to it, unless it is
-    confirmed already (then nothing changes but how often, and nothing says
-    so: the page answers alike, so nobody learns who reads us). `may_email`
-    False (over a sending limit): recorded, and no email."""
+    confirmed already (then nothing changes, not even how often: that is the
+    subscriber's to change, from the link in every issue; and nothing says so,
+    the page answers alike, so nobody learns who reads us). `may_email` False
+    (over a sending limit): recorded, and no email."""
     email = normalised(address)
     if cadence not in CADENCES:
         cadence = "each"
@@ -135,7 +136,6 @@ def subscribe(address: str, cadence: str, may_email: bool = True) -> Subscriber:
         subscriber = Subscriber(email=email, cadence=cadence, status="pending", asked_at=now)
         db.session.add(subscriber)
     elif subscriber.status == "confirmed":
-        subscriber.cadence = cadence
         db.session.commit()
         return subscriber
     else:  # pending, unsubscribed or bounced: confirm (again) from a new email

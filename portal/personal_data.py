@@ -9,7 +9,16 @@ from sqlalchemy import delete, func, or_, select
 from . import newsletter, photos, search
 from .clock import utcnow
 from .extensions import db
-from .models import AfterRequest, Event, Note, OutboxEmail, StatusToken, Submission, Subscriber
+from .models import (
+    AfterRequest,
+    Event,
+    Mailing,
+    Note,
+    OutboxEmail,
+    StatusToken,
+    Submission,
+    Subscriber,
+)
 from .workflow import WorkflowError
 
 ERASED = "(erased)"
@@ -47,6 +56,7 @@ def scrub(submission: Submission) -> None:
         for version in interview.versions:  # every saved state of the draft, and its photo
             photos.discard(version.content.get("photo"))
         search.forget(interview.id)
+        _strike_from_newsletters(submission, interview)
         db.session.delete(interview)
     for revision in list(submission.revisions):
         db.session.delete(revision)
@@ -89,6 +99,24 @@ def _strike_from_emails(submission: Submission) -> None:
     for digest in db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.kind == "digest", listed)
     ):
+        for value in details:
+            digest.text_body = digest.text_body.replace(value, ERASED)
+            digest.html_body = digest.html_body.replace(str(escape(value)), ERASED)
+
+
+def _strike_from_newsletters(submission: Submission, interview) -> None:
+    """The newsletter issue of this interview goes, with its copies (sent or
+    not); a weekly digest that listed it keeps the others, with this one's
+    title, name and business struck out."""
+    issues = list(
+        db.session.scalars(select(Mailing.id).where(Mailing.interview_id == interview.id))
+    )
+    if issues:
+        db.session.execute(delete(OutboxEmail).where(OutboxEmail.mailing_id.in_(issues)))
+        db.session.execute(delete(Mailing).where(Mailing.id.in_(issues)))
+    details = [v for v in (interview.title, submission.name, submission.business) if v]
+    listed = or_(*(Mailing.text_body.contains(value) for value in details))
+    for digest in db.session.scalars(select(Mailing).where(Mailing.kind == "weekly", listed)):
         for value in details:
             digest.text_body = digest.text_body.replace(value, ERASED)
             digest.html_body = digest.html_body.replace(str(escape(value)), ERASED)

@@ -107,7 +107,8 @@ def test_the_answer_is_the_same_for_every_address_and_a_subscriber_is_not_asked_
     assert len(inbox.to("new@example.org")) == 1
     with app.app_context():
         known = db.session.scalar(select(Subscriber).where(Subscriber.email == "known@example.org"))
-        assert known.status == "confirmed" and known.cadence == "weekly"
+        # A stranger typing a subscriber's address changes nothing of theirs.
+        assert known.status == "confirmed" and known.cadence == "each"
 
 
 def test_a_form_sent_from_another_site_comes_back_filled_in_and_subscribes_nobody(app, client):
@@ -327,3 +328,36 @@ def test_the_form_is_on_the_home_page_and_under_each_interview(app, client):
         page = client.get(path).get_data(as_text=True)
         assert 'action="/subscribe"' in page and "New interviews by email" in page
         assert "csrf_token" not in page  # a shared page holds nobody's token
+
+
+def test_erasing_an_interview_takes_its_issue_and_strikes_it_from_weekly_digests(
+    app, client, inbox
+):
+    confirmed(app, client, inbox, "each@example.org")
+    confirmed(app, client, inbox, "weekly@example.org", "weekly")
+    with app.app_context():
+        gone = submission_in(State.PUBLISHED, name="Erin Erasable", business="Erasable Bakery")
+        submission_in(State.PUBLISHED, name="Kept Person", business="Kept Shop")
+        _key, due = newsletter.weekly_due(utcnow() + timedelta(days=7))
+        newsletter.plan_weekly(due + timedelta(minutes=1)).send_after = utcnow()
+        db.session.commit()
+        sid = gone.id
+    send_everything(app)
+    with app.app_context():
+        gone = db.session.get(Submission, sid)
+        operations.unpublish(gone, actor_for(Action.UNPUBLISH), "Taken down, as asked.")
+        operations.erase(gone)
+        db.session.commit()
+        texts = " ".join(t or "" for t in db.session.scalars(select(Mailing.text_body))) + " ".join(
+            db.session.scalars(select(Mailing.html_body))
+        )
+        assert "Erasable" not in texts and "Erin" not in texts
+        assert "Kept Shop" in texts  # the other interview's issue and its place in the digest
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(OutboxEmail)
+                .where(OutboxEmail.kind == "newsletter")
+            )
+            == 1
+        )
