@@ -76,7 +76,11 @@ def manage_link(subscriber_id: int) -> str | None:
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return None
-    token = _signer("manage").dumps([subscriber.id, subscriber.email])
+    return manage_link_for(subscriber.id, subscriber.email)
+
+
+def manage_link_for(subscriber_id: int, email: str) -> str:
+    token = _signer("manage").dumps([subscriber_id, email])
     return public_url("publishing.unsubscribe", token=token)
 
 
