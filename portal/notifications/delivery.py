@@ -34,6 +34,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, parseaddr
 from itertools import groupby
+from types import SimpleNamespace
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -116,8 +117,19 @@ def _claim(
             .where(OutboxEmail.id.in_([r.id for r in rows]))
             .values(status="sending", claimed_at=now, claimed_by=worker)
         )
+    # Copies of the rows as read: after the commit, reading a row again would
+    # open a transaction (on SQLite, the write lock) while the messages are built.
+    claimed = [_as_read(row) for row in rows]
     db.session.commit()
-    return rows
+    return claimed
+
+
+def _as_read(row: OutboxEmail) -> OutboxEmail:
+    """The row's columns, on an object no commit expires."""
+    return SimpleNamespace(**{a.key: getattr(row, a.key) for a in _COLUMNS})  # type: ignore[return-value]
+
+
+_COLUMNS = OutboxEmail.__mapper__.column_attrs
 
 
 def release_claims_of(worker: str, claimed_before) -> int:
@@ -520,12 +532,14 @@ def deliver_due(
     ids = [e.id for e in emails]
     attempts = {e.id: e.attempts for e in emails}
     failing = {e.id: e.failing_since for e in emails}
-    # Read now: after the rollback below, touching a row would open a transaction
-    # (on SQLite a write lock) for as long as the SMTP server takes.
     recipients = {e.id: [list(r) for r in e.recipients] for e in emails}
     # Whose address a refusal for good marks bounced: a newsletter's.
     subscribers = {e.id: e.subscriber_id for e in emails if e.kind in newsletter.KINDS}
-    messages, unsendable, issues = {}, {}, {}
+    # A newsletter's text, read once for its copies, and no transaction held
+    # while they are built.
+    issues = {m: newsletter.bodies(m) for m in {e.mailing_id for e in emails} if m is not None}
+    db.session.commit()
+    messages, unsendable = {}, {}
     for e in emails:
         try:
             # A private link is made now, for this copy only: the stored row never holds it.
@@ -534,8 +548,6 @@ def deliver_due(
                 links = [newsletter.manage_link_for(e.subscriber_id, e.to_address)]
             else:
                 links = _minted(e.private_link, e.id) if e.private_link else None
-            if e.mailing_id is not None and e.mailing_id not in issues:
-                issues[e.mailing_id] = newsletter.bodies(e.mailing_id)
             messages[e.id] = _message(e, links, issues.get(e.mailing_id))
         except LinkUnavailable as error:
             unsendable[e.id] = error
