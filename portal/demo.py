@@ -304,7 +304,7 @@ def _readers() -> None:
             reader.asked_at = now - timedelta(days=n - 45)
         db.session.add(reader)
     db.session.flush()
-    for mailing in db.session.scalars(select(Mailing)):
+    for mailing in db.session.scalars(select(Mailing).where(Mailing.kind == "interview")):
         mailing.status, mailing.finished_at = "done", mailing.send_after
         mailing.recipients = db.session.scalar(
             select(func.count())
