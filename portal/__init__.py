@@ -114,7 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(app, db.engine)
 
-    from . import auth, cli, filters, metrics, security
+    from . import auth, cli, filters, metrics, readership, security
 
     security.register_converters(app)
     from .caching import watch_changes
@@ -132,6 +132,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_errors(app)
     security.init_app(app)
     metrics.init_app(app)
+    readership.init_app(app)
     return app
 
 

@@ -144,6 +144,10 @@ def from_environment(environ=os.environ) -> dict:
         "NEWSLETTER_WEEKLY_DAY": _int(environ, "NEWSLETTER_WEEKLY_DAY", 0, minimum=0, maximum=6),
         "NEWSLETTER_WEEKLY_HOUR": _int(environ, "NEWSLETTER_WEEKLY_HOUR", 8, minimum=0, maximum=23),
         "NEWSLETTER_BATCH": _int(environ, "NEWSLETTER_BATCH", 1000, minimum=1),
+        # Reads of interviews: counted (off: nothing is counted), and written
+        # from each web process's memory at most this often.
+        "READ_COUNTING": _bool(environ, "READ_COUNTING", True),
+        "READ_FLUSH_SECONDS": _float(environ, "READ_FLUSH_SECONDS", 10.0),
         # Links made before then stop working this long after the interview goes live.
         "STATUS_LINK_DAYS_AFTER_PUBLICATION": _int(
             environ, "STATUS_LINK_DAYS_AFTER_PUBLICATION", 30, minimum=1

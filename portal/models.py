@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_login import UserMixin
@@ -839,6 +839,20 @@ class Mailing(db.Model):
     finished_at: Mapped[datetime | None]
 
     interview: Mapped[Interview | None] = relationship()
+
+
+class InterviewReads(db.Model):
+    """How many times an interview was read on one day (the site's), counted
+    without a cookie or an address: in each web process's memory, written
+    here in batches (portal/readership.py)."""
+
+    __tablename__ = "interview_reads"
+
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    reads: Mapped[int] = mapped_column(default=0)
 
 
 class PasswordToken(db.Model):

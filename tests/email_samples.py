@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from portal import accounts, alarms, newsletter, operations, two_factor
+from portal import accounts, alarms, newsletter, operations, readership, two_factor
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.interviews import ItemEdit
@@ -130,6 +130,7 @@ def queue_every_kind(who: dict) -> set[str]:
     db.session.commit()
     alarms.unit_failed("portal-daily.service")
     _newsletter(person()["email"])
+    readership.tell_interviewees(utcnow() + timedelta(days=8))  # a week after "live"
     return set(db.session.scalars(db.select(OutboxEmail.kind).distinct()))
 
 

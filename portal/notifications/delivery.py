@@ -42,7 +42,7 @@ from flask_mail import BadHeaderError, Message
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from .. import accounts, newsletter, share_image
+from .. import accounts, newsletter, readership, share_image
 from ..clock import site_time, utcnow
 from ..extensions import db, mail
 from ..links import public_url
@@ -738,6 +738,7 @@ def run_worker(
                 drew = share_image.fill_missing(FILL_BATCH)
                 newsletter.plan_weekly()
                 newsletter.forget_unconfirmed()
+                readership.tell_interviewees()
                 _raise_alarms()
                 # More waiting (a long import): the next batch on the next round.
                 next_fill = time.monotonic() + (0 if drew == FILL_BATCH else FILL_EVERY_SECONDS)

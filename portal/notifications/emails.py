@@ -298,6 +298,24 @@ def changes_published(event: Event) -> None:
     )
 
 
+def week_after(interview, reads: int, key: str) -> None:
+    """A week after it went live, the interviewee hears how often their
+    interview was read, with a text for each of their networks again."""
+    submission = interview.submission
+    link = public_url("publishing.interview", slug=interview.slug)
+    queue(
+        "week_after",
+        _applicant(submission),
+        "Your interview's first week",
+        key=key,
+        submission=submission,
+        interview=interview,
+        reads=reads,
+        link=link,
+        share_lines=share_lines(submission, interview, link),
+    )
+
+
 def _imported(submission: Submission) -> bool:
     return (
         db.session.scalar(

@@ -10,7 +10,7 @@ from flask import render_template
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from .. import workflow
+from .. import readership, workflow
 from ..auth import editor_required
 from ..clock import utcnow
 from ..extensions import db
@@ -110,4 +110,5 @@ def dashboard():
         counts=count_by(Submission.state, Submission.state != State.DRAFT.value),
         states=[s for s in State if s is not State.DRAFT],
         oldest=oldest,
+        most_read=readership.most_read(),
     )
