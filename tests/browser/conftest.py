@@ -142,6 +142,7 @@ def portal(tmp_path_factory, smtp_server):
         EMAIL_LIMIT_PER_CLIENT="1000 per hour",
         LOGIN_LIMIT_PER_ADDRESS="1000 per hour",
         LOGIN_LIMIT_PER_ACCOUNT="1000 per hour",
+        READ_FLUSH_SECONDS="0",  # each read written at once, for the test to see
     )
     env.pop("PORTAL_ENV", None)  # production cookies are https-only
     logs = tmp / "logs"
