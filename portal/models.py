@@ -801,6 +801,21 @@ class Subscriber(db.Model):
     bounce: Mapped[str] = mapped_column(String(300), default="")
 
 
+class SubscribeRequest(db.Model):
+    """Someone typed an address into the newsletter form. The request only writes
+    this row, the same work whether or not the address is known (so its timing
+    tells nobody who subscribes); the mail worker does the rest."""
+
+    __tablename__ = "subscribe_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    cadence: Mapped[str] = mapped_column(String(10))
+    # False when the form's sending limits were reached: recorded, not emailed.
+    may_email: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Mailing(db.Model):
     """One newsletter issue: an interview as it goes live, or a week's digest.
 

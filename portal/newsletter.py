@@ -12,6 +12,7 @@ the same with ten subscribers or a hundred thousand. The private links
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import time
 from dataclasses import dataclass
@@ -26,7 +27,15 @@ from sqlalchemy.exc import IntegrityError
 from .clock import site_zone, utc_to_site, utcnow
 from .extensions import db
 from .links import public_url
-from .models import EMAIL_MAX, Interview, Mailing, OutboxEmail, Submission, Subscriber
+from .models import (
+    EMAIL_MAX,
+    Interview,
+    Mailing,
+    OutboxEmail,
+    Submission,
+    Subscriber,
+    SubscribeRequest,
+)
 from .notifications.outbox import PRIVATE_LINK, header_safe, queue, wrap_text
 from .share_image import pull_quote
 
@@ -47,10 +56,15 @@ def normalised(address: str) -> str:
     if not address or len(address) > EMAIL_MAX:
         raise NotAnAddress("Give an email address (at most 254 characters).")
     try:
-        valid = validate_email(address, check_deliverability=False)
+        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
+        if not address.split("@")[0].isascii():
+            raise NotAnAddress(
+                "Give an address whose part before the @ is in plain letters (a-z, 0-9): "
+                "we can't send to accented or non-Latin ones yet."
+            ) from None
         raise NotAnAddress(f"That is not an email address: {error}") from None
-    return valid.normalized.lower()
+    return valid.ascii_email.lower()
 
 
 # Links, signed as the email leaves.
@@ -60,13 +74,19 @@ def _signer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"newsletter-{purpose}")
 
 
-def confirm_link(subscriber_id: int) -> str | None:
-    """The link that confirms a pending address (None: it is gone, or it left
-    since; a confirmed one's link says so)."""
+def _digest(email: str) -> str:
+    """What a link says of the address it was made for: enough to tell that the
+    address is still the same, without writing it into the link."""
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
+def confirm_link(subscriber_id: int, cadence: str) -> str | None:
+    """The link in a confirmation email: it subscribes the address at the
+    cadence that was asked for (None: the address is gone)."""
     subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None or subscriber.status not in ("pending", "confirmed"):
+    if subscriber is None or cadence not in CADENCES:
         return None
-    token = _signer("confirm").dumps([subscriber.id, subscriber.asked_at.isoformat()])
+    token = _signer("confirm").dumps([subscriber.id, _digest(subscriber.email), cadence])
     return public_url("publishing.confirm_subscription", token=token)
 
 
@@ -80,44 +100,44 @@ def manage_link(subscriber_id: int) -> str | None:
 
 
 def manage_link_for(subscriber_id: int, email: str) -> str:
-    token = _signer("manage").dumps([subscriber_id, email])
+    token = _signer("manage").dumps([subscriber_id, _digest(email)])
     return public_url("publishing.unsubscribe", token=token)
 
 
-def _loads(purpose: str, token: str, max_age: int | None = None):
+def _loads(purpose: str, token: str, size: int, max_age: int | None = None):
     if not token or len(token) > 400:
         return None
     try:
         value = _signer(purpose).loads(token, max_age=max_age)
     except (BadData, ValueError, TypeError):
         return None
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)):
+    if not (isinstance(value, list) and len(value) == size and isinstance(value[0], int)):
         return None
     return value
 
 
-def pending_for(token: str) -> Subscriber | None:
-    """The pending address a confirmation link names: None when the link was not
-    made here, is older than NEWSLETTER_CONFIRM_DAYS, or its owner asked again
-    since (the newest email's link is the one that works)."""
+def asked_by(token: str) -> tuple[Subscriber, str] | None:
+    """The address a confirmation link was made for, and the cadence asked: None
+    when the link was not made here, is older than NEWSLETTER_CONFIRM_DAYS, or
+    the address was forgotten since."""
     days = current_app.config["NEWSLETTER_CONFIRM_DAYS"]
-    value = _loads("confirm", token, days * 86400)
-    if value is None:
+    value = _loads("confirm", token, 3, days * 86400)
+    if value is None or value[2] not in CADENCES:
         return None
     subscriber = db.session.get(Subscriber, value[0])
-    if subscriber is None or subscriber.asked_at.isoformat() != value[1]:
+    if subscriber is None or _digest(subscriber.email) != value[1]:
         return None
-    return subscriber
+    return subscriber, value[2]
 
 
 def subscriber_for(token: str) -> Subscriber | None:
     """Whose page an unsubscribe link opens (any status): None when the link was
     not made here or the address was forgotten."""
-    value = _loads("manage", token)
+    value = _loads("manage", token, 2)
     if value is None:
         return None
     subscriber = db.session.get(Subscriber, value[0])
-    if subscriber is None or subscriber.email != value[1]:
+    if subscriber is None or _digest(subscriber.email) != value[1]:
         return None
     return subscriber
 
@@ -125,12 +145,38 @@ def subscriber_for(token: str) -> Subscriber | None:
 # A reader's own moves.
 
 
-def subscribe(address: str, cadence: str, may_email: bool = True) -> Subscriber:
-    """Ask to subscribe `address`: a confirmation email to it, unless it is
-    confirmed already (then nothing changes, not even how often: that is the
-    subscriber's to change, from the link in every issue; and nothing says so,
-    the page answers alike, so nobody learns who reads us). `may_email` False
-    (over a sending limit): recorded, and no email."""
+def ask(address: str, cadence: str, may_email: bool = True) -> None:
+    """The form's part: one row, the same work whatever the address (its
+    timing tells nobody who subscribes); the mail worker answers it
+    (`answer_requests`). NotAnAddress for what can't be one."""
+    email = normalised(address)
+    db.session.add(
+        SubscribeRequest(
+            email=email, cadence=cadence if cadence in CADENCES else "each", may_email=may_email
+        )
+    )
+    db.session.commit()
+
+
+def answer_requests(limit: int = 100) -> int:
+    """The worker's part: each request answered (`subscribe`), then deleted."""
+    requests = db.session.scalars(
+        select(SubscribeRequest).order_by(SubscribeRequest.id).limit(limit)
+    ).all()
+    for row in requests:
+        subscribe(row.email, row.cadence, row.may_email, commit=False)
+        db.session.delete(row)
+    db.session.commit()
+    return len(requests)
+
+
+def subscribe(address: str, cadence: str, may_email: bool = True, commit: bool = True) -> None:
+    """Ask to subscribe `address` at `cadence`: a confirmation email to it,
+    whose link does it. Nothing about an address that is on the list changes
+    until its owner uses that link: a stranger typing it can't switch how often,
+    end an earlier link, or bring back an address that unsubscribed or bounced.
+    A confirmed address is sent nothing. `may_email` False (over a sending
+    limit): no email."""
     email = normalised(address)
     if cadence not in CADENCES:
         cadence = "each"
@@ -139,38 +185,33 @@ def subscribe(address: str, cadence: str, may_email: bool = True) -> Subscriber:
     if subscriber is None:
         subscriber = Subscriber(email=email, cadence=cadence, status="pending", asked_at=now)
         db.session.add(subscriber)
-    elif subscriber.status == "confirmed":
+        db.session.flush()
+    elif subscriber.status == "pending":
+        subscriber.asked_at = now  # forgotten NEWSLETTER_CONFIRM_DAYS after the last ask
+    if subscriber.status != "confirmed" and may_email:
+        row = queue(
+            CONFIRM_KIND,
+            [("", subscriber.email)],
+            "Confirm your subscription to new interviews",
+            key=f"newsletter-confirm:{subscriber.id}:{now.isoformat()}",
+            private_link=f"newsletter-confirm-{cadence}:{subscriber.id}",
+            link=PRIVATE_LINK,
+            cadence=CADENCES[cadence].lower(),
+            days=current_app.config["NEWSLETTER_CONFIRM_DAYS"],
+        )
+        if row is not None:
+            row.subscriber_id = subscriber.id
+    if commit:
         db.session.commit()
-        return subscriber
-    else:  # pending, unsubscribed or bounced: confirm (again) from a new email
-        subscriber.status, subscriber.cadence, subscriber.asked_at = "pending", cadence, now
-        subscriber.bounce = ""
-    db.session.flush()
-    if may_email:
-        _queue_confirmation(subscriber)
-    db.session.commit()
-    return subscriber
 
 
-def _queue_confirmation(subscriber: Subscriber) -> None:
-    row = queue(
-        CONFIRM_KIND,
-        [("", subscriber.email)],
-        "Confirm your subscription to new interviews",
-        key=f"newsletter-confirm:{subscriber.id}:{subscriber.asked_at.isoformat()}",
-        private_link=f"newsletter-confirm:{subscriber.id}",
-        link=PRIVATE_LINK,
-        cadence=CADENCES[subscriber.cadence].lower(),
-        days=current_app.config["NEWSLETTER_CONFIRM_DAYS"],
-    )
-    if row is not None:
-        row.subscriber_id = subscriber.id
-
-
-def confirm(subscriber: Subscriber) -> None:
-    """The owner clicked the link: the address gets the next issue. Twice is once."""
-    if subscriber.status == "pending":
-        subscriber.status, subscriber.confirmed_at, subscriber.left_at = "confirmed", utcnow(), None
+def confirm(subscriber: Subscriber, cadence: str) -> None:
+    """The owner used the link: the address gets the next issue, at the cadence
+    the link was made for (again, after an unsubscribe or a bounce). Twice is once."""
+    if subscriber.status != "confirmed":
+        subscriber.status, subscriber.confirmed_at = "confirmed", utcnow()
+        subscriber.left_at, subscriber.bounce = None, ""
+    subscriber.cadence = cadence
     db.session.commit()
 
 
@@ -191,6 +232,7 @@ def change_cadence(subscriber: Subscriber, cadence: str) -> None:
 def erase(subscriber: Subscriber) -> None:
     """Forget the address: the subscriber and every email we wrote to it as one."""
     db.session.execute(delete(OutboxEmail).where(OutboxEmail.subscriber_id == subscriber.id))
+    db.session.execute(delete(SubscribeRequest).where(SubscribeRequest.email == subscriber.email))
     db.session.delete(subscriber)
     db.session.commit()
 

@@ -529,3 +529,38 @@ def test_a_backup_from_before_an_upgrade_restores_over_the_upgraded_site(app, cl
 
         assert db.session.get(Submission, kept).business == "Before The Upgrade"
         assert "newer_things" not in inspect(db.session.connection()).get_table_names()
+
+
+def test_a_chore_that_fails_names_itself_and_stops_neither_the_others_nor_the_sending(
+    app, inbox, monkeypatch
+):
+    """A missing table (a migration not run) in one of the worker's chores is
+    that chore's failure, said with its error: not "database unavailable"."""
+    from portal import newsletter, readership
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("SELECT ...", {}, Exception("no such table: interview_reads"))
+
+    monkeypatch.setattr(readership, "tell_interviewees", broken)
+    ran = []
+    monkeypatch.setattr(newsletter, "forget_unconfirmed", lambda: ran.append("forget") or 0)
+    with app.app_context():
+        operations.apply(profile(email="sent@shop.example"), answers())
+    said = []
+    with app.app_context():
+        totals = delivery.run_worker(
+            "chores:mail",
+            batch=None,
+            interval=0.01,
+            stopping=_stop_after(20),
+            until_empty=True,
+            echo=said.append,
+        )
+    assert totals.sent == 1 and len(inbox.to("sent@shop.example")) == 1
+    assert ran == ["forget"]
+    assert any(
+        line.startswith("the week-after emails failed: OperationalError")
+        and "interview_reads" in line
+        for line in said
+    ), said
+    assert not any("database unavailable" in line for line in said)

@@ -9,12 +9,12 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal import newsletter, operations
 from portal.clock import utcnow
 from portal.extensions import db
-from portal.models import Mailing, OutboxEmail, Submission, Subscriber
+from portal.models import Mailing, OutboxEmail, Submission, Subscriber, SubscribeRequest
 from portal.notifications.delivery import deliver_due
 from portal.workflow import Action, State
 from tests.conftest import PUBLIC_URL, login, make_user
@@ -137,8 +137,10 @@ def test_a_bot_filling_the_hidden_field_gets_the_same_answer_and_nothing_kept(ap
         "/subscribe", data={"email": "bot@example.org", "fax": "x"}, headers=OURS
     )
     assert response.status_code == 303
+    send_everything(app)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
+        assert db.session.scalar(select(func.count()).select_from(SubscribeRequest)) == 0
 
 
 def test_unconfirmed_addresses_are_forgotten_after_seven_days(app, client, inbox):
@@ -159,18 +161,88 @@ def test_unconfirmed_addresses_are_forgotten_after_seven_days(app, client, inbox
     )
 
 
-def test_asking_again_sends_a_new_link_and_ends_the_old_one(app, client, inbox):
-    subscribe(client, "twice@example.org")
+def test_asking_again_sends_another_link_and_each_link_does_what_it_asked(app, client, inbox):
+    subscribe(client, "twice@example.org", "each")
     send_everything(app)
     [first] = [p for p in inbox.to("twice@example.org")[0].paths() if "/confirm/" in p]
     inbox.clear()
-    subscribe(client, "twice@example.org")
+    subscribe(client, "twice@example.org", "weekly")
     send_everything(app)
     [second] = [p for p in inbox.to("twice@example.org")[0].paths() if "/confirm/" in p]
-    assert client.get(first).status_code == 404
-    assert client.get(second).status_code == 200
+    assert "once a week" in client.get(second).get_data(as_text=True)
+    assert "each one as it goes live" in client.get(first).get_data(as_text=True)
+    client.post(second, data={"action": "confirm"})
+    with app.app_context():
+        me = db.session.scalar(select(Subscriber).where(Subscriber.email == "twice@example.org"))
+        assert (me.status, me.cadence) == ("confirmed", "weekly")
     assert client.get("/subscribe/confirm/made-up").status_code == 404
     assert client.get("/unsubscribe/made-up").status_code == 404
+
+
+def test_a_stranger_typing_an_address_changes_nothing_of_its_owner(app, client, inbox):
+    with app.app_context():
+        for address, status in (
+            ("pending@example.org", "pending"),
+            ("left@example.org", "unsubscribed"),
+            ("bounced@example.org", "bounced"),
+        ):
+            db.session.add(
+                Subscriber(email=address, status=status, cadence="each", bounce="550 gone")
+            )
+        db.session.commit()
+    subscribe(client, "pending@example.org", "each")
+    send_everything(app)
+    [owners] = [p for p in inbox.to("pending@example.org")[0].paths() if "/confirm/" in p]
+    for address in ("pending@example.org", "left@example.org", "bounced@example.org"):
+        for _ in range(3):
+            subscribe(client, address, "weekly")
+    send_everything(app)
+    with app.app_context():
+        rows = db.session.execute(select(Subscriber.email, Subscriber.status, Subscriber.cadence))
+        assert sorted(rows) == [
+            ("bounced@example.org", "bounced", "each"),
+            ("left@example.org", "unsubscribed", "each"),
+            ("pending@example.org", "pending", "each"),
+        ]
+        bounced = db.session.scalar(
+            select(Subscriber).where(Subscriber.email == "bounced@example.org")
+        )
+        assert bounced.bounce == "550 gone"  # kept until its owner confirms
+    response = client.post(owners, data={"action": "confirm"})  # the owner's link still works
+    assert "You're subscribed" in response.get_data(as_text=True)
+    with app.app_context():
+        me = db.session.scalar(select(Subscriber).where(Subscriber.email == "pending@example.org"))
+        assert (me.status, me.cadence) == ("confirmed", "each")
+
+
+def test_the_form_does_the_same_work_for_any_address(app, client, inbox):
+    """Its timing can't tell who subscribes: the same statements whether the
+    address is new, pending or confirmed (the worker does the rest)."""
+    confirmed(app, client, inbox, "known@example.org")
+    subscribe(client, "pending@example.org")
+    send_everything(app)
+    statements = {}
+    for address in ("known@example.org", "pending@example.org", "new@example.org"):
+        seen = []
+        with app.app_context():
+            listener = lambda *a, seen=seen: seen.append(a[2].split()[0])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+        assert subscribe(client, address).status_code == 303
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", listener)
+        statements[address] = seen
+    assert statements["known@example.org"] == statements["new@example.org"]
+    assert statements["pending@example.org"] == statements["new@example.org"]
+
+
+def test_an_address_that_could_not_be_sent_to_is_refused_with_a_reason(app, client):
+    response = subscribe(client, "josé@bücher.example")
+    assert response.status_code == 400
+    assert "plain letters" in response.get_data(as_text=True)
+    assert subscribe(client, "jose@bücher.example").status_code == 303
+    send_everything(app)
+    with app.app_context():
+        assert db.session.scalar(select(Subscriber.email)) == "jose@xn--bcher-kva.example"
 
 
 def test_weekly_subscribers_get_one_digest_and_each_one_gets_every_interview(app, client, inbox):
@@ -287,6 +359,10 @@ def test_the_subscriber_can_change_how_often_and_forget_the_address(app, client,
     page = client.post(path, data={"action": "cadence", "cadence": "weekly"}).get_data(as_text=True)
     assert "a digest of the week" in page
     page = client.post(path, data={"action": "erase"}).get_data(as_text=True)
+    assert "Yes, forget my address" in page  # one slip forgets nothing
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 1
+    page = client.post(path, data={"action": "erase-now"}).get_data(as_text=True)
     assert "we have forgotten the address" in page
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
@@ -299,6 +375,7 @@ def test_the_subscriber_can_change_how_often_and_forget_the_address(app, client,
 def test_the_admins_see_counts_growth_and_the_addresses_as_csv(app, client, inbox):
     confirmed(app, client, inbox, "=cmd@example.org")
     subscribe(client, "pending@example.org")
+    send_everything(app)
     make_user(app, "admin@portal.test", role="admin")
     login(client, "admin@portal.test")
     page = client.get("/editor/newsletter").get_data(as_text=True)

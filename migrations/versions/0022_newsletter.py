@@ -1,4 +1,4 @@
-"""The newsletter: subscribers, mailings, and outbox rows that point at them
+"""The newsletter: subscribers, their requests, mailings, and outbox rows that point at them
 
 Revision ID: 0022
 Revises: 0021
@@ -38,6 +38,15 @@ def upgrade():
         sa.UniqueConstraint("email", name=op.f("uq_subscribers_email")),
     )
     op.create_index("ix_subscribers_sending", "subscribers", ["status", "cadence", "id"])
+    op.create_table(
+        "subscribe_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("cadence", sa.String(length=10), nullable=False),
+        sa.Column("may_email", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscribe_requests")),
+    )
     op.create_table(
         "mailings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -106,5 +115,6 @@ def downgrade():
     op.drop_index(op.f("ix_mailings_interview_id"), table_name="mailings")
     op.drop_index("ix_mailings_due", table_name="mailings")
     op.drop_table("mailings")
+    op.drop_table("subscribe_requests")
     op.drop_index("ix_subscribers_sending", table_name="subscribers")
     op.drop_table("subscribers")

@@ -184,8 +184,8 @@ def mint_private_link(spec: str, email_id: int | None = None) -> str:
             link = public_url(_STATUS_PAGES[kind], token=StatusToken.issue(submission))
     elif kind == "set-password" and ident.isdigit():
         link = accounts.mint_set_password_link(int(ident), email_id)
-    elif kind == "newsletter-confirm" and ident.isdigit():
-        link = newsletter.confirm_link(int(ident))
+    elif kind.startswith("newsletter-confirm-") and ident.isdigit():
+        link = newsletter.confirm_link(int(ident), kind.rpartition("-")[2])
     elif kind == "newsletter" and ident.isdigit():
         link = newsletter.manage_link(int(ident))
     if link is None:
@@ -524,6 +524,7 @@ def deliver_due(
     report = Report()
     if only is None:
         answer_resend_requests()
+        newsletter.answer_requests()
     if not current_app.config["MAIL_SERVER"]:
         return report  # kept in the outbox; each was logged when queued
     emails = _claim(limit or current_app.config["MAIL_BATCH_SIZE"], worker, only)
@@ -697,6 +698,27 @@ def _raise_alarms() -> None:
         log.warning("emails are failing or late: the admins are told")
 
 
+# The worker's chores besides sending, each minute.
+CHORES = (
+    ("the weekly digest", lambda: newsletter.plan_weekly()),
+    ("forgetting unconfirmed subscribers", lambda: newsletter.forget_unconfirmed()),
+    ("the week-after emails", lambda: readership.tell_interviewees()),
+)
+
+
+def _each_minute(echo: Callable[[str], None]) -> None:
+    """Each chore on its own: one that fails says so (with its error) and
+    leaves the others, and the sending, to go on. A database that is away
+    shows at the next pass's sending, as "database unavailable"."""
+    for name, chore in CHORES:
+        try:
+            chore()
+        except Exception as error:  # its own error, named: not an outage of everything
+            with suppress(Exception):
+                db.session.rollback()
+            echo(f"{name} failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+
+
 def _wait_longer(stopping, pause: float) -> float:
     """Wait out `pause` (or until stopped); the next wait is twice as long."""
     stopping.wait(pause)
@@ -736,12 +758,10 @@ def run_worker(
             report = deliver_due(batch, should_stop=stopping.is_set, worker=worker)
             if time.monotonic() >= next_fill:  # a folder that refuses files: try each minute
                 drew = share_image.fill_missing(FILL_BATCH)
-                newsletter.plan_weekly()
-                newsletter.forget_unconfirmed()
-                readership.tell_interviewees()
-                _raise_alarms()
                 # More waiting (a long import): the next batch on the next round.
                 next_fill = time.monotonic() + (0 if drew == FILL_BATCH else FILL_EVERY_SECONDS)
+                _each_minute(echo)
+                _raise_alarms()
             # Between passes the worker holds no transaction: on SQLite even a
             # read here begins IMMEDIATE, and a lock kept while it sleeps would
             # make every writer on the site wait.

@@ -51,9 +51,7 @@ def subscribe():
         return render_template("publishing/subscribe.html", form=form, confirm=False), 400
     if not form.fax.data:  # a bot gets the same answer, and nothing is kept
         try:
-            newsletter.subscribe(
-                form.email.data, form.cadence.data, may_email=may_email(form.email.data)
-            )
+            newsletter.ask(form.email.data, form.cadence.data, may_email(form.email.data))
         except newsletter.NotAnAddress as error:
             form.email.errors = [str(error)]
             return render_template("publishing/subscribe.html", form=form, confirm=False), 400
@@ -71,17 +69,18 @@ def subscribe_sent():
 def confirm_subscription(token: str):
     """The link in the confirmation email: a page with one button (a mail
     scanner that opens links confirms nothing), then "you're subscribed"."""
-    subscriber = newsletter.pending_for(token)
-    if subscriber is None or subscriber.status not in ("pending", "confirmed"):
+    found = newsletter.asked_by(token)
+    if found is None:
         return render_template("publishing/subscription.html", subscriber=None, step="ended"), 404
+    subscriber, cadence = found
     if request.method == "POST":
-        newsletter.confirm(subscriber)
-    step = "confirm" if subscriber.status == "pending" else "confirmed"
+        newsletter.confirm(subscriber, cadence)
+    done = subscriber.status == "confirmed" and subscriber.cadence == cadence
     return render_template(
         "publishing/subscription.html",
         subscriber=subscriber,
-        step=step,
-        manage=newsletter.manage_link(subscriber.id) if step == "confirmed" else None,
+        cadence=cadence,
+        step="confirmed" if done else "confirm",
     )
 
 
@@ -103,7 +102,9 @@ def unsubscribe(token: str):
         elif action == "cadence" and form.validate():
             newsletter.change_cadence(subscriber, form.cadence.data)
             step = "changed"
-        elif action == "erase":
+        elif action == "erase":  # a second button, so that no slip forgets it
+            step = "erase"
+        elif action == "erase-now":
             newsletter.erase(subscriber)
             return render_template("publishing/subscription.html", subscriber=None, step="erased")
     return render_template(

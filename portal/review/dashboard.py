@@ -52,7 +52,7 @@ def chart(weeks: list[tuple[datetime, int]], width=600, height=200) -> list[Bar]
     slot = width / len(weeks)
     bars = []
     for i, (monday, n) in enumerate(weeks):
-        h = (height - 30) * n / top
+        h = (height - 40) * n / top  # room above the tallest bar for its number
         bars.append(Bar(monday.strftime("%-d %b"), n, i * slot + slot * 0.15, height - 20 - h, h))
     return bars
 
