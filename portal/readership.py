@@ -3,7 +3,8 @@ an address, without a database write per read, and a week after publication
 told to the interviewee with their share links.
 
 A read is the page's own script saying, once the page has been in view for a
-few seconds, "read" (a POST from the page: every cache in front of the site,
+few seconds, "read" (a POST to /interviews/<slug>/read, answered before the
+app by `CountReads`: every cache in front of the site,
 nginx's included, lets it through, and crawlers, which run no scripts, don't
 send it; user agents that say they are bots are left out too). Each web
 process keeps its counts in memory and writes them, one upsert per interview
@@ -19,12 +20,13 @@ import re
 import threading
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from werkzeug.wsgi import ClosingIterator
 
 from .clock import utc_to_site, utcnow
 from .extensions import db
@@ -53,15 +55,16 @@ def is_reader(user_agent: str | None) -> bool:
     return bool(user_agent) and not BOTS.search(user_agent)
 
 
-def count(slug: str) -> bool:
-    """One read of the interview at `slug`, today (the site's day), kept in
-    memory; True when it is time to write the counts."""
-    if not slug or len(slug) > SLUG_MAX:
+def count(slug: str, zone: ZoneInfo, flush_seconds: float) -> bool:
+    """One read of the interview at `slug`, today (in the site's time `zone`),
+    kept in memory; True when it is time to write the counts (`flush_seconds`
+    since the last write)."""
+    if not slug or len(slug) > SLUG_MAX or "/" in slug:
         return False
-    key = (slug, utc_to_site(utcnow()).date())
+    key = (slug, utcnow().replace(tzinfo=UTC).astimezone(zone).date())
     with _lock:
         _pending[key] += 1
-        due = time.monotonic() - _last_flush >= current_app.config["READ_FLUSH_SECONDS"]
+        due = time.monotonic() - _last_flush >= flush_seconds
         return due or len(_pending) >= HELD_AT_MOST
 
 
@@ -117,8 +120,61 @@ def _at_exit(app) -> None:
         flush_quietly()
 
 
+# The address the page's script posts a read to: /interviews/<slug>/read.
+READ_PREFIX, READ_SUFFIX = "/interviews/", "/read"
+
+
+class CountReads:
+    """Answers the page's "read" before Flask does anything: a read costs a
+    count in memory and an empty answer (204), not a whole request's hooks,
+    so counting costs the site next to nothing. Everything else goes on."""
+
+    def __init__(self, wsgi, app):
+        self.wsgi, self.app = wsgi, app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not (
+            path.endswith(READ_SUFFIX)
+            and path.startswith(READ_PREFIX)
+            and environ.get("REQUEST_METHOD") == "POST"
+        ):
+            return self.wsgi(environ, start_response)
+        config = self.app.config
+        due = (
+            config["READ_COUNTING"]
+            and is_reader(environ.get("HTTP_USER_AGENT"))
+            and count(
+                path[len(READ_PREFIX) : -len(READ_SUFFIX)],
+                _zone(config["SITE_TIMEZONE"]),
+                config["READ_FLUSH_SECONDS"],
+            )
+        )
+        start_response(
+            "204 No Content",
+            [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")],
+        )
+        if due:  # written after the answer has gone: the reader doesn't wait
+            return ClosingIterator([], lambda: _write(self.app))
+        return []
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)  # kept by zoneinfo: the same object each time
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _write(app) -> None:
+    with app.app_context():
+        flush_quietly()
+
+
 def init_app(app) -> None:
-    """A process that stops writes what it holds (not each test's app)."""
+    """Reads are answered before the app; a process that stops writes what it
+    holds (not each test's app)."""
+    app.wsgi_app = CountReads(app.wsgi_app, app)
     if not app.testing:
         atexit.register(_at_exit, app)
 

@@ -23,10 +23,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import photos, readership, readiness, search
+from .. import photos, readiness, search
 from ..caching import cached
 from ..clock import utcnow
-from ..extensions import csrf, db
+from ..extensions import db
 from ..links import public_url
 from ..models import (
     URL_MAX,
@@ -131,28 +131,6 @@ def _interview_page(slug: str):
         related=found.related,
         corrections=found.corrections,
     )
-
-
-@bp.route("/interviews/<slug>/read", methods=["POST"])
-@csrf.exempt  # a count: the page's script posts it, no form (portal/readership.py)
-def read(slug: str):
-    """The interview's page was in view for a few seconds: one read, counted
-    in this process's memory; no cookie, no address kept, nothing to answer."""
-    response = Response(status=204)
-    response.headers["Cache-Control"] = "no-store"
-    counted = current_app.config["READ_COUNTING"] and readership.is_reader(
-        request.user_agent.string
-    )
-    if counted and readership.count(slug):  # time to write this process's counts
-        app = current_app._get_current_object()
-        response.call_on_close(lambda: _write_reads(app))
-    return response
-
-
-def _write_reads(app) -> None:
-    """After the response has gone: the reader doesn't wait for the write."""
-    with app.app_context():
-        readership.flush_quietly()
 
 
 MASTODON_COOKIE = "mastodon"
