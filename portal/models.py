@@ -503,6 +503,12 @@ class Interview(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def interviewer(self) -> str:
+        """Who interviewed them, for the byline: the editor the application is with."""
+        editor = self.submission.assigned_to
+        return editor.name if editor is not None else ""
+
     @staticmethod
     def public_filter(now: datetime):
         """The condition for an interview readers may see at `now`."""

@@ -555,3 +555,11 @@ def test_an_interview_with_no_name_business_or_place_shows_no_empty_byline(app, 
     assert "about" not in data and None not in data.values() and "" not in data.values()
     past = client.get("/?before=20000101T000000.000000-1").get_data(as_text=True)
     assert "No more interviews this way" in past and 'href="/">Back to the newest' in past
+
+
+def test_the_byline_names_the_interviewer(app, client):
+    with app.app_context():
+        slug = submission_in(State.PUBLISHED).interview.slug
+    page = client.get(f"/interviews/{slug}").get_data(as_text=True)
+    assert "Interview by Factory editor" in page  # the editor who took up the application
+    assert "min read" in page

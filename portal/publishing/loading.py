@@ -27,6 +27,7 @@ from ..models import (
     Question,
     Submission,
     Tag,
+    User,
     interview_tags,
 )
 from ..workflow import State
@@ -37,6 +38,7 @@ _items = InterviewItem.__table__
 _questions = Question.__table__
 _tags = Tag.__table__
 _versions = InterviewVersion.__table__
+_users = User.__table__
 
 _LIVE = (
     (_submissions.c.state == State.PUBLISHED.value)
@@ -126,6 +128,8 @@ class Page:
     corrections: list[Correction] = field(default_factory=list)
     # Other public interviews sharing a tag with this one, newest first.
     related: list[Card] = field(default_factory=list)
+    # Who interviewed them: the editor the application is with.
+    interviewer: str = ""
 
 
 @dataclass(slots=True)
@@ -315,6 +319,10 @@ _page = (
         _submissions.c.website,
         _submissions.c.socials,
         _corrected,
+        select(_users.c.name)
+        .where(_users.c.id == _submissions.c.assigned_to_id)
+        .scalar_subquery()
+        .label("interviewer"),
     )
     .select_from(_PUBLIC)
     .where(_interviews.c.slug == bindparam("slug"), _LIVE)
@@ -359,10 +367,11 @@ def page(slug: str, related: int = 3) -> Page | None:
     if row is None:
         return None
     (id_, slug, title, intro, greeting, photo, share_image, published, updated, *rest) = row
-    *person, corrected = rest
+    *person, corrected, interviewer = rest
     found = Page(
         id_, slug, title, intro, greeting, photo, share_image, published, updated, Person(*person)
     )
+    found.interviewer = interviewer or ""
     found.items = [
         Pair(pair_id, question, answer, Asked(asked) if asked else None)
         for pair_id, question, answer, asked in execute(_pairs, id=id_)
