@@ -395,7 +395,7 @@ def test_the_greeting_and_the_follow_line_on_the_page(app, client):
     page = client.get(f"/interviews/{slug}").get_data(as_text=True)
     assert f'<span class="greeting">Hello Maya; welcome to the series!</span> {first}' in page
     assert re.search(r"Follow Maya Lindqvist on <a [^>]*>X / Twitter</a> and <a", page)
-    assert re.search(r"</time> · 1 min read</p>", page)
+    assert re.search(r"</time> · Interview by Factory editor · 1 min read</p>", page)
 
 
 @pytest.mark.parametrize("state", [s for s in State if s is not State.IN_REVIEW])
