@@ -11,7 +11,7 @@ import click
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from .clock import utcnow
 from .extensions import db
@@ -226,9 +226,10 @@ search_cli = AppGroup("search", help="Full-text search.")
 def reindex() -> None:
     """Rebuild the search index of every interview."""
     from . import search
-    from .models import Interview
+    from .models import Interview, SearchWord
 
     count = 0
+    db.session.execute(delete(SearchWord))  # learnt again from what is published now
     for interview in db.session.scalars(select(Interview)):
         search.index(interview)
         count += 1

@@ -876,6 +876,18 @@ class InterviewReads(db.Model):
     reads: Mapped[int] = mapped_column(default=0)
 
 
+class SearchWord(db.Model):
+    """A word published interviews use (folded: no case, no accents), and in
+    how many: the vocabulary "did you mean" picks from (portal/search.py).
+    Only ever added to as interviews are published; a suggestion is checked
+    to find something before it is shown."""
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = mapped_column(String(40), primary_key=True)
+    interviews: Mapped[int] = mapped_column(default=0)
+
+
 class PasswordToken(db.Model):
     """A set-password link: hashed, valid once, expiring."""
 

@@ -8,6 +8,7 @@ whenever an interview's text or visibility changes.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import contains_eager, undefer
 
 from .extensions import db
-from .models import Interview, InterviewItem
+from .models import Interview, InterviewItem, SearchWord
 from .sanitize import strip_tags
 
 QUERY_MAX = 200
@@ -91,6 +94,8 @@ def index(interview: Interview) -> None:
             ),
             dict(doc, id=interview.id),
         )
+        if interview.published_at is not None:
+            learn(doc)
         return
     db.session.execute(text("DELETE FROM interview_search WHERE rowid = :id"), {"id": interview.id})
     if interview.published_at is None:
@@ -105,6 +110,7 @@ def index(interview: Interview) -> None:
         ),
         dict(doc, id=interview.id),
     )
+    learn(doc)
 
 
 def forget(interview_id: int) -> None:
@@ -373,3 +379,102 @@ def search_answers(
         for i, answer in found[offset : offset + page_size]
     ]
     return hits, len(found) > offset + page_size
+
+
+# "Did you mean": the vocabulary of published interviews (models.SearchWord).
+
+_VOCABULARY_WORD = re.compile(r"[^\W\d_]{3,40}")
+
+
+def words_of(doc: dict[str, str]) -> set[str]:
+    """The words of an indexed document, as the vocabulary keeps them: letters
+    only, three or more, folded (no case, no accents)."""
+    return set(_VOCABULARY_WORD.findall(_folded(" ".join(doc.values()))))
+
+
+def learn(doc: dict[str, str]) -> None:
+    """Add a published interview's words to the vocabulary (in the caller's
+    transaction). Counts only grow: a suggestion is checked before it is shown."""
+    words = sorted(words_of(doc))
+    if not words:
+        return
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(SearchWord).values([{"word": w, "interviews": 1} for w in words])
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["word"],
+            set_={"interviews": SearchWord.interviews + 1},
+        )
+    )
+
+
+# How alike a word and its suggestion must be (difflib's ratio).
+LIKENESS = 0.75
+CANDIDATES_AT_MOST = 20_000
+
+
+def _nearest(word: str) -> str | None:
+    """The vocabulary's word nearest `word`: same first letter, a letter longer
+    or shorter at most, alike by LIKENESS or more; the more used of two equally
+    alike."""
+    n = len(word)
+    first = word[0]
+    rows = db.session.execute(
+        select(SearchWord.word, SearchWord.interviews)
+        .where(
+            # A range the primary key's index reads (LIKE 'x%' isn't one everywhere).
+            SearchWord.word >= first,
+            SearchWord.word < chr(ord(first) + 1),
+            func.length(SearchWord.word).between(n - 1, n + 1),  # a letter more or less
+        )
+        .limit(CANDIDATES_AT_MOST)
+    ).all()
+    used = dict(rows)
+    close = difflib.get_close_matches(word, list(used), n=5, cutoff=LIKENESS)
+    if not close:
+        return None
+    best = max(difflib.SequenceMatcher(None, word, c).ratio() for c in close)
+    return max(
+        (c for c in close if difflib.SequenceMatcher(None, word, c).ratio() == best),
+        key=lambda c: used[c],
+    )
+
+
+def suggestion(q: str, now) -> str | None:
+    """A search like `q` with each word the interviews never use replaced by
+    the nearest one they do, if that search finds something; else None."""
+    q = (q or "")[:QUERY_MAX]
+    tokens = list(_TOKEN.finditer(q))
+    plain = {}
+    for found in tokens:
+        minus, phrase, word_minus, word = found.groups()
+        if phrase is None and not word_minus and word.upper() != "OR":
+            folded = _folded(word)
+            if _VOCABULARY_WORD.fullmatch(folded):
+                plain[found.start()] = (word, folded)
+    if not plain:
+        return None
+    known = set(
+        db.session.scalars(
+            select(SearchWord.word).where(SearchWord.word.in_({f for _w, f in plain.values()}))
+        )
+    )
+    changed = False
+    out, last = [], 0
+    for found in tokens:
+        out.append(q[last : found.start()])
+        last = found.end()
+        typed = plain.get(found.start())
+        if typed is not None and typed[1] not in known:
+            nearest = _nearest(typed[1])
+            if nearest is not None:
+                out.append(nearest)
+                changed = True
+                continue
+        out.append(found.group(0))
+    out.append(q[last:])
+    if not changed:
+        return None
+    suggested = "".join(out)
+    rows, _terms = _matching(suggested, {"now": now, "limit": 1, "offset": 0})
+    return suggested if rows else None

@@ -219,3 +219,26 @@ def test_0019_downgrade_puts_an_application_waiting_for_answers_back_in_review(a
             tables = sa_inspect(conn).get_table_names()
         upgrade()
     assert state == "in_review" and "follow_ups" not in tables
+
+
+def test_0024_learns_the_words_of_what_is_published_and_no_drafts(app, client):
+    from flask_migrate import downgrade
+
+    from portal import operations
+    from portal.workflow import Action, State
+    from tests.factories import actor_for, submission_in
+
+    with app.app_context():
+        _empty_database()
+        upgrade()
+        live = submission_in(State.READY, business="Quince Quarterly")
+        operations.perform(live, Action.PUBLISH, actor_for(Action.PUBLISH))
+        submission_in(State.APPROVED, business="Zanzibar Draftworks")
+        db.session.remove()
+        downgrade(revision="0023")
+        upgrade()
+        words = set(db.session.scalars(text("SELECT word FROM search_words")))
+        db.session.remove()
+    assert {"quince", "quarterly"} <= words and "zanzibar" not in words
+    page = client.get("/search?q=quartrly").get_data(as_text=True)
+    assert "Did you mean" in page and "quarterly" in page

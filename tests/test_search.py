@@ -140,3 +140,41 @@ def test_phrases_exclusions_and_or(app, client):
     assert "Quay Kayaks" in either and "Loft Lamps" in either and "Moor Knits" not in either
     nothing = _found(client, "-facebook")
     assert "Quay Kayaks" not in nothing and "Loft Lamps" not in nothing
+
+
+def test_a_misspelt_word_gets_a_did_you_mean_that_finds_something(app, client):
+    publish(app, "Lighthouse Pottery", "Glazes inspired by the harbour at dusk.")
+    publish(app, "Fig & Fern", "A florist who sells sourdough on Sundays.")
+    page = client.get("/search?q=sourdugh").get_data(as_text=True)
+    assert 'Did you mean <a href="/search?q=sourdough">sourdough</a>?' in page
+    page = client.get("/search?q=harbuor+glazes").get_data(as_text=True)
+    assert "Did you mean" in page and "harbour glazes" in page
+    assert "Fig &amp; Fern" in client.get("/search?q=sourdough").get_data(as_text=True)
+
+
+def test_no_suggestion_for_what_nothing_is_near_or_what_only_a_draft_says(app, client):
+    publish(app, "Lighthouse Pottery", "Glazes inspired by the harbour at dusk.")
+    with app.app_context():
+        submission_in(
+            State.APPROVED,
+            business="Secret Draft",
+            draft=lambda interview: setattr(interview, "intro_html", "<p>Marmalade.</p>"),
+        )
+    assert "Did you mean" not in client.get("/search?q=zzyzx").get_data(as_text=True)
+    # The draft's words are not the vocabulary's, nor found by its suggestion.
+    assert "Did you mean" not in client.get("/search?q=marmalde").get_data(as_text=True)
+    # A word that is there, with one left out that finds nothing: nothing to change.
+    page = client.get("/search?q=harbour+-glazes").get_data(as_text=True)
+    assert "Did you mean" not in page
+
+
+def test_a_word_taken_down_with_its_interview_is_not_suggested(app, client):
+    slug = publish(app, "Marmalade Works", "Seville oranges, boiled slowly.")
+    with app.app_context():
+        from portal.models import Interview
+
+        interview = db.session.scalar(db.select(Interview).where(Interview.slug == slug))
+        operations.unpublish(interview.submission, actor_for(Action.UNPUBLISH), "Paused.")
+        db.session.commit()
+    # The vocabulary keeps the word, but the suggestion would find nothing.
+    assert "Did you mean" not in client.get("/search?q=marmalde").get_data(as_text=True)

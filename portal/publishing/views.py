@@ -257,6 +257,9 @@ def search_page():
         # Where else to look: an empty search shows the latest interviews and
         # the tags, one that found nothing the tags.
         **(elsewhere(latest=not q) if not hits and question is None else {}),
+        suggestion=search.suggestion(q, utcnow())
+        if q and not hits and page == 1 and question is None
+        else None,
         form=SearchForm(formdata=None, q=q[: search.QUERY_MAX]),
     )
 

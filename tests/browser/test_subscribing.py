@@ -27,7 +27,7 @@ DEMO_READER = "reader2@example.com"  # a demo subscriber who gets every intervie
 
 
 def _screenshot(page, name: str) -> None:
-    """For the README: `SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/browser/test_newsletter.py` keeps them."""
+    """For the README: `SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/browser/test_subscribing.py` keeps them."""
     folder = os.environ.get("SCREENSHOTS")
     if folder:
         page.screenshot(path=os.path.join(folder, name), full_page=True)
