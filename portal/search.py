@@ -210,21 +210,45 @@ def _parsed(q: str) -> tuple[list[list[list[str]]], list[list[str]]]:
     return telling or groups, leave_out  # nothing but common words: keep them
 
 
+# Searching as the reader types: the last word, with no space after it yet,
+# is a prefix ("sourd" finds sourdough), three letters or more and not a
+# common word; not in quotes, not one to leave out.
+PREFIX_MIN = 3
+
+
+def _typing(q: str) -> tuple[str, str] | None:
+    """(the query before its last word, the last word) when the last word is
+    still being typed and long enough to be read as a prefix; else None."""
+    tokens = list(_TOKEN.finditer(q))
+    if not tokens or tokens[-1].end() != len(q):
+        return None
+    minus, phrase, word_minus, word = tokens[-1].groups()
+    if phrase is not None or word_minus or word.upper() == "OR":
+        return None
+    words = _WORD.findall(word)
+    if len(words) != 1 or len(words[0]) < PREFIX_MIN or words[0].lower() in STOPWORDS:
+        return None
+    return q[: tokens[-1].start()], words[0]
+
+
 def _wanted(q: str) -> list[str]:
     """The words a match may hold, to mark in its excerpt."""
     groups, _ = _parsed(q)
     return [word for group in groups for term in group for word in term]
 
 
-def _fts5_query(q: str) -> str:
+def _fts5_query(q: str, typing: bool = False) -> str:
     """The reader's query as an FTS5 expression of quoted words and phrases:
-    no FTS5 syntax from the reader ever reaches SQLite, only ours."""
+    no FTS5 syntax from the reader ever reaches SQLite, only ours. `typing`:
+    the last word, if it is being typed, as a prefix ("word"*)."""
     groups, leave_out = _parsed(q)
     if not groups:
         return ""  # only words to leave out: nothing to look for
+    last = _typing(q) if typing else None
+    prefix = groups[-1][-1] if last and groups[-1][-1] == [last[1]] else None
 
     def quoted(words: list[str]) -> str:
-        return '"' + " ".join(words) + '"'
+        return '"' + " ".join(words) + '"' + ("*" if words is prefix else "")
 
     expression = " AND ".join("(" + " OR ".join(quoted(t) for t in group) + ")" for group in groups)
     if leave_out:
@@ -239,9 +263,10 @@ POOL = 100
 
 
 @cache
-def _statement(dialect: str):
+def _statement(dialect: str, typing: bool = False):
     """The search, built once per database with its values bound at each call:
-    `q` (PostgreSQL) or `match` (SQLite), `now`, `limit`, `offset`."""
+    `q` (PostgreSQL) or `match` (SQLite), `now`, `limit`, `offset`; on
+    PostgreSQL `typing` adds `prefix`, a last word being typed ('word':*)."""
     # Only what readers may see competes for the pool: 100 newer drafts using
     # a word would otherwise hide every published interview that uses it.
     # SQLite's index holds only interviews with a publication time (`index`);
@@ -255,6 +280,8 @@ def _statement(dialect: str):
     if dialect == "postgresql":
         english = literal_column("'english'::regconfig")
         query = func.websearch_to_tsquery(english, bindparam("q", type_=String))
+        if typing:
+            query = query.op("&&")(func.to_tsquery(english, bindparam("prefix", type_=String)))
         # The words are bound where they are used, so the planner sees them and
         # chooses between the GIN index and walking the newest rows.
         pool = (
@@ -292,25 +319,31 @@ def _statement(dialect: str):
     )
 
 
-def _matching(q: str, values: dict) -> tuple[list, list[str]]:
+def _matching(q: str, values: dict, typing: bool = False) -> tuple[list, list[str]]:
     """The public interviews the index finds for `q` (rows of the interview and
-    PostgreSQL's stems), and the words to mark; nothing for a query of no word."""
+    PostgreSQL's stems), and the words to mark; nothing for a query of no word.
+    `typing`: the last word, still being typed, as a prefix."""
     dialect = db.engine.dialect.name
+    last = _typing(q) if typing else None
     if dialect == "postgresql":
         if not _parsed(q)[0]:  # no word, or only words to leave out
             return [], []
-        values = dict(values, q=q)
+        if last is not None:
+            values = dict(values, q=last[0], prefix=f"'{last[1]}':*")
+        else:
+            values = dict(values, q=q)
         terms = _wanted(q)
     else:
-        match = _fts5_query(q)
+        match = _fts5_query(q, typing)
         if not match:
             return [], []
         values = dict(values, match=match)
         terms = _wanted(q)
-    return db.session.execute(_statement(dialect), values).all(), terms
+    statement = _statement(dialect, last is not None and dialect == "postgresql")
+    return db.session.execute(statement, values).all(), terms
 
 
-def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
+def search(q: str, page: int, page_size: int, now, typing: bool = False) -> tuple[list[Hit], bool]:
     """Published interviews matching `q`, best first, with highlighted snippets.
 
     Both databases find the newest POOL matches through their index, rank those
@@ -321,7 +354,7 @@ def search(q: str, page: int, page_size: int, now) -> tuple[list[Hit], bool]:
     offset = (page - 1) * page_size
     if offset >= POOL:
         return [], False
-    rows, terms = _matching(q, {"now": now, "limit": page_size + 1, "offset": offset})
+    rows, terms = _matching(q, {"now": now, "limit": page_size + 1, "offset": offset}, typing)
     stems = rows[0][1] if rows else None
     pattern = marker(terms + list(stems or []))
     hits = [

@@ -178,3 +178,25 @@ def test_a_word_taken_down_with_its_interview_is_not_suggested(app, client):
         db.session.commit()
     # The vocabulary keeps the word, but the suggestion would find nothing.
     assert "Did you mean" not in client.get("/search?q=marmalde").get_data(as_text=True)
+
+
+def test_as_the_reader_types_the_last_word_is_the_start_of_a_word(app, client):
+    publish(app, "Fig & Fern", "A florist who sells sourdough on Sundays.")
+    publish(app, "Lighthouse Pottery", "Glazes inspired by the harbour at dusk.")
+    typing = "/search?as_you_type=1&q="
+    assert "Fig &amp; Fern" in client.get(typing + "sourd").get_data(as_text=True)
+    assert "Fig &amp; Fern" in client.get(typing + "florist+sund").get_data(as_text=True)
+    # The same words sent with the button are whole words: nothing is "sourd".
+    assert "Fig &amp; Fern" not in client.get("/search?q=sourd").get_data(as_text=True)
+    # Not a prefix: two letters, a word followed by a space,
+    # a phrase, a word to leave out.
+    for q in ("so", "sourd+", '"sourd"', "florist+-sourd"):
+        page = client.get(typing + q).get_data(as_text=True)
+        assert ("Fig &amp; Fern" in page) == (q == "florist+-sourd"), q
+    page = client.get(typing + "glazes+-sourd").get_data(as_text=True)
+    assert "Lighthouse Pottery" in page  # what is left out stays a whole word
+
+
+def test_the_search_page_updates_as_the_reader_types_from_its_own_script(app, client):
+    page = client.get("/search").get_data(as_text=True)
+    assert 'id="results"' in page and "/static/search.js" in page

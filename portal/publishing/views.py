@@ -245,7 +245,11 @@ def search_page():
     elif question is not None:
         hits, has_next = search.search_answers(q, question.id, page, PAGE_SIZE, utcnow())
     else:
-        hits, has_next = search.search(q, page, PAGE_SIZE, utcnow())
+        # From the page's script as the reader types: the last word is a
+        # prefix, unless a space after it says it is whole.
+        typed = request.args.get("q") or ""
+        typing = request.args.get("as_you_type") == "1" and typed == typed.rstrip()
+        hits, has_next = search.search(q, page, PAGE_SIZE, utcnow(), typing=typing)
     return render_template(
         "publishing/search.html",
         q=q[: search.QUERY_MAX],
