@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
+from . import readership
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .forms import KeptMessageForm
 from .security import LOG_FORMAT, JsonLines
@@ -87,6 +88,9 @@ def create_app(config: dict | None = None) -> Flask:
         # A pooled connection is checked before use: after a database restart the
         # first visitor of each stale one gets the page, not a 500.
         options.setdefault("pool_pre_ping", True)
+    # A reader's "read" is answered before the app, inside the proxy's fix (it
+    # tells one reader from another by the address the proxy passes on).
+    app.wsgi_app = readership.CountReads(app.wsgi_app, app)
     if app.config["PROXY_COUNT"]:
         # Behind that many proxies: take the client's address and scheme from them,
         # so rate limits count readers, not the proxy.
@@ -114,7 +118,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(app, db.engine)
 
-    from . import auth, cli, filters, metrics, readership, security
+    from . import auth, cli, filters, metrics, security
 
     security.register_converters(app)
     from .caching import watch_changes

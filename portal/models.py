@@ -505,8 +505,10 @@ class Interview(db.Model):
 
     @property
     def interviewer(self) -> str:
-        """Who interviewed them, for the byline: the editor the application is with."""
-        editor = self.submission.assigned_to
+        """Who interviewed them, for the byline: the editor who approved the
+        application (it stays theirs whoever has it later), else the one it is with."""
+        approvals = [e for e in self.submission.events if e.action == "approve" and e.actor]
+        editor = approvals[-1].actor if approvals else self.submission.assigned_to
         return editor.name if editor is not None else ""
 
     @staticmethod

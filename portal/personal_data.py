@@ -55,9 +55,13 @@ def scrub(submission: Submission) -> None:
         photos.discard(interview.photo, interview.share_image)
         for version in interview.versions:  # every saved state of the draft, and its photo
             photos.discard(version.content.get("photo"))
+        doc = search.document(interview)
         search.forget(interview.id)
         _strike_from_newsletters(submission, interview)
         db.session.delete(interview)
+        db.session.flush()
+        # "Did you mean" forgets the words only they used (their name, say).
+        search.forget_words(doc, utcnow())
     for revision in list(submission.revisions):
         db.session.delete(revision)
     for question in list(submission.follow_ups):  # the editors' questions and their answers

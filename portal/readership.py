@@ -6,17 +6,22 @@ A read is the page's own script saying, once the page has been in view for a
 few seconds, "read" (a POST to /interviews/<slug>/read, answered before the
 app by `CountReads`: every cache in front of the site,
 nginx's included, lets it through, and crawlers, which run no scripts, don't
-send it; user agents that say they are bots are left out too). Each web
-process keeps its counts in memory and writes them, one upsert per interview
-and day, every READ_FLUSH_SECONDS: a process that dies loses at most those
-seconds of counts.
+send it; user agents that say they are bots are left out too). One reader
+reading one interview again within half an hour is one read (told apart by a
+hash with a secret of the day, in memory only). Each web process keeps its
+counts in memory and a thread of its own writes them, one upsert per
+interview and day, every READ_FLUSH_SECONDS; a process that stops writes what
+it holds, one that is killed loses at most those seconds of counts.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
+import os
 import re
+import secrets
 import threading
 import time
 from collections import Counter
@@ -36,10 +41,10 @@ log = logging.getLogger(__name__)
 
 # Who is not a reader: crawlers, link previews, monitors, scripts.
 BOTS = re.compile(
-    r"bot|crawl|spider|slurp|archiver|preview|fetch|scan|monitor|uptime|pingdom|lighthouse"
-    r"|headless|phantom|facebookexternalhit|embedly|whatsapp|telegram|discord|slack|skype"
-    r"|curl|wget|python|httpx|aiohttp|go-http|java/|okhttp|libwww|node-fetch|axios",
-    re.IGNORECASE,
+    # "Googlebot", "bingbot", "AhrefsBot" (not a CUBOT phone: case counts here)
+    r"(?:[a-z]bot|Bot)\b|(?i:crawl|spider|slurp|archiver|preview|fetch|scan|monitor|uptime"
+    r"|pingdom|lighthouse|inspectiontool|headless|phantom|facebookexternalhit|embedly"
+    r"|whatsapp|curl|wget|python|httpx|aiohttp|go-http|java/|okhttp|libwww|node-fetch|axios)",
 )
 SLUG_MAX = 200
 # Distinct interviews a process holds counts for between two writes; past
@@ -141,15 +146,16 @@ class CountReads:
         ):
             return self.wsgi(environ, start_response)
         config = self.app.config
+        agent = environ.get("HTTP_USER_AGENT")
+        slug = path[len(READ_PREFIX) : -len(READ_SUFFIX)]
         due = (
             config["READ_COUNTING"]
-            and is_reader(environ.get("HTTP_USER_AGENT"))
-            and count(
-                path[len(READ_PREFIX) : -len(READ_SUFFIX)],
-                _zone(config["SITE_TIMEZONE"]),
-                config["READ_FLUSH_SECONDS"],
-            )
+            and is_reader(agent)
+            and _first_in_a_while(environ.get("REMOTE_ADDR", ""), agent, slug)
+            and count(slug, _zone(config["SITE_TIMEZONE"]), config["READ_FLUSH_SECONDS"])
         )
+        if config["READ_COUNTING"]:
+            _keep_writing(self.app)
         start_response(
             "204 No Content",
             [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")],
@@ -157,6 +163,71 @@ class CountReads:
         if due:  # written after the answer has gone: the reader doesn't wait
             return ClosingIterator([], lambda: _write(self.app))
         return []
+
+
+# One reader reading one interview again within this long is one read. Who
+# they are is never kept: a hash of their address and browser with a secret
+# that changes each day and lives only in this process's memory, forgotten
+# after the window.
+AGAIN_SECONDS = 30 * 60
+_seen: dict[bytes, float] = {}
+_salt = [b"", -1]  # (the day's secret, its day)
+
+
+def _first_in_a_while(address: str, agent: str, slug: str) -> bool:
+    now = time.monotonic()
+    day = int(time.time() // 86400)
+    with _lock:
+        if _salt[1] != day:
+            _salt[0], _salt[1] = secrets.token_bytes(16), day
+            _seen.clear()
+        key = hashlib.blake2b(
+            "\x1f".join((address, agent or "", slug)).encode("utf-8", "replace"),
+            key=_salt[0],
+            digest_size=12,
+        ).digest()
+        last = _seen.get(key)
+        if last is not None and now - last < AGAIN_SECONDS:
+            return False
+        if len(_seen) >= HELD_AT_MOST * 20:  # a flood of made-up readers: start afresh
+            cutoff = now - AGAIN_SECONDS
+            for stale in [k for k, t in _seen.items() if t < cutoff]:
+                del _seen[stale]
+            if len(_seen) >= HELD_AT_MOST * 20:
+                _seen.clear()
+        _seen[key] = now
+        return True
+
+
+# Each process writes what it holds every READ_FLUSH_SECONDS from a thread of
+# its own, so counts reach the database on a quiet site too.
+_writer: dict = {"thread": None, "pid": None, "app": None}
+
+
+def _keep_writing(app) -> None:
+    _writer["app"] = app  # the newest app (a test makes many)
+    thread = _writer["thread"]
+    if thread is not None and thread.is_alive() and _writer["pid"] == os.getpid():
+        return
+    with _lock:
+        running = _writer["thread"] is not None and _writer["thread"].is_alive()
+        if running and _writer["pid"] == os.getpid():
+            return  # another request started it meanwhile
+        thread = threading.Thread(target=_write_every, name="read-counts", daemon=True)
+        _writer["thread"], _writer["pid"] = thread, os.getpid()
+        thread.start()
+
+
+def _write_every() -> None:
+    """Look twice a second; write when counts are held and the app's
+    READ_FLUSH_SECONDS have passed since the last write."""
+    while True:
+        time.sleep(0.5)
+        app = _writer["app"]
+        if app is None or not _pending:
+            continue
+        if time.monotonic() - _last_flush >= app.config["READ_FLUSH_SECONDS"]:
+            _write(app)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -172,9 +243,8 @@ def _write(app) -> None:
 
 
 def init_app(app) -> None:
-    """Reads are answered before the app; a process that stops writes what it
-    holds (not each test's app)."""
-    app.wsgi_app = CountReads(app.wsgi_app, app)
+    """A process that stops writes what it holds (not each test's app). The
+    middleware is put in place by create_app, inside the proxy's fix."""
     if not app.testing:
         atexit.register(_at_exit, app)
 
@@ -218,8 +288,8 @@ def most_read(limit: int = 20, days: int = 7) -> list[tuple[Interview, int, int]
 
 WEEK = timedelta(days=7)
 # Not for interviews older than this when the feature arrives, nor for one
-# whose email could not be written for weeks.
-TOO_LATE = timedelta(days=21)
+# whose email could not be written for a week more.
+TOO_LATE = timedelta(days=14)
 
 
 def week_after_key(interview_id: int) -> str:
@@ -253,9 +323,11 @@ def tell_interviewees(now=None) -> int:
     worker asks each minute). How many were written."""
     from .notifications.emails import week_after
 
+    now = now or utcnow()
     due = due_for_week_after(now)
     counted = reads([interview.id for interview in due])
     for interview in due:
-        week_after(interview, counted.get(interview.id, 0), week_after_key(interview.id))
+        days = (now - interview.published_at).days
+        week_after(interview, counted.get(interview.id, 0), days, week_after_key(interview.id))
     db.session.commit()
     return len(due)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     bindparam,
     column,
+    delete,
     func,
     literal_column,
     select,
@@ -231,6 +232,14 @@ def _typing(q: str) -> tuple[str, str] | None:
     return q[: tokens[-1].start()], words[0]
 
 
+def _starts(word: str) -> list[str]:
+    """A word being typed and the same less its last letter or two (three
+    letters at least): both databases stem what they are given, and "waiti"
+    or "bicy" would not start the stems "wait" and "bicycl" of the words
+    they begin, so results would come and go with each letter."""
+    return [word[:n] for n in range(len(word), max(PREFIX_MIN, len(word) - 2) - 1, -1)]
+
+
 def _wanted(q: str) -> list[str]:
     """The words a match may hold, to mark in its excerpt."""
     groups, _ = _parsed(q)
@@ -248,7 +257,9 @@ def _fts5_query(q: str, typing: bool = False) -> str:
     prefix = groups[-1][-1] if last and groups[-1][-1] == [last[1]] else None
 
     def quoted(words: list[str]) -> str:
-        return '"' + " ".join(words) + '"' + ("*" if words is prefix else "")
+        if words is prefix:
+            return " OR ".join(f'"{start}"*' for start in _starts(words[0]))
+        return '"' + " ".join(words) + '"'
 
     expression = " AND ".join("(" + " OR ".join(quoted(t) for t in group) + ")" for group in groups)
     if leave_out:
@@ -329,7 +340,9 @@ def _matching(q: str, values: dict, typing: bool = False) -> tuple[list, list[st
         if not _parsed(q)[0]:  # no word, or only words to leave out
             return [], []
         if last is not None:
-            values = dict(values, q=last[0], prefix=f"'{last[1]}':*")
+            values = dict(
+                values, q=last[0], prefix=" | ".join(f"'{start}':*" for start in _starts(last[1]))
+            )
         else:
             values = dict(values, q=q)
         terms = _wanted(q)
@@ -473,6 +486,21 @@ def _nearest(word: str) -> str | None:
     )
 
 
+def _found(word: str, now) -> bool:
+    rows, _terms = _matching(f'"{word}"', {"now": now, "limit": 1, "offset": 0})
+    return bool(rows)
+
+
+def forget_words(doc: dict[str, str], now) -> int:
+    """On erasure: the words of a person's document (their name, business,
+    title, answers) that no published interview uses any more leave the
+    vocabulary. How many."""
+    gone = [word for word in words_of(doc) if not _found(word, now)]
+    if gone:
+        db.session.execute(delete(SearchWord).where(SearchWord.word.in_(gone)))
+    return len(gone)
+
+
 def suggestion(q: str, now) -> str | None:
     """A search like `q` with each word the interviews never use replaced by
     the nearest one they do, if that search finds something; else None."""
@@ -500,7 +528,10 @@ def suggestion(q: str, now) -> str | None:
         typed = plain.get(found.start())
         if typed is not None and typed[1] not in known:
             nearest = _nearest(typed[1])
-            if nearest is not None:
+            # Each word offered is one a published interview uses now: the
+            # vocabulary also holds words of what was scheduled, taken down or
+            # erased, and an OR must not bring one of them out.
+            if nearest is not None and _found(nearest, now):
                 out.append(nearest)
                 changed = True
                 continue

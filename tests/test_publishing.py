@@ -563,3 +563,19 @@ def test_the_byline_names_the_interviewer(app, client):
     page = client.get(f"/interviews/{slug}").get_data(as_text=True)
     assert "Interview by Factory editor" in page  # the editor who took up the application
     assert "min read" in page
+
+
+def test_the_interviewer_stays_theirs_when_the_application_changes_hands(app, client):
+    from portal.models import User
+
+    with app.app_context():
+        s = submission_in(State.PUBLISHED)
+        other = User(email="lee@portal.test", name="Lee Other", role="editor")
+        other.set_password("another password")
+        db.session.add(other)
+        db.session.commit()
+        operations.assign(s, other, actor_for(Action.PUBLISH).user)
+        db.session.commit()
+        slug = s.interview.slug
+    page = client.get(f"/interviews/{slug}").get_data(as_text=True)
+    assert "Interview by Factory editor" in page and "Lee Other" not in page

@@ -24,8 +24,10 @@ BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/60
 def nothing_held():
     """Counts live in the process: each test starts with none."""
     readership._pending.clear()
+    readership._seen.clear()
     yield
     readership._pending.clear()
+    readership._seen.clear()
 
 
 def published(app, **profile) -> tuple[int, str]:
@@ -34,9 +36,13 @@ def published(app, **profile) -> tuple[int, str]:
         return interview.id, interview.slug
 
 
-def read(client, slug: str, agent: str = BROWSER):
+def read(client, slug: str, agent: str = BROWSER, reader: int = 1):
+    """One reader's read: `reader` tells readers apart by their address."""
     return client.post(
-        f"/interviews/{slug}/read", data={"read": "1"}, headers={"User-Agent": agent}
+        f"/interviews/{slug}/read",
+        data={"read": "1"},
+        headers={"User-Agent": agent},
+        environ_base={"REMOTE_ADDR": f"10.0.{reader // 250}.{reader % 250 + 1}"},
     )
 
 
@@ -58,8 +64,8 @@ def test_the_page_asks_to_be_counted_and_a_read_costs_no_write(app, client):
     writes = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *a: writes.append(a[2]))
-    for _ in range(25):
-        response = read(client, slug)
+    for n in range(25):
+        response = read(client, slug, reader=n)
         assert response.status_code == 204 and "Set-Cookie" not in response.headers
         assert response.headers["Cache-Control"] == "no-store"
     assert writes == [] and stored(app) == {}
@@ -72,9 +78,36 @@ def test_the_page_asks_to_be_counted_and_a_read_costs_no_write(app, client):
 def test_counts_are_written_after_the_response_once_they_are_due(app, client):
     app.config["READ_FLUSH_SECONDS"] = 0
     interview_id, slug = published(app)
-    read(client, slug).close()
-    read(client, slug).close()
+    read(client, slug, reader=1).close()
+    read(client, slug, reader=2).close()
     assert stored(app) == {interview_id: 2}  # one upsert adds to the day's row
+
+
+def test_one_reader_reading_again_within_half_an_hour_is_one_read(app, client):
+    app.config["READ_FLUSH_SECONDS"] = 3600
+    interview_id, slug = published(app)
+    for _ in range(5):
+        read(client, slug, reader=1)  # reloads, or a script replaying it
+    read(client, slug, reader=2)
+    read(client, slug, reader=1, agent=BROWSER.replace("iPhone", "iPad"))  # another device
+    with app.app_context():
+        assert readership.flush() == 3
+    assert all(isinstance(key, bytes) for key in readership._seen)  # no address kept
+
+
+def test_counts_reach_the_database_on_a_quiet_site_too(app, client):
+    import time
+
+    app.config["READ_FLUSH_SECONDS"] = 0.5
+    interview_id, slug = published(app)
+    with app.app_context():
+        readership.flush()  # just written: the next read is not due
+    read(client, slug)
+    assert stored(app) == {}
+    deadline = time.monotonic() + 5
+    while stored(app) != {interview_id: 1}:  # no other read comes: the process's thread writes
+        assert time.monotonic() < deadline, "the count was never written"
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize(
@@ -114,8 +147,8 @@ def test_nothing_is_counted_when_counting_is_off_or_for_what_is_not_published(ap
 def test_the_dashboard_shows_the_most_read(app, client, editor):
     first, first_slug = published(app, business="Often Read Bakery")
     _second, second_slug = published(app, business="Seldom Read Shop")
-    for _ in range(3):
-        read(client, first_slug)
+    for n in range(3):
+        read(client, first_slug, reader=n)
     read(client, second_slug)
     with app.app_context():
         readership.flush()
@@ -141,7 +174,7 @@ def test_a_week_after_publication_the_interviewee_hears_how_often_it_was_read(ap
             pass
     [mail] = [m for m in inbox.to("read@shop.example") if "first week" in m.subject]
     text = " ".join(mail.text.split())
-    assert "read 1,234 times on the site" in text
+    assert "for 8 days" in text and "read 1,234 times on the site since it went live" in text
     assert "/interviews/" in text and "Read Shop" in text  # the link and a text to share
     assert not [m for m in inbox.to("new@shop.example") if "first week" in m.subject]
     with app.app_context():

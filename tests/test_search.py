@@ -200,3 +200,32 @@ def test_as_the_reader_types_the_last_word_is_the_start_of_a_word(app, client):
 def test_the_search_page_updates_as_the_reader_types_from_its_own_script(app, client):
     page = client.get("/search").get_data(as_text=True)
     assert 'id="results"' in page and "/static/search.js" in page
+
+
+def test_did_you_mean_never_brings_out_a_word_only_unpublished_text_uses(app, client):
+    publish(app, "Fig & Fern", "A florist who sells sourdough on Sundays.")
+    publish(
+        app, "Secret Honeymoon Travel", "Trips for newlyweds.", when=utcnow() + timedelta(days=3)
+    )  # scheduled: not live yet, though its words are learnt
+    page = client.get("/search?q=honeymon+OR+sourdogh").get_data(as_text=True)
+    assert "honeymoon" not in page.lower()
+    assert "Did you mean" in page and "sourdough" in page  # the public word is offered
+
+
+def test_erasure_takes_the_persons_own_words_out_of_did_you_mean(app, client):
+    with app.app_context():
+        from portal.models import SearchWord
+
+        s = submission_in(State.PUBLISHED, name="Zebedee Quartermain", business="Kiln Works")
+        operations.unpublish(s, actor_for(Action.UNPUBLISH), "Taken down, as asked.")
+        operations.erase(s)
+        db.session.commit()
+        words = set(db.session.scalars(db.select(SearchWord.word)))
+    assert "zebedee" not in words and "quartermain" not in words
+
+
+def test_results_do_not_come_and_go_with_each_letter_typed(app, client):
+    publish(app, "Fernwood Bike Repair", "A two-week waiting list for every bicycle.")
+    typing = "/search?as_you_type=1&q="
+    for q in ("wai", "wait", "waiti", "waitin", "waiting", "bicy", "bicycl", "bicycle"):
+        assert "Fernwood Bike Repair" in client.get(typing + q).get_data(as_text=True), q

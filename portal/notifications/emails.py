@@ -298,7 +298,7 @@ def changes_published(event: Event) -> None:
     )
 
 
-def week_after(interview, reads: int, key: str) -> None:
+def week_after(interview, reads: int, days: int, key: str) -> None:
     """A week after it went live, the interviewee hears how often their
     interview was read, with a text for each of their networks again."""
     submission = interview.submission
@@ -311,6 +311,7 @@ def week_after(interview, reads: int, key: str) -> None:
         submission=submission,
         interview=interview,
         reads=reads,
+        days=days,
         link=link,
         share_lines=share_lines(submission, interview, link),
     )

@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, Integer, bindparam, exists, func, select, tuple
 from ..clock import utcnow
 from ..extensions import db
 from ..models import (
+    Event,
     Interview,
     InterviewItem,
     InterviewVersion,
@@ -39,6 +40,7 @@ _questions = Question.__table__
 _tags = Tag.__table__
 _versions = InterviewVersion.__table__
 _users = User.__table__
+_events = Event.__table__
 
 _LIVE = (
     (_submissions.c.state == State.PUBLISHED.value)
@@ -128,7 +130,7 @@ class Page:
     corrections: list[Correction] = field(default_factory=list)
     # Other public interviews sharing a tag with this one, newest first.
     related: list[Card] = field(default_factory=list)
-    # Who interviewed them: the editor the application is with.
+    # Who interviewed them (_approver).
     interviewer: str = ""
 
 
@@ -301,6 +303,18 @@ def _position(card: Card) -> tuple[datetime, int]:
 _noted = (_versions.c.status == "published") & (_versions.c.note != "")
 # Whether the interview has one: only the rare page that has asks for them.
 _corrected = exists().where(_versions.c.interview_id == _interviews.c.id, _noted).label("corrected")
+# Who interviewed them: the editor who approved the application (it stays
+# theirs whoever the application is with later), else the one it is with.
+_approver = (
+    select(_users.c.name)
+    .select_from(_events.join(_users, _users.c.id == _events.c.actor_id))
+    .where(_events.c.submission_id == _submissions.c.id, _events.c.action == "approve")
+    .order_by(_events.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_assignee = select(_users.c.name).where(_users.c.id == _submissions.c.assigned_to_id)
+_assignee = _assignee.scalar_subquery()
 _page = (
     select(
         _interviews.c.id,
@@ -319,10 +333,7 @@ _page = (
         _submissions.c.website,
         _submissions.c.socials,
         _corrected,
-        select(_users.c.name)
-        .where(_users.c.id == _submissions.c.assigned_to_id)
-        .scalar_subquery()
-        .label("interviewer"),
+        func.coalesce(_approver, _assignee).label("interviewer"),
     )
     .select_from(_PUBLIC)
     .where(_interviews.c.slug == bindparam("slug"), _LIVE)

@@ -240,15 +240,15 @@ def search_page():
         )
         if question is None:
             abort(404)
+    # From the page's script as the reader types (and the address it leaves):
+    # the last word is a prefix, unless a space after it says it is whole.
+    typed = request.args.get("q") or ""
+    typing = request.args.get("as_you_type") == "1" and typed == typed.rstrip()
     if not q:
         hits, has_next = [], False
     elif question is not None:
         hits, has_next = search.search_answers(q, question.id, page, PAGE_SIZE, utcnow())
     else:
-        # From the page's script as the reader types: the last word is a
-        # prefix, unless a space after it says it is whole.
-        typed = request.args.get("q") or ""
-        typing = request.args.get("as_you_type") == "1" and typed == typed.rstrip()
         hits, has_next = search.search(q, page, PAGE_SIZE, utcnow(), typing=typing)
     return render_template(
         "publishing/search.html",
@@ -257,6 +257,7 @@ def search_page():
         page=page,
         has_next=has_next,
         question=question,
+        typing=typing or None,
         truncated=len(q) > search.QUERY_MAX,
         # Where else to look: an empty search shows the latest interviews and
         # the tags, one that found nothing the tags.

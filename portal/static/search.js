@@ -8,18 +8,21 @@
   var field = form && form.querySelector("input[name=q]");
   var results = document.getElementById("results");
   if (!field || !results || !window.fetch || !window.DOMParser) return;
+  // Within one question's answers words are matched whole: no typing there.
+  if (form.querySelector("input[name=question]")) return;
   var timer = null;
   var pending = null;
   var shown = field.value;
   function update() {
     var q = field.value;
-    if (q === shown || q.trim().length < 3) return;
+    if (q === shown || (q.trim().length < 3 && q.trim() !== "")) return;
     var params = new URLSearchParams(new FormData(form));
-    var address = form.getAttribute("action") + "?" + params.toString();
-    params.set("as_you_type", "1");
+    // The address keeps the search as typed: reload and back show the same.
+    if (q.trim() !== "") params.set("as_you_type", "1");
+    var address = form.getAttribute("action") + (q.trim() ? "?" + params.toString() : "");
     if (pending) pending.abort();
     pending = window.AbortController ? new AbortController() : null;
-    fetch(form.getAttribute("action") + "?" + params.toString(), {
+    fetch(address, {
       signal: pending ? pending.signal : undefined,
       credentials: "same-origin"
     })
@@ -30,6 +33,7 @@
         var fresh = page.getElementById("results");
         if (!fresh) return;
         results.innerHTML = fresh.innerHTML;
+        document.title = page.title;
         shown = q;
         window.history.replaceState(null, "", address);
       })

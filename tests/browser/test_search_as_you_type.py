@@ -22,7 +22,9 @@ def test_results_follow_the_typing_and_a_typo_gets_a_suggestion(
     page.locator("#q").press_sequentially("sourd", delay=60)
     results = page.locator("#results ol.results")
     expect(results).to_contain_text("Harbour Street Bakery")
-    expect(page).to_have_url(seeded.url("/search?q=sourd"))
+    expect(page).to_have_url(seeded.url("/search?q=sourd&as_you_type=1"))
+    page.reload()  # the address keeps what was found
+    expect(page.locator("#results ol.results")).to_contain_text("Harbour Street Bakery")
     page.locator("#q").fill("")
     page.locator("#q").press_sequentially("sourdugh ", delay=30)
     page.get_by_role("button", name="Search").click()
