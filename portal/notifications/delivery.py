@@ -783,6 +783,9 @@ def run_worker(
             if not trouble.startswith("SMTP"):
                 echo(f"SMTP server unreachable ({report.outage}); trying again")
                 trouble = f"SMTP server unreachable since {site_time(utcnow(), '%H:%M')}"
+                # Said at once on the outbox page and in /healthz, not after the wait.
+                with suppress(DBAPIError):
+                    beat(worker, trouble)
             pause = _wait_longer(stopping, pause)
             continue
         # The database answered; the SMTP server is only known to be back once
