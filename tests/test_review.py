@@ -300,3 +300,19 @@ def test_draft_refuses_markup_too_big_for_the_sanitizer_with_a_message(app, clie
         response = post_form(client, page, draft_data(app, sid, intro_html=html))
         assert response.status_code == 200
         assert message in response.get_data(as_text=True)
+
+
+def test_a_revised_application_is_marked_revised_in_the_queue(app, client, editor):
+    from tests.factories import answers, profile
+
+    with app.app_context():
+        asked = submission_in(State.CHANGES_REQUESTED, business="Came Back Cakes")
+        operations.revise(asked, profile(business="Came Back Cakes", email=asked.email), answers())
+        submission_in(State.SUBMITTED, business="First Time Florist")
+        db.session.commit()
+    login(client)
+    page = client.get("/editor/?state=submitted").get_data(as_text=True)
+    row = page[page.index("Came Back Cakes") :][:300]
+    assert '<strong class="flag follow-up-flag">revised</strong>' in row
+    other = page[page.index("First Time Florist") :][:300]
+    assert "revised" not in other

@@ -84,7 +84,9 @@ def queue():
     shown = rows[:PAGE_SIZE]
     return render_template(
         "review/queue.html",
-        answered=_follow_ups_answered([s.id for s in shown if s.state == State.IN_REVIEW]),
+        came_back=_came_back(
+            [s.id for s in shown if s.state in (State.IN_REVIEW, State.SUBMITTED)]
+        ),
         everywhere=bool(q),
         ageing=State(tab) in workflow.EDITORS_TURN or tab == State.FOLLOW_UPS_ASKED,
         filter_form=filter_form,
@@ -107,23 +109,30 @@ def queue():
     )
 
 
-def _follow_ups_answered(submission_ids: list[int]) -> set[int]:
-    """Those of `submission_ids` whose latest event is the applicant's answers
-    to follow-up questions: back with the editors, marked so in the queue."""
+# What brought an application back to the editors, marked in the queue.
+CAME_BACK = {
+    Action.REVISE.value: "revised",
+    Action.ANSWER_FOLLOW_UPS.value: "follow-ups answered",
+}
+
+
+def _came_back(submission_ids: list[int]) -> dict[int, str]:
+    """Those of `submission_ids` whose latest event is the applicant's: a
+    revision they were asked for, or answers to follow-up questions; each with
+    its mark. (In "waiting longest" order they stand by when they came back.)"""
     if not submission_ids:
-        return set()
+        return {}
     latest = (
         select(func.max(Event.id))
         .where(Event.submission_id.in_(submission_ids))
         .group_by(Event.submission_id)
     )
-    return set(
-        db.session.scalars(
-            select(Event.submission_id).where(
-                Event.id.in_(latest), Event.action == Action.ANSWER_FOLLOW_UPS.value
-            )
+    rows = db.session.execute(
+        select(Event.submission_id, Event.action).where(
+            Event.id.in_(latest), Event.action.in_(list(CAME_BACK))
         )
     )
+    return {submission_id: CAME_BACK[action] for submission_id, action in rows}
 
 
 @bp.route("/bulk", methods=["POST"])
