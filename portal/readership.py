@@ -120,11 +120,6 @@ def flush_quietly() -> None:
         log.warning("Read counts not written (%s); they are lost", type(error).__name__)
 
 
-def _at_exit(app) -> None:
-    with app.app_context():
-        flush_quietly()
-
-
 # The address the page's script posts a read to: /interviews/<slug>/read.
 READ_PREFIX, READ_SUFFIX = "/interviews/", "/read"
 
@@ -238,6 +233,8 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _write(app) -> None:
+    """Write what this process holds, in `app`'s context (after a response,
+    from the writing thread, at exit)."""
     with app.app_context():
         flush_quietly()
 
@@ -246,7 +243,7 @@ def init_app(app) -> None:
     """A process that stops writes what it holds (not each test's app). The
     middleware is put in place by create_app, inside the proxy's fix."""
     if not app.testing:
-        atexit.register(_at_exit, app)
+        atexit.register(_write, app)
 
 
 def reads(interview_ids: list[int], since: date | None = None) -> dict[int, int]:
