@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # This release; CHANGELOG.md says what is in it and how to upgrade.
-__version__ = "1.6.0"
+__version__ = "1.7.0"
 
 import logging
 import os

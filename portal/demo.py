@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from . import interviews, operations
+from . import interviews, markup, operations
 from .clock import frozen, utcnow
 from .extensions import db
 from .models import Mailing, Question, ReplyPreset, Submission, Subscriber, Tag, User
@@ -415,10 +415,9 @@ def _ask_follow_ups(submission: Submission, actor: Actor) -> None:
 # and what they wrote with the proof: the interviewee sees both on the proof.
 EDITS = {
     "Little Loom Yarns": {
-        0: "<p>I dye wool in small batches, in colours named after Scottish weather. "
-        "Knitters buy it online, and the seconds go to two markets a month.</p>",
-        2: "<p>Every new colourway launches on Instagram first: the shop would be "
-        "empty without it.</p>",
+        0: "I dye wool in small batches, in colours named after *Scottish weather*. "
+        "Knitters buy it online, and the seconds go to two markets a month.",
+        2: "Every new colourway launches on Instagram first: the shop would be empty without it.",
     },
 }
 PROOF_NOTES = {
@@ -431,14 +430,16 @@ def _polish(submission: Submission, tag_names: list[str]) -> None:
     """What an editor would do to the draft before sending the proof."""
     interview = submission.interview
     interview.title = f"{submission.business}: {submission.pitch or submission.industry}"[:200]
-    interview.intro_html = (
-        f"<p>We spoke to <strong>{submission.name}</strong> about running "
+    interview.intro_md = (
+        f"We spoke to **{submission.name}** about running "
         f"{submission.business} in {submission.location} and what social media "
-        "changed for them.</p>"
+        "changed for them."
     )
+    interview.intro_html = markup.render(interview.intro_md)
     interview.greeting = f"Hello {submission.name.split()[0]}; welcome to the series!"
-    for position, html in EDITS.get(submission.business, {}).items():
-        interview.items[position].answer_html = html
+    for position, text in EDITS.get(submission.business, {}).items():
+        item = interview.items[position]
+        item.answer_md, item.answer_html = text, markup.render(text)
     for name in tag_names:
         slug = interviews.slugify(name)
         tag = db.session.scalar(select(Tag).where(Tag.slug == slug)) or Tag(name=name, slug=slug)

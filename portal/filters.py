@@ -11,6 +11,8 @@ from .workflow import ACTION_LABELS, LABELS, Action, Message, State
 
 
 def state_label(state: str | None) -> str:
+    if state == "scheduled":  # the queue's tab of published interviews not live yet
+        return "Scheduled"
     return LABELS[State(state)] if state else "New"
 
 

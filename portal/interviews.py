@@ -12,14 +12,17 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from difflib import SequenceMatcher
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import photos, search, share_image
+from . import markup, photos, search, share_image
+from .clock import utcnow
 from .extensions import db
 from .models import (
     TITLE_MAX,
@@ -90,14 +93,20 @@ def draft_from(submission: Submission) -> Interview:
         InterviewItem(
             position=a.position,
             question=a.question_text,
-            answer_html=str(plain_to_html(a.body)),
             source_answer_id=a.id,
             question_id=a.question_id,
+            **answer_from(str(plain_to_html(a.body))),
         )
         for a in (revision.answers if revision else [])
         if a.body
     ]
     return interview
+
+
+def answer_from(html: str) -> dict[str, str]:
+    """An answer's two forms from HTML the portal made: as readers get it, and
+    as Markdown for editors."""
+    return {"answer_html": html, "answer_md": markup.from_html(html)}
 
 
 def imported(found: Found, answers: list[Answer]) -> Interview:
@@ -107,10 +116,14 @@ def imported(found: Found, answers: list[Answer]) -> Interview:
         title=found.title,
         slug=unique_slug(found.slug or slugify(found.title)),
         intro_html=found.intro_html,
+        intro_md=markup.from_html(found.intro_html),
     )
     interview.items = [
         InterviewItem(
-            position=i, question=pair.question, answer_html=pair.answer_html, source_answer=answer
+            position=i,
+            question=pair.question,
+            source_answer=answer,
+            **answer_from(pair.answer_html),
         )
         for i, (pair, answer) in enumerate(zip(found.pairs, answers, strict=True))
     ]
@@ -121,7 +134,7 @@ def imported(found: Found, answers: list[Answer]) -> Interview:
 class ItemEdit:
     item_id: int
     question: str
-    answer_html: str
+    answer_md: str  # Markdown, refused by `markup.render` already if it would lose anything
     position: int
     remove: bool = False
 
@@ -170,7 +183,7 @@ def save_draft(
     expected_version: int | None,
     title: str,
     slug: str,
-    intro_html: str,
+    intro_md: str,
     items: list[ItemEdit],
     tag_names: list[str],
     photo: str | None = None,
@@ -179,7 +192,9 @@ def save_draft(
     greeting: str | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> None:
-    """Save an editor's changes (already sanitized by the form) in one transaction."""
+    """Save an editor's changes (Markdown the form has let through) in one
+    transaction. Text whose Markdown is unchanged keeps its HTML as it was, so
+    saving changes nothing a proof showed unless its words changed."""
     if expected_version is not None and interview.version != expected_version:
         raise DraftConflict(
             "Another editor saved this draft while you were editing it. Your text is "
@@ -193,7 +208,8 @@ def save_draft(
             _keep_old_address(interview, slug)
         interview.title = title
         interview.slug = slug
-        interview.intro_html = intro_html
+        if intro_md != interview.intro_md:
+            interview.intro_html, interview.intro_md = markup.render(intro_md), intro_md
         by_id = {item.id: item for item in interview.items}
         kept = []
         for edit in sorted(items, key=lambda e: (e.position, e.item_id)):
@@ -203,7 +219,9 @@ def save_draft(
             if edit.remove:
                 interview.items.remove(item)
                 continue
-            item.question, item.answer_html = edit.question, edit.answer_html
+            item.question = edit.question
+            if edit.answer_md != item.answer_md:
+                item.answer_html, item.answer_md = markup.render(edit.answer_md), edit.answer_md
             item.question_id = asked_question(item)
             kept.append(item)
         for position, item in enumerate(kept):
@@ -257,6 +275,7 @@ def snapshot(interview: Interview) -> dict:
         "title": interview.title,
         "slug": interview.slug,
         "intro_html": interview.intro_html,
+        "intro_md": interview.intro_md,
         "greeting": interview.greeting,
         "photo": interview.photo,
         "pull_quote": interview.pull_quote,
@@ -266,6 +285,7 @@ def snapshot(interview: Interview) -> dict:
                 "item_id": item.id,
                 "question": item.question,
                 "answer_html": item.answer_html,
+                "answer_md": item.answer_md,
                 "position": n + 1,
             }
             for n, item in enumerate(interview.items)
@@ -284,13 +304,83 @@ def fingerprint(interview: Interview) -> str:
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
 
 
-def record_version(interview: Interview, author, status: str = "saved") -> InterviewVersion:
-    """Keep what the draft says now, in the caller's transaction."""
+# Autosaves by one editor within this long of their last one make one version.
+AUTOSAVE_SPAN = timedelta(minutes=10)
+
+
+def record_version(
+    interview: Interview, author, status: str = "saved", *, autosave: bool = False
+) -> InterviewVersion:
+    """Keep what the draft says now, in the caller's transaction. An autosave
+    updates the editor's own autosaved version of the last few minutes rather
+    than adding one every few seconds."""
+    if autosave and (last := _recent_autosave(interview, author, "saved")) is not None:
+        last.content, last.created_at = snapshot(interview), utcnow()
+        return last
     version = InterviewVersion(
-        interview_id=interview.id, author=author, status=status, content=snapshot(interview)
+        interview_id=interview.id,
+        author=author,
+        status=status,
+        content=snapshot(interview),
+        autosaved=autosave,
     )
     db.session.add(version)
     return version
+
+
+def _recent_autosave(interview: Interview, author, status: str) -> InterviewVersion | None:
+    last = db.session.scalar(
+        select(InterviewVersion)
+        .where(InterviewVersion.interview_id == interview.id)
+        .order_by(InterviewVersion.id.desc())
+        .limit(1)
+    )
+    if (
+        last is not None
+        and last.autosaved
+        and last.status == status
+        and author is not None
+        and last.author_id == author.id
+        and last.created_at > utcnow() - AUTOSAVE_SPAN
+    ):
+        return last
+    return None
+
+
+def unsaved(
+    interview: Interview,
+    title: str,
+    intro_md: str,
+    items: list[ItemEdit],
+    greeting: str,
+    tag_names: list[str],
+) -> SimpleNamespace:
+    """The interview as the editor's form holds it, for the preview: nothing is
+    stored (the Markdown has been through the form's checks)."""
+    by_id = {item.id: item for item in interview.items}
+    pairs = [
+        SimpleNamespace(
+            id=edit.item_id,
+            question=edit.question,
+            answer_html=markup.render(edit.answer_md),
+            asked=by_id[edit.item_id].asked,
+        )
+        for edit in sorted(items, key=lambda e: (e.position, e.item_id))
+        if not edit.remove and edit.item_id in by_id
+    ]
+    names = {slugify(n, 60): " ".join(n.split())[:60] for n in tag_names if n.strip()}
+    return SimpleNamespace(
+        title=title,
+        photo=interview.photo,
+        intro_html=markup.render(intro_md),
+        greeting=greeting.strip(),
+        items=pairs,
+        tags=[SimpleNamespace(name=name, slug=slug) for slug, name in names.items()],
+        published_at=interview.published_at,
+        interviewer=interview.interviewer,
+        share_image=None,
+        updated_at=interview.updated_at,
+    )
 
 
 def pending(interview: Interview) -> InterviewVersion | None:
@@ -324,12 +414,13 @@ def save_pending(
     pull_quote: str | None = None,
     greeting: str | None = None,
     expected_version: int | None = None,  # noqa: ARG001 (the pending version's `base` guards)
+    autosave: bool = False,
     **fields: str,
 ) -> InterviewVersion:
     """Save changes to a published interview without touching what readers see:
     they wait as the one pending version (`base`: the pending version's id the
     form was made from, or None) until an editor publishes or discards them.
-    Takes what `save_draft` takes; `fields` are the title, slug and intro_html."""
+    Takes what `save_draft` takes; `fields` are the title, slug and intro_md."""
     current = pending(interview)
     if (current.id if current else None) != base:
         raise DraftConflict(
@@ -346,6 +437,35 @@ def save_pending(
         new_photo = None
     else:
         new_photo = was["photo"]
+    content = {
+        "title": fields["title"],
+        "slug": fields["slug"],
+        "intro_md": fields["intro_md"],
+        "intro_html": markup.render(fields["intro_md"]),
+        "photo": new_photo,
+        "pull_quote": was["pull_quote"] if pull_quote is None else pull_quote,
+        "greeting": was.get("greeting", "") if greeting is None else greeting.strip(),
+        "tag_names": [n.strip() for n in tag_names if n.strip()],
+        "items": [
+            {
+                "item_id": e.item_id,
+                "question": e.question,
+                "answer_md": e.answer_md,
+                "answer_html": markup.render(e.answer_md),
+                "position": e.position,
+                "remove": e.remove,
+            }
+            for e in items
+        ],
+    }
+    if (
+        autosave
+        and current is not None
+        and current == _recent_autosave(interview, author, "pending")
+    ):
+        current.content, current.created_at = content, utcnow()
+        db.session.commit()
+        return current
     if current is not None:
         current.status = "saved"  # kept as history; the new one takes its place
         if current.content["photo"] not in (new_photo, interview.photo):
@@ -354,23 +474,8 @@ def save_pending(
         interview_id=interview.id,
         author=author,
         status="pending",
-        content={
-            **{name: fields[name] for name in ("title", "slug", "intro_html")},
-            "photo": new_photo,
-            "pull_quote": was["pull_quote"] if pull_quote is None else pull_quote,
-            "greeting": was.get("greeting", "") if greeting is None else greeting.strip(),
-            "tag_names": [n.strip() for n in tag_names if n.strip()],
-            "items": [
-                {
-                    "item_id": e.item_id,
-                    "question": e.question,
-                    "answer_html": e.answer_html,
-                    "position": e.position,
-                    "remove": e.remove,
-                }
-                for e in items
-            ],
-        },
+        content=content,
+        autosaved=autosave,
     )
     db.session.add(version)
     try:
@@ -391,12 +496,12 @@ def apply_pending(interview: Interview, version: InterviewVersion, before_commit
         expected_version=None,
         title=content["title"],
         slug=content["slug"],
-        intro_html=content["intro_html"],
+        intro_md=content["intro_md"],
         items=[
             ItemEdit(
                 item_id=i["item_id"],
                 question=i["question"],
-                answer_html=i["answer_html"],
+                answer_md=i["answer_md"],
                 position=i["position"],
                 remove=i.get("remove", False),
             )
@@ -433,7 +538,6 @@ class FieldChange:
 def compare(old: dict, new: dict) -> list[FieldChange]:
     """What differs between two versions' content, field by field, words marked."""
     from .diffs import word_diff
-    from .sanitize import strip_tags
 
     def field(label, a, b):
         return FieldChange(label, word_diff(a or "", b or ""), (a or "") != (b or ""))
@@ -441,25 +545,17 @@ def compare(old: dict, new: dict) -> list[FieldChange]:
     changes = [
         field("Title", old["title"], new["title"]),
         field("Address", old["slug"], new["slug"]),
-        field("Interviewer's note", strip_tags(old["intro_html"]), strip_tags(new["intro_html"])),
+        field("Interviewer's note", old["intro_md"], new["intro_md"]),
         field("Greeting", old.get("greeting", ""), new.get("greeting", "")),
         field("Tags", ", ".join(old["tag_names"]), ", ".join(new["tag_names"])),
         FieldChange("Photo", "", old["photo"] != new["photo"]),
     ]
     olds = {i["item_id"]: i for i in old["items"]}
     for n, item in enumerate(sorted(new["items"], key=lambda i: i["position"])):
-        before = olds.get(item["item_id"], {"question": "", "answer_html": ""})
+        before = olds.get(item["item_id"], {"question": "", "answer_md": ""})
         if item.get("remove"):
-            changes.append(
-                FieldChange(f"Pair {n + 1} (removed)", strip_tags(before["answer_html"]), True)
-            )
+            changes.append(FieldChange(f"Pair {n + 1} (removed)", before["answer_md"], True))
             continue
         changes.append(field(f"Question {n + 1}", before["question"], item["question"]))
-        changes.append(
-            field(
-                f"Answer {n + 1}",
-                strip_tags(before["answer_html"]),
-                strip_tags(item["answer_html"]),
-            )
-        )
+        changes.append(field(f"Answer {n + 1}", before["answer_md"], item["answer_md"]))
     return changes

@@ -245,6 +245,9 @@ class Submission(Introduced, db.Model):
     after_requests: Mapped[list[AfterRequest]] = relationship(
         back_populates="submission", order_by="AfterRequest.id", cascade="all, delete-orphan"
     )
+    opinions: Mapped[list[Opinion]] = relationship(
+        back_populates="submission", order_by="Opinion.id", cascade="all, delete-orphan"
+    )
     follow_ups: Mapped[list[FollowUp]] = relationship(
         back_populates="submission", order_by="FollowUp.id", cascade="all, delete-orphan"
     )
@@ -457,7 +460,9 @@ class Interview(db.Model):
     )
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
+    # What readers get: rendered from `intro_md`, the Markdown editors write.
     intro_html: Mapped[str] = mapped_column(Text, default="")
+    intro_md: Mapped[str] = mapped_column(Text, default="")
     # A line before the first question ("Hello Jesper; welcome…"), the editor's own.
     greeting: Mapped[str] = mapped_column(String(300), default="")
     # The photo readers see: the applicant's, unless an editor replaced it.
@@ -546,6 +551,9 @@ class InterviewVersion(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
+    # Saved by the editor's page as they typed: the next autosave of the same
+    # editor within minutes updates it (`interviews.record_version`).
+    autosaved: Mapped[bool] = mapped_column(default=False)
 
     author: Mapped[User | None] = relationship()
 
@@ -562,7 +570,9 @@ class InterviewItem(db.Model):
     )
     position: Mapped[int]
     question: Mapped[str] = mapped_column(String(QUESTION_MAX))
+    # What readers get: rendered from `answer_md`, the Markdown editors write.
     answer_html: Mapped[str] = mapped_column(Text, default="")
+    answer_md: Mapped[str] = mapped_column(Text, default="")
     # The applicant's answer this pair was made from, to show side by side.
     source_answer_id: Mapped[int | None] = mapped_column(
         ForeignKey("answers.id", ondelete="SET NULL")
@@ -755,6 +765,45 @@ class AfterRequest(db.Model):
 
     submission: Mapped[Submission] = relationship(back_populates="after_requests")
     handled_by: Mapped[User | None] = relationship()
+
+
+class Opinion(db.Model):
+    """A colleague's second opinion on an application, asked for by an editor:
+    open until they give their recommendation and a comment."""
+
+    __tablename__ = "opinions"
+    __table_args__ = (
+        CheckConstraint(
+            "recommendation IN ('feature', 'not_for_us', 'changes')", name="recommendation_valid"
+        ),
+        Index("ix_opinions_editor_open", "editor_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    editor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text, default="")
+    recommendation: Mapped[str | None] = mapped_column(String(12))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+    submission: Mapped[Submission] = relationship(back_populates="opinions")
+    editor: Mapped[User] = relationship(foreign_keys=[editor_id])
+    asked_by: Mapped[User | None] = relationship(foreign_keys=[asked_by_id])
+
+    RECOMMENDATIONS = {
+        "feature": "Feature them",
+        "not_for_us": "Not for us",
+        "changes": "Needs changes",
+    }
+
+    @property
+    def verdict(self) -> str:
+        return self.RECOMMENDATIONS.get(self.recommendation or "", "")
 
 
 class ReplyPreset(db.Model):

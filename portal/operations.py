@@ -33,6 +33,7 @@ from .models import (
     Interview,
     Note,
     OldAddress,
+    Opinion,
     Question,
     ResendRequest,
     Revision,
@@ -45,6 +46,8 @@ from .notifications.emails import (
     draft_reminder,
     erased_notice,
     follow_up_reminder,
+    opinion_asked,
+    opinion_given,
     queue_for_event,
     resend_status_links,  # noqa: F401 (views ask for status links here)
     withdraw_announcement,
@@ -610,7 +613,12 @@ def _pairs(interview) -> dict[int, tuple[str, str]]:
 
 
 def save_draft(
-    submission: Submission, actor: Actor, *, pending_base: int | None = None, **changes
+    submission: Submission,
+    actor: Actor,
+    *,
+    pending_base: int | None = None,
+    autosave: bool = False,
+    **changes,
 ) -> Event | None:
     """Save the editor's draft (`interviews.save_draft` takes the changes); each
     save is kept as a version.
@@ -624,11 +632,13 @@ def save_draft(
     """
     interview = submission.interview
     if submission.state == State.PUBLISHED.value:
-        interviews.save_pending(interview, actor.user, base=pending_base, **changes)
+        interviews.save_pending(
+            interview, actor.user, base=pending_base, autosave=autosave, **changes
+        )
         return None
 
     def keep_version():
-        interviews.record_version(interview, actor.user)
+        interviews.record_version(interview, actor.user, autosave=autosave)
 
     if submission.state != State.READY.value:
         interviews.save_draft(interview, before_commit=keep_version, **changes)
@@ -1028,6 +1038,48 @@ def add_note(submission: Submission, author: User, body: str) -> Note:
         submission.notes.append(note)
         db.session.commit()
     return note
+
+
+def ask_opinions(
+    submission: Submission, asker: User, colleagues: list[User], question: str = ""
+) -> list[Opinion]:
+    """Ask colleagues for a second opinion; each is emailed in the same
+    transaction. A colleague already asked and not yet answering is not asked
+    twice; the asker and inactive accounts are not asked at all."""
+    if submission.state == State.DRAFT.value:
+        raise workflow.IllegalTransition("A draft application is the applicant's own.")
+    waiting = {o.editor_id for o in submission.opinions if o.answered_at is None}
+    asked = []
+    with _atomic(submission.id):
+        for colleague in colleagues:
+            if colleague.id == asker.id or not colleague.active or colleague.id in waiting:
+                continue
+            opinion = Opinion(editor=colleague, asked_by=asker, question=question.strip())
+            submission.opinions.append(opinion)
+            asked.append(opinion)
+            waiting.add(colleague.id)
+        db.session.flush()
+        for opinion in asked:
+            opinion_asked(opinion)
+        db.session.commit()
+    return asked
+
+
+def give_opinion(opinion: Opinion, editor: User, recommendation: str, comment: str) -> Opinion:
+    """The colleague asked gives their recommendation (they may change it
+    later); the one who asked hears of it by email."""
+    if opinion.editor_id != editor.id:
+        raise workflow.NotPermitted("Only the colleague asked gives this opinion.")
+    if recommendation not in Opinion.RECOMMENDATIONS:
+        raise ValueError(f"Not a recommendation: {recommendation}")
+    with _atomic(opinion.submission_id):
+        first = opinion.answered_at is None
+        opinion.recommendation, opinion.comment = recommendation, comment.strip()
+        opinion.answered_at = utcnow()
+        db.session.flush()
+        opinion_given(opinion, changed=not first)
+        db.session.commit()
+    return opinion
 
 
 @dataclass

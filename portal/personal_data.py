@@ -14,6 +14,7 @@ from .models import (
     Event,
     Mailing,
     Note,
+    Opinion,
     OutboxEmail,
     StatusToken,
     Submission,
@@ -42,7 +43,7 @@ def scrub(submission: Submission) -> None:
 
     Rows: the profile overwritten; answers (to follow-up questions too), the
     interview and its search entry,
-    notes, requests after publication and status links deleted; event messages
+    notes, second opinions, requests after publication and status links deleted; event messages
     blanked; the emails about this application deleted (the applicant's and the
     editors' copies) and the person's details struck from the daily digests that
     listed it. Files: the
@@ -70,6 +71,7 @@ def scrub(submission: Submission) -> None:
         event.message, event.details = "", {}
     _strike_from_emails(submission)
     db.session.execute(delete(Note).where(Note.submission_id == submission.id))
+    db.session.execute(delete(Opinion).where(Opinion.submission_id == submission.id))
     db.session.execute(delete(AfterRequest).where(AfterRequest.submission_id == submission.id))
     db.session.execute(delete(StatusToken).where(StatusToken.submission_id == submission.id))
     submission.name = submission.business = ERASED
@@ -204,6 +206,15 @@ def export(email: str) -> dict:
                     {"body": n.body, "at": when(n.created_at)}
                     for n in submission.notes
                     if n.kind == "note"
+                ],
+                "second_opinions": [
+                    {
+                        "recommendation": o.verdict,
+                        "comment": o.comment,
+                        "at": when(o.answered_at),
+                    }
+                    for o in submission.opinions
+                    if o.answered_at is not None
                 ],
             }
             for submission in submissions

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import html as html_entities
 import re
+from html.parser import HTMLParser
 
 import bleach
 from bleach.linkifier import Linker
 from markupsafe import Markup, escape
 
 EDITOR_TAGS = frozenset({"p", "br", "strong", "b", "em", "i", "a", "ul", "ol", "li", "blockquote"})
-EDITOR_ATTRIBUTES = {"a": ["href", "title", "rel"]}
+EDITOR_ATTRIBUTES = {"a": ["href", "title", "rel"], "ol": ["start"]}
 PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 # Applied before bleach sees the text: bleach (html5lib) is slow on long and on
@@ -89,11 +90,13 @@ def tag_stats(html: str) -> tuple[int, int]:
     return len(tags), deepest
 
 
-def clean_html(html: str | None) -> str:
-    """Sanitize editor-written HTML to the allowed formatting; refuse what is too big first."""
+def clean_html(html: str | None, limit: int = EDITOR_HTML_MAX) -> str:
+    """Sanitize editor-written HTML to the allowed formatting; refuse what is too
+    big first (`limit` characters: more for HTML rendered from Markdown whose
+    own length was capped, as its tags add to it)."""
     html = html or ""
-    if len(html) > EDITOR_HTML_MAX:
-        raise TooLong(f"Keep it under {EDITOR_HTML_MAX:,} characters (this is {len(html):,}).")
+    if len(html) > limit:
+        raise TooLong(f"Keep it under {limit:,} characters (this is {len(html):,}).")
     count, depth = tag_stats(html)
     if count > EDITOR_TAG_COUNT_MAX:
         raise TooLong(
@@ -108,6 +111,73 @@ def clean_html(html: str | None) -> str:
     # Formatting around no words ("<p> </p>") is nothing: an empty note lets the
     # card and the description fall back on the first answer.
     return cleaned if strip_tags(cleaned) else ""
+
+
+# What Markdown makes that the allowed formatting has no place for, by name.
+_NAMED = {
+    **{f"h{n}": "a heading" for n in range(1, 7)},
+    "hr": "a horizontal line",
+    "img": "an image",
+    "code": "code formatting",
+    "pre": "code formatting",
+}
+
+
+class _Removed(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def _add(self, what: str) -> None:
+        if what not in self.found:
+            self.found.append(what)
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in EDITOR_TAGS:
+            self._add(f"{_NAMED[tag]} (<{tag}>)" if tag in _NAMED else f"<{tag}>")
+            return
+        allowed = EDITOR_ATTRIBUTES.get(tag, [])
+        for name, value in attrs:
+            if name not in allowed:
+                self._add(f"the {name} attribute of <{tag}>")
+            elif name == "href" and not looks_linkable(value or ""):
+                self._add(f"the link to “{value}” (links start with https://, http:// or mailto:)")
+
+    handle_startendtag = handle_starttag
+
+    def handle_comment(self, data):
+        self._add("a comment (<!-- … -->)")
+
+    def handle_decl(self, decl):
+        self._add(f"<!{decl}>")
+
+    def handle_pi(self, data):
+        self._add(f"<?{data}>")
+
+    unknown_decl = handle_decl
+
+
+def removed(html: str | None) -> list[str]:
+    """What `clean_html` would take out of `html`, each named for an editor:
+    tags and attributes beyond the allowed formatting, links it would unlink,
+    comments. Empty when it would keep all of it."""
+    parser = _Removed()
+    parser.feed(html or "")
+    parser.close()
+    return parser.found
+
+
+def looks_linkable(href: str) -> bool:
+    """A link the cleaner keeps (see `_set_rel`)."""
+    return href.strip().lower().startswith(("http://", "https://", "mailto:"))
+
+
+def looks_like_web_address(text: str) -> bool:
+    """Text the linker turns into a link to itself, whole."""
+    made = re.fullmatch(r'<a href="([^"]*)"[^>]*>(.*)</a>', _linker.linkify(str(escape(text))))
+    return made is not None and html_entities.unescape(
+        made.group(1)
+    ) == text == html_entities.unescape(made.group(2))
 
 
 def strip_tags(html: str | None) -> str:

@@ -362,12 +362,12 @@ def draft_data(app, submission_id: int, **changes) -> dict:
             "version": str(interview.version),
             "title": interview.title,
             "slug": interview.slug,
-            "intro_html": interview.intro_html,
+            "intro_md": interview.intro_md,
             "tags": ", ".join(t.name for t in interview.tags),
         }
         for n, item in enumerate(interview.items):
             data[f"q{item.id}"] = item.question
-            data[f"a{item.id}"] = item.answer_html
+            data[f"a{item.id}"] = item.answer_md
             data[f"pos{item.id}"] = str(n + 1)
     data.update(changes)
     return data

@@ -84,9 +84,9 @@ def queue_every_kind(who: dict) -> set[str]:
         actor_for(Action.PUBLISH),
         title="A new title for the interview",
         slug=interview.slug,
-        intro_html=interview.intro_html,
+        intro_md=interview.intro_md,
         tag_names=[t.name for t in interview.tags],
-        items=[ItemEdit(i.id, i.question, i.answer_html, n) for n, i in enumerate(interview.items)],
+        items=[ItemEdit(i.id, i.question, i.answer_md, n) for n, i in enumerate(interview.items)],
     )
     operations.publish_changes(live, actor_for(Action.PUBLISH), "We corrected a date.")
     operations.ask_after_publication(live, "correction", MESSAGE)
@@ -121,6 +121,8 @@ def queue_every_kind(who: dict) -> set[str]:
     operations.ask_follow_ups(curious, asker, [operations.Ask("And on LinkedIn?")])
     operations.remind_follow_ups(utcnow() + timedelta(days=4))
     operations.stop_follow_ups(curious, asker, "We have what we need for the interview.")
+    (opinion,) = operations.ask_opinions(curious, admin, [editor], "Is this one for us?")
+    operations.give_opinion(opinion, editor, "feature", "Yes: the kiln videos are a story.")
 
     draft_reminder(draft, (draft.state_changed_at + timedelta(days=30)).date())
     editor.notify_new = "digest"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.extensions import db
-from portal.models import AfterRequest, OutboxEmail, Question, ReplyPreset, User
+from portal.models import AfterRequest, Opinion, OutboxEmail, Question, ReplyPreset, User
 from portal.workflow import State
 from tests.conftest import csrf_token, login, make_user
 from tests.factories import submission_in
@@ -67,6 +67,8 @@ def _world(app):
         submission = submission_in(State.APPROVED)
         db.session.add(ReplyPreset(action="reject", title="T", body="B"))
         submission.after_requests.append(AfterRequest(kind="correction", message="Typo."))
+        asked = db.session.scalar(select(User).where(User.email == "editor@portal.test"))
+        submission.opinions.append(Opinion(editor=asked, question="Yours?"))
         db.session.commit()
         ids = {
             "submission_id": submission.id,
@@ -75,6 +77,7 @@ def _world(app):
             "preset_id": db.session.scalar(select(ReplyPreset.id)),
             "question_id": db.session.scalar(select(Question.id)),
             "request_id": db.session.scalar(select(AfterRequest.id)),
+            "opinion_id": db.session.scalar(select(Opinion.id)),
             "action": "send_proof",
             "direction": "up",
         }

@@ -98,7 +98,7 @@ def test_apply_review_proof_publish_read(app, client, inbox, editor):
         submission_id,
         title="Paddling into the feed with Tidewater Kayaks",
         slug="tidewater-kayaks",
-        intro_html="<p>Rosa runs <strong>kayak</strong> trips.</p>",
+        intro_md="Rosa runs **kayak** trips.",
         **{f"a{i}": f"<p>Edited answer {i}</p>" for i in ids},
     )
     assert post_form(editors, draft_page, form).status_code == 302

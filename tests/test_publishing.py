@@ -491,10 +491,10 @@ def test_applications_notes_resends_and_drafts_leave_stored_pages_in_place(
             expected_version=None,
             title="A working title",
             slug=draft.slug,
-            intro_html="<p>Not live yet.</p>",
+            intro_md="Not live yet.",
             tag_names=["Retail"],
             items=[
-                ItemEdit(i.id, i.question, "<p>A rewritten answer.</p>", n)
+                ItemEdit(i.id, i.question, "A rewritten answer.", n)
                 for n, i in enumerate(draft.items)
             ],
         )

@@ -200,20 +200,16 @@ def test_a_pair_the_editor_made_a_question_of_their_own_leaves_the_archive(app, 
         s = submission_in(State.APPROVED)
         interview = s.interview
         first, second = interview.items[0], interview.items[1]
-        edits = [
-            ItemEdit(i.id, i.question, i.answer_html, n) for n, i in enumerate(interview.items)
-        ]
-        edits[0] = ItemEdit(first.id, "What is your cat called, Zoë?", first.answer_html, 0)
-        edits[1] = ItemEdit(
-            second.id, second.question.rstrip("?") + " today?", second.answer_html, 1
-        )
+        edits = [ItemEdit(i.id, i.question, i.answer_md, n) for n, i in enumerate(interview.items)]
+        edits[0] = ItemEdit(first.id, "What is your cat called, Zoë?", first.answer_md, 0)
+        edits[1] = ItemEdit(second.id, second.question.rstrip("?") + " today?", second.answer_md, 1)
         operations.save_draft(
             s,
             actor_for(Action.APPROVE),
             expected_version=None,
             title=interview.title,
             slug=interview.slug,
-            intro_html=interview.intro_html,
+            intro_md=interview.intro_md,
             tag_names=[],
             items=edits,
         )

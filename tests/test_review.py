@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select, update
 
 from portal import operations
@@ -227,32 +229,46 @@ def test_a_lost_race_in_the_database_becomes_a_conflict(app):
         assert db.session.get(Submission, s.id).state == "in_review"
 
 
-def test_draft_editor_sanitizes_what_editors_write(app, client, editor):
+def test_draft_editor_refuses_what_the_sanitizer_would_remove_and_keeps_the_text(
+    app, client, editor
+):
     with app.app_context():
         s = submission_in(State.APPROVED)
-        sid = s.id
-        item_id = s.interview.items[0].id
+        sid, item_id, before = s.id, s.interview.items[0].id, s.interview.items[0].answer_html
     login(client)
     page = f"/editor/submissions/{sid}/draft"
-    data = draft_data(
-        app,
-        sid,
-        title="A <b>title</b>",
-        slug="a-good-slug",
-        intro_html='<p onclick="x()">Hi <script>alert(1)</script><a href="javascript:alert(1)">'
-        'bad</a> <a href="https://good.example">good</a></p><img src=x onerror=alert(1)>',
-        **{f"a{item_id}": "<em>Edited</em><iframe src='https://evil.example'></iframe>"},
+    intro = (
+        'Hi <span onclick="x()">there</span> <script>alert(1)</script> '
+        "[bad](javascript:alert(1)) [good](https://good.example) <img src=x onerror=alert(1)>"
     )
+    answer = "*Edited*\n\n<iframe src='https://evil.example'></iframe>"
+    data = draft_data(app, sid, title="A <b>title</b>", intro_md=intro, **{f"a{item_id}": answer})
     response = post_form(client, page, data)
-    assert response.status_code == 302
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Interviewer&#39;s note" in text and "Answer 1" in text
+    for named in ("&lt;span&gt;", "&lt;script&gt;", "an image (&lt;img&gt;)", "&lt;iframe&gt;"):
+        assert named in text, named
+    assert "would be removed" in text
+    assert str(escape(answer)) in text  # what they typed, still in the field
+    with app.app_context():
+        assert db.session.get(Submission, sid).interview.items[0].answer_html == before
+
+    written = "I can't say *no* to Pixel & Pine: [our shop](https://good.example)\n\n- one\n- two"
+    data = draft_data(app, sid, title="A <b>title</b>", **{f"a{item_id}": written})
+    assert post_form(client, page, data).status_code == 302
     with app.app_context():
         interview = db.session.get(Submission, sid).interview
-        assert interview.intro_html == (
-            '<p>Hi alert(1)bad <a href="https://good.example" rel="nofollow ugc noopener">'
-            "good</a></p>"
+        assert interview.items[0].answer_md == written
+        assert interview.items[0].answer_html == (
+            "<p>I can't say <em>no</em> to Pixel &amp; Pine: "
+            '<a href="https://good.example" rel="nofollow ugc noopener">our shop</a></p>\n'
+            "<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n"
         )
-        assert interview.items[0].answer_html == "<em>Edited</em>"
         assert interview.title == "A <b>title</b>"  # plain text, escaped when shown
+    editing = client.get(page).get_data(as_text=True)
+    field = re.search(rf'<textarea[^>]*id="a{item_id}"[^>]*>(.*?)</textarea>', editing, re.S)
+    assert html.unescape(field.group(1)).strip() == written  # the field shows what was typed
     preview = client.get(f"/editor/submissions/{sid}/preview").get_data(as_text=True)
     assert "A &lt;b&gt;title&lt;/b&gt;" in preview
 
@@ -296,8 +312,8 @@ def test_draft_refuses_markup_too_big_for_the_sanitizer_with_a_message(app, clie
         "<b>x</b>" * 1000: "keep the formatting under 400 tags",
         "x" * 10_001: "Keep it under 10,000 characters",
     }
-    for html, message in cases.items():
-        response = post_form(client, page, draft_data(app, sid, intro_html=html))
+    for written, message in cases.items():
+        response = post_form(client, page, draft_data(app, sid, intro_md=written))
         assert response.status_code == 200
         assert message in response.get_data(as_text=True)
 

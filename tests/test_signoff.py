@@ -81,7 +81,7 @@ def test_a_published_interview_changes_only_when_the_changes_are_published(
     before = reader.get(f"/interviews/{slug}").get_data(as_text=True)
     warning = client.get(_draft_page(sid)).get_data(as_text=True)
     assert "This interview is live" in warning
-    changed = draft_data(app, sid, **{f"a{first}": "<p>We sell ferry tickets now.</p>"})
+    changed = draft_data(app, sid, **{f"a{first}": "We sell ferry tickets now."})
     response = post_form(client, _draft_page(sid), changed, follow_redirects=True)
     assert "Readers still see the live interview" in response.get_data(as_text=True)
     # Readers see no change yet.

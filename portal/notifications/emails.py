@@ -458,6 +458,39 @@ def after_request_received(request) -> None:
     )
 
 
+def opinion_asked(opinion) -> None:
+    """A colleague is asked for a second opinion on an application."""
+    submission = opinion.submission
+    asker = opinion.asked_by.name if opinion.asked_by else "An editor"
+    queue(
+        "opinion_asked",
+        [(opinion.editor.name, opinion.editor.email)],
+        f"{asker} asks your opinion: {submission.business}",
+        key=f"opinion-asked:{opinion.id}",
+        submission=submission,
+        opinion=opinion,
+        asker=asker,
+        editor_link=_editor_link(submission) + "#opinions",
+    )
+
+
+def opinion_given(opinion, changed: bool = False) -> None:
+    """The editor who asked hears the colleague's recommendation."""
+    if opinion.asked_by is None or not opinion.asked_by.active:
+        return
+    submission = opinion.submission
+    queue(
+        "opinion_given",
+        [(opinion.asked_by.name, opinion.asked_by.email)],
+        f"{opinion.editor.name}: “{opinion.verdict}” for {submission.business}",
+        key=f"opinion-given:{opinion.id}:{opinion.answered_at.isoformat()}",
+        submission=submission,
+        opinion=opinion,
+        changed=changed,
+        editor_link=_editor_link(submission) + "#opinions",
+    )
+
+
 def answer_resend_requests(limit: int = 100) -> int:
     """Queue the status links asked for; each request row is deleted once answered."""
     requests = db.session.scalars(

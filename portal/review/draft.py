@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import interviews, operations, photos, workflow
 from ..auth import editor_required
+from ..clock import utcnow
+from ..extensions import db
 from ..filters import local
 from ..forms import expected_version
+from ..models import InterviewVersion
 from ..workflow import State
 from . import bp
 from .forms import with_items
 from .submission import load
 
 
-@bp.route("/submissions/<int:submission_id>/draft", methods=["GET", "POST"])
-@editor_required
-def draft(submission_id: int):
-    """Title, address, the interviewer's note, the Q&A pairs and the tags."""
+def _editable(submission_id: int):
+    """The submission whose draft may be edited now, else a 409 saying why."""
     submission = load(submission_id)
     interview = submission.interview
     if interview is None or State(submission.state) not in workflow.DRAFT_EDITABLE:
@@ -32,12 +33,58 @@ def draft(submission_id: int):
             "To change it, cancel the schedule first: a change after the sign-off "
             "needs a new proof."
         )
+    return submission
+
+
+def _edits(form, items) -> list[interviews.ItemEdit]:
+    return [
+        interviews.ItemEdit(
+            item_id=item.id,
+            question=form[f"q{item.id}"].data,
+            answer_md=form[f"a{item.id}"].data or "",
+            position=form[f"pos{item.id}"].data or n + 1,
+            remove=form[f"remove{item.id}"].data,
+        )
+        for n, item in enumerate(items)
+    ]
+
+
+def _save(submission, form, items, *, photo=None, autosave=False):
+    """Save what the form holds (`operations.save_draft`); the event, if the
+    save sent a signed-off interview back for a new proof."""
+    return operations.save_draft(
+        submission,
+        operations.Actor.of(current_user),
+        pending_base=_id_or_none(form.pending.data),
+        expected_version=expected_version(form),
+        autosave=autosave,
+        title=form.title.data,
+        slug=form.slug.data,
+        intro_md=form.intro_md.data or "",
+        items=_edits(form, items),
+        tag_names=(form.tags.data or "").split(","),
+        photo=photo,
+        remove_photo=form.remove_photo.data,
+        pull_quote=form.pull_quote.data or "",
+        greeting=form.greeting.data or "",
+    )
+
+
+@bp.route("/submissions/<int:submission_id>/draft", methods=["GET", "POST"])
+@editor_required
+def draft(submission_id: int):
+    """Title, address, the interviewer's note, the Q&A pairs and the tags."""
+    submission = _editable(submission_id)
+    interview = submission.interview
     items = list(interview.items)
     Form = with_items([item.id for item in items])
     waiting = interviews.pending(interview)
+    restoring = None
     if request.method == "GET":
         form = Form(version=interview.version, pending=waiting.id if waiting else "")
-        _fill(form, waiting.content if waiting else interviews.snapshot(interview))
+        restoring = _version(interview, request.args.get("restore", type=int))
+        content = waiting.content if waiting else interviews.snapshot(interview)
+        _fill(form, restoring.content if restoring else content)
     else:
         form = Form()
     conflict = None
@@ -50,32 +97,8 @@ def draft(submission_id: int):
         except photos.PhotoError as error:
             form.photo.errors = [*form.photo.errors, str(error)]
     if valid and not form.photo.errors:
-        edits = [
-            interviews.ItemEdit(
-                item_id=item.id,
-                question=form[f"q{item.id}"].data,
-                answer_html=form[f"a{item.id}"].data or "",
-                position=form[f"pos{item.id}"].data or n + 1,
-                remove=form[f"remove{item.id}"].data,
-            )
-            for n, item in enumerate(items)
-        ]
         try:
-            reopened = operations.save_draft(
-                submission,
-                operations.Actor.of(current_user),
-                pending_base=_id_or_none(form.pending.data),
-                expected_version=expected_version(form),
-                title=form.title.data,
-                slug=form.slug.data,
-                intro_html=form.intro_html.data or "",
-                items=edits,
-                tag_names=(form.tags.data or "").split(","),
-                photo=photo,
-                remove_photo=form.remove_photo.data,
-                pull_quote=form.pull_quote.data or "",
-                greeting=form.greeting.data or "",
-            )
+            reopened = _save(submission, form, items, photo=photo)
         except interviews.SlugTaken as error:
             form.slug.errors.append(str(error))
         except interviews.DraftConflict as error:
@@ -110,7 +133,54 @@ def draft(submission_id: int):
         conflict=conflict,
         fixes=_fix_requests(submission),
         waiting=waiting,
+        restoring=restoring,
+        # A save after the sign-off asks for a new proof: only the editor decides that.
+        # After a conflict the editor saves by hand, having seen the other's text.
+        autosave=submission.state != State.READY.value and conflict is None,
     ), status
+
+
+@bp.route("/submissions/<int:submission_id>/draft/autosave", methods=["POST"])
+@editor_required
+def autosave(submission_id: int):
+    """The draft editor's script saves what is typed every few seconds: the same
+    save, with the same version check, answered in a line of JSON."""
+    submission = _editable(submission_id)
+    if submission.state == State.READY.value:
+        return jsonify(message="Autosave is off after the sign-off: save by hand."), 409
+    interview = submission.interview
+    items = list(interview.items)
+    form = with_items([item.id for item in items])()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            message = "Not saved: the page has expired. Press Save: what you typed is kept."
+        else:
+            message = "Not saved: " + " ".join(
+                f"{form[name].label.text}: {' '.join(errors)}"
+                for name, errors in form.errors.items()
+            )
+        return jsonify(message=message), 422
+    try:
+        _save(submission, form, items, autosave=True)
+    except interviews.SlugTaken as error:
+        return jsonify(message=f"Not saved: {error}"), 422
+    except interviews.DraftConflict as error:
+        return jsonify(message=str(error), conflict=True), 409
+    waiting = interviews.pending(interview)
+    return jsonify(
+        version=interview.version,
+        pending=waiting.id if waiting else "",
+        saved_at=local(utcnow(), "%H:%M:%S"),
+    )
+
+
+def _version(interview, version_id: int | None):
+    if version_id is None:
+        return None
+    found = db.session.get(InterviewVersion, version_id)
+    if found is None or found.interview_id != interview.id:
+        abort(404)
+    return found
 
 
 def _id_or_none(value: str | None) -> int | None:
@@ -122,7 +192,7 @@ def _fill(form, content: dict) -> None:
     """The draft form, showing `content` (the live draft, or the pending changes)."""
     form.title.data = content["title"]
     form.slug.data = content["slug"]
-    form.intro_html.data = content["intro_html"]
+    form.intro_md.data = content["intro_md"]
     form.pull_quote.data = content["pull_quote"]
     form.greeting.data = content.get("greeting", "")
     form.tags.data = ", ".join(content["tag_names"])
@@ -130,7 +200,7 @@ def _fill(form, content: dict) -> None:
         key = item["item_id"]
         if f"q{key}" in form:
             form[f"q{key}"].data = item["question"]
-            form[f"a{key}"].data = item["answer_html"]
+            form[f"a{key}"].data = item["answer_md"]
             form[f"pos{key}"].data = item["position"]
             form[f"remove{key}"].data = item.get("remove", False)
 
@@ -148,16 +218,36 @@ def _fix_requests(submission) -> dict[int, str]:
     return {}
 
 
-@bp.route("/submissions/<int:submission_id>/preview")
+@bp.route("/submissions/<int:submission_id>/preview", methods=["GET", "POST"])
 @editor_required
 def preview(submission_id: int):
-    """The interview exactly as readers will see it."""
+    """The interview exactly as readers will see it: as saved (GET), or as the
+    draft form holds it now, unsaved (POST: the editor's Preview button, and
+    the pane beside the editor)."""
     submission = load(submission_id)
-    if submission.interview is None:
+    interview = submission.interview
+    if interview is None:
         abort(404)
+    if request.method == "POST":
+        items = list(interview.items)
+        form = with_items([item.id for item in items])()
+        if not form.validate_on_submit():
+            return render_template(
+                "review/preview_refused.html", submission=submission, form=form
+            ), 422
+        interview = interviews.unsaved(
+            interview,
+            form.title.data,
+            form.intro_md.data or "",
+            _edits(form, items),
+            form.greeting.data or "",
+            (form.tags.data or "").split(","),
+        )
     return render_template(
         "publishing/interview.html",
-        interview=submission.interview,
+        interview=interview,
         submission=submission,
         preview=True,
+        # In the pane beside the editor: the page without the site's header and footer.
+        pane=request.args.get("pane") == "1",
     )

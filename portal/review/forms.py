@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     EmailField,
     Form,
@@ -32,6 +33,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .. import markup
 from ..accounts import PASSWORD_MIN
 from ..forms import PlainText, strip
 from ..models import (
@@ -42,8 +44,9 @@ from ..models import (
     SLUG_MAX,
     SOCIAL_NETWORKS,
     TITLE_MAX,
+    Opinion,
 )
-from ..sanitize import TooLong, clean_html
+from ..sanitize import TooLong
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -235,20 +238,48 @@ class NoteForm(FlaskForm):
     )
 
 
+class AskOpinionsForm(FlaskForm):
+    """Colleagues ("colleagues", checkboxes of user ids) and what to ask them."""
+
+    question = TextAreaField(
+        "What would you like their view on? (optional)",
+        filters=[strip],
+        validators=[Optional(), Length(max=MESSAGE_MAX), PlainText()],
+    )
+
+
+class OpinionForm(FlaskForm):
+    recommendation = RadioField(
+        "Your recommendation",
+        choices=choices(Opinion.RECOMMENDATIONS.items()),
+        validators=[DataRequired("Choose a recommendation.")],
+    )
+    comment = TextAreaField(
+        "Why (for your colleagues)",
+        filters=[strip],
+        validators=[Optional(), Length(max=MESSAGE_MAX), PlainText()],
+    )
+
+
 class AssignForm(FlaskForm):
     version = HiddenField()
     assignee = SelectField("Assign to", coerce=_id_or_zero)
 
 
-class EditorHTML(TextAreaField):
-    """Formatted text from an editor, sanitized as it is read from the form."""
+class EditorMarkdown(TextAreaField):
+    """Markdown from an editor: refused, with what and why, if readers would not
+    get all of it (`markup.render`)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.data = (self.data or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
     def post_validate(self, form, validation_stopped):
         if self.errors:
             return
         try:
-            self.data = clean_html(self.data)
-        except TooLong as error:
+            markup.render(self.data)
+        except (TooLong, markup.Refused) as error:
             self.errors.append(str(error))
 
 
@@ -257,6 +288,12 @@ def slug_format(form, field):
         raise ValidationError(
             "Use lower-case letters, digits and single dashes, like jane-doe-bakery."
         )
+
+
+MARKDOWN_HELP = (
+    "Markdown: **bold**, *italics*, [a link](https://…), “- ” or “1. ” to start a "
+    "list item, “> ” for a quote, a blank line between paragraphs."
+)
 
 
 class DraftForm(FlaskForm):
@@ -274,7 +311,11 @@ class DraftForm(FlaskForm):
         validators=[DataRequired(), Length(max=SLUG_MAX), slug_format],
         description="The interview's address: /interviews/<this>.",
     )
-    intro_html = EditorHTML("Interviewer's note", validators=[Optional()])
+    intro_md = EditorMarkdown(
+        "Interviewer's note",
+        validators=[Optional()],
+        description=MARKDOWN_HELP,
+    )
     greeting = StringField(
         "Greeting before the first question",
         filters=[strip],
@@ -312,7 +353,7 @@ def with_items(item_ids: list[int]) -> type[DraftForm]:
             ),
         )
         # Numbered, so the error summary says which pair it means.
-        setattr(Form, f"a{item_id}", EditorHTML(f"Answer {n + 1}", validators=[Optional()]))
+        setattr(Form, f"a{item_id}", EditorMarkdown(f"Answer {n + 1}", validators=[Optional()]))
         setattr(
             Form,
             f"pos{item_id}",
@@ -412,8 +453,12 @@ CompareForm.from_ = SelectField("From revision", coerce=int, validate_choice=Fal
 
 # Filters and look-ups: GET forms, so no CSRF token; the view fills in their values.
 class QueueFilterForm(Form):
-    q = SearchField("Search name, business or email")
+    q = SearchField("Search name, business or email", description="Searches every tab.")
     who = SelectField("Show")
+    tag = SelectField("Tag")
+    industry = SelectField("Industry")
+    since = DateField("Sent from")
+    until = DateField("to")
     sort = SelectField("Sort")
 
 

@@ -22,10 +22,12 @@ from ..workflow import Action, State
 from . import bp
 from .forms import (
     FOLLOW_UPS_AT_ONCE,
+    AskOpinionsForm,
     AssignForm,
     ChangesForm,
     CompareForm,
     NoteForm,
+    OpinionForm,
     PublishForm,
     choices,
     follow_ups_form,
@@ -137,6 +139,15 @@ def _page(
         publish_form=publish_form or PublishForm(formdata=None),
         original_date=operations.original_date(submission),
         note_form=NoteForm(formdata=None),
+        ask_form=AskOpinionsForm(formdata=None),
+        colleagues=[u for u in active_editors() if u.id != current_user.id],
+        opinion_forms={
+            o.id: OpinionForm(
+                formdata=None, recommendation=o.recommendation, comment=o.comment, prefix=f"o{o.id}"
+            )
+            for o in submission.opinions
+            if o.editor_id == current_user.id
+        },
         assign_form=assign_form,
         compare_form=compare_form,
         compared=compared,
@@ -354,6 +365,8 @@ def versions(submission_id: int):
         new=new,
         changes=interviews.compare(old.content, new.content) if kept else [],
         live=interviews.snapshot(submission.interview),
+        editable=State(submission.state) in workflow.DRAFT_EDITABLE
+        and submission.scheduled_for is None,
     )
 
 
@@ -386,6 +399,43 @@ def request_handled(submission_id: int, request_id: int):
     operations.handle_after_request(found, current_user)  # CSRF checked by CSRFProtect
     flash("Marked as handled.", "success")
     return redirect(url_for("review.submission", submission_id=submission.id))
+
+
+@bp.route("/submissions/<int:submission_id>/opinions", methods=["POST"])
+@editor_required
+def ask_opinions(submission_id: int):
+    """Ask colleagues for a second opinion (each is emailed)."""
+    submission = load(submission_id)
+    form = AskOpinionsForm()
+    ids = {int(i) for i in request.form.getlist("colleagues") if i.isascii() and i.isdigit()}
+    colleagues = [u for u in active_editors() if u.id in ids and u.id != current_user.id]
+    if not form.validate_on_submit() or not colleagues:
+        flash(" ".join(form.question.errors) or "Choose at least one colleague to ask.", "error")
+        return redirect(url_for("review.submission", submission_id=submission.id) + "#opinions")
+    asked = operations.ask_opinions(submission, current_user, colleagues, form.question.data or "")
+    names = ", ".join(o.editor.name for o in asked)
+    flash(
+        f"Asked {names}: they have an email." if asked else "They were asked already.",
+        "success" if asked else "info",
+    )
+    return redirect(url_for("review.submission", submission_id=submission.id) + "#opinions")
+
+
+@bp.route("/submissions/<int:submission_id>/opinions/<int:opinion_id>", methods=["POST"])
+@editor_required
+def give_opinion(submission_id: int, opinion_id: int):
+    """The colleague asked gives (or changes) their recommendation."""
+    submission = load(submission_id)
+    opinion = next((o for o in submission.opinions if o.id == opinion_id), None)
+    if opinion is None or opinion.editor_id != current_user.id:
+        abort(404)
+    form = OpinionForm(prefix=f"o{opinion.id}")
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("review.submission", submission_id=submission.id) + "#opinions")
+    operations.give_opinion(opinion, current_user, form.recommendation.data, form.comment.data)
+    flash("Your opinion is recorded: the colleague who asked has an email.", "success")
+    return redirect(url_for("review.submission", submission_id=submission.id) + "#opinions")
 
 
 @bp.route("/submissions/<int:submission_id>/notes", methods=["POST"])
