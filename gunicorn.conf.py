@@ -4,6 +4,7 @@ Every value can be overridden from the environment (GUNICORN_BIND, ...), so the
 same file serves behind a proxy on one host or many.
 """
 
+import gc
 import glob
 import multiprocessing
 import os
@@ -90,8 +91,14 @@ def _forget_connections(server, close: bool) -> None:
 def when_ready(server):
     """The master loaded the app (preload_app) and may have talked to the
     database doing so: it closes those connections, holding no lock or
-    transaction while it only watches its workers."""
+    transaction while it only watches its workers.
+
+    Then what it loaded moves out of the garbage collector's sight
+    (`gc.freeze`): each full collection in a worker no longer walks the whole
+    app, which made a slow run of a request three times its usual length
+    (benchmarks/markdown_render.py), and the pages stay shared after the fork."""
     _forget_connections(server, close=True)
+    gc.freeze()
 
 
 def post_fork(server, worker):

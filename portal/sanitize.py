@@ -107,7 +107,10 @@ def clean_html(html: str | None, limit: int = EDITOR_HTML_MAX) -> str:
             f"The formatting is nested more than {EDITOR_NESTING_MAX} levels deep; "
             "simplify it (or close the tags that are left open)."
         )
-    cleaned = _linker.linkify(_cleaner.clean(html))
+    cleaned = _cleaner.clean(html)
+    # The linker parses the whole text again: only where there is an address to link.
+    if _linker.url_re.search(_MADE_TAG.sub(" ", cleaned)):
+        cleaned = _linker.linkify(cleaned)
     # Formatting around no words ("<p> </p>") is nothing: an empty note lets the
     # card and the description fall back on the first answer.
     return cleaned if strip_tags(cleaned) else ""
