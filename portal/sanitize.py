@@ -108,8 +108,9 @@ def clean_html(html: str | None, limit: int = EDITOR_HTML_MAX) -> str:
             "simplify it (or close the tags that are left open)."
         )
     cleaned = _cleaner.clean(html)
-    # The linker parses the whole text again: only where there is an address to link.
-    if _linker.url_re.search(_MADE_TAG.sub(" ", cleaned)):
+    # The linker parses the whole text again: only where there is a link (its
+    # `rel` set, or dropped if not http, https or mailto) or an address to link.
+    if "<a " in cleaned or _linker.url_re.search(_MADE_TAG.sub(" ", cleaned)):
         cleaned = _linker.linkify(cleaned)
     # Formatting around no words ("<p> </p>") is nothing: an empty note lets the
     # card and the description fall back on the first answer.

@@ -241,3 +241,10 @@ def test_a_saved_version_can_be_restored(app, client, editor):
     with app.app_context():
         assert db.session.get(Submission, sid).interview.items[0].answer_md == "The first wording"
     assert client.get(f"{page}?restore=999999").status_code == 404
+
+
+def test_every_link_gets_its_rel_and_only_web_and_mail_links_stay_without_a_bare_address():
+    cleaned = clean_html('<p><a href="/about">about</a> and <a href="https://e.example">e</a></p>')
+    assert cleaned == (
+        '<p>about and <a href="https://e.example" rel="nofollow ugc noopener">e</a></p>'
+    )
