@@ -159,6 +159,11 @@ def test_the_preview_shows_unsaved_text_and_saves_nothing(app, client, editor):
     with app.app_context():
         s = db.session.get(Submission, sid)
         assert s.interview.items[0].answer_html == saved and s.interview.title != "Not saved title"
+    # Framed beside the editor (this site only), and nowhere else.
+    pane = client.post(f"/editor/submissions/{sid}/preview?pane=1", data=data)
+    assert "frame-ancestors 'self'" in pane.headers["Content-Security-Policy"]
+    assert pane.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     data[f"a{first}"] = "<h2>x</h2>"
     refused = client.post(f"/editor/submissions/{sid}/preview", data=data)
     assert refused.status_code == 422

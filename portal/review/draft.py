@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from .. import interviews, operations, photos, workflow
@@ -12,6 +21,7 @@ from ..extensions import db
 from ..filters import local
 from ..forms import expected_version
 from ..models import InterviewVersion
+from ..security import CSP
 from ..workflow import State
 from . import bp
 from .forms import with_items
@@ -228,26 +238,40 @@ def preview(submission_id: int):
     interview = submission.interview
     if interview is None:
         abort(404)
+    # In the pane beside the editor: the page without the site's header and footer.
+    pane = request.args.get("pane") == "1"
     if request.method == "POST":
         items = list(interview.items)
         form = with_items([item.id for item in items])()
-        if not form.validate_on_submit():
-            return render_template(
-                "review/preview_refused.html", submission=submission, form=form
-            ), 422
-        interview = interviews.unsaved(
-            interview,
-            form.title.data,
-            form.intro_md.data or "",
-            _edits(form, items),
-            form.greeting.data or "",
-            (form.tags.data or "").split(","),
-        )
-    return render_template(
+        if form.validate_on_submit():
+            interview = interviews.unsaved(
+                interview,
+                form.title.data,
+                form.intro_md.data or "",
+                _edits(form, items),
+                form.greeting.data or "",
+                (form.tags.data or "").split(","),
+            )
+        else:
+            page = render_template(
+                "review/preview_refused.html", submission=submission, form=form, pane=pane
+            )
+            return _framed(page, 422) if pane else (page, 422)
+    page = render_template(
         "publishing/interview.html",
         interview=interview,
         submission=submission,
         preview=True,
-        # In the pane beside the editor: the page without the site's header and footer.
-        pane=request.args.get("pane") == "1",
+        pane=pane,
     )
+    return _framed(page, 200) if pane else page
+
+
+def _framed(page: str, status: int):
+    """A page the draft editor shows in its own frame (this site's pages only)."""
+    response = make_response(page, status)
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response

@@ -106,12 +106,18 @@
   }
 
   function preview() {
+    // The form itself, posted into the pane: the reader's page from what is typed.
     previewTimer = null;
     if (!frame || !wide.matches) return;
-    fetch(form.dataset.preview + "?pane=1", { method: "POST", body: fields(), credentials: "same-origin" })
-      .then(function (response) { return response.text(); })
-      .then(function (html) { frame.srcdoc = html; })
-      .catch(function () {});
+    var photo = form.elements.photo, photoWasOff = photo && photo.disabled;
+    var action = form.getAttribute("action"), target = form.getAttribute("target");
+    if (photo) photo.disabled = true;  // no upload for a preview
+    form.setAttribute("action", form.dataset.preview + "?pane=1");
+    form.setAttribute("target", frame.name);
+    HTMLFormElement.prototype.submit.call(form);
+    if (action === null) form.removeAttribute("action"); else form.setAttribute("action", action);
+    if (target === null) form.removeAttribute("target"); else form.setAttribute("target", target);
+    if (photo) photo.disabled = photoWasOff;
   }
 
   function showPreview() {
