@@ -6,6 +6,7 @@ and outbox emails a real one would.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -270,6 +271,7 @@ def seed() -> str:
             submission, _token = operations.apply(profile, answers)
         _advance(submission, until, actor, tags, days_ago)
     _revised(actor, questions)
+    _second_opinions(editor)
     for action, title, body in PRESETS:
         db.session.add(ReplyPreset(action=action, title=title, body=body))
     _readers()
@@ -278,6 +280,36 @@ def seed() -> str:
         f"Installed {created} questions and {len(APPLICATIONS) + 1} demo applications. "
         f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
     )
+
+
+def _second_opinions(editor: User) -> None:
+    """A colleague on the team: asked for an opinion on one application (and
+    has given it), and asking the demo editor's on another."""
+    colleague = User(email="theo@example.com", name="Theo Marsh", role="editor")
+    colleague.set_password(secrets.token_urlsafe(24))  # a demo colleague nobody logs in as
+    colleague.notify_new = "none"
+    db.session.add(colleague)
+    db.session.commit()
+    waiting = {
+        s.business: s
+        for s in db.session.scalars(
+            select(Submission).where(Submission.state.in_(["submitted", "in_review"]))
+        )
+    }
+    photography = waiting.get("Northlight Photography")
+    if photography is not None:
+        (opinion,) = operations.ask_opinions(
+            photography, editor, [colleague], "Weddings: too far from our readers?"
+        )
+        operations.give_opinion(
+            opinion,
+            colleague,
+            "changes",
+            "Yes to the story, but ask which post brought her first booking.",
+        )
+    coffee = waiting.get("Copper Kettle Coffee Cart")
+    if coffee is not None:
+        operations.ask_opinions(coffee, colleague, [editor], "Our third food business this year?")
 
 
 def _readers() -> None:
