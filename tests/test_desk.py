@@ -81,6 +81,7 @@ def test_a_colleague_is_asked_emailed_and_their_recommendation_shows(app, client
     deliver(app)
     told = only_email(inbox, "editor@portal.test", "Oli Other: “Needs changes” for Quayside Kites")
     assert "Ask for <b>numbers</b> first." in told.text
+    assert "because you are an editor" in told.text and "applied to be featured" not in told.text
 
     # The deciding editor sees it beside the decision, escaped, and in the queue.
     page = client.get(_page(sid)).get_data(as_text=True)
@@ -91,7 +92,7 @@ def test_a_colleague_is_asked_emailed_and_their_recommendation_shows(app, client
     assert "no answer yet" in section  # Sam's
     assert page.index('id="opinions"') < page.index("/actions/approve")
     queue = client.get("/editor/?state=in_review").get_data(as_text=True)
-    assert re.search(r"Oli: Needs changes", queue) and "Sam: asked" in queue
+    assert "Oli Other: Needs changes" in queue and "Sam Second: asked" in queue
 
 
 def test_the_search_finds_her_from_any_tab_and_says_where_she_is(app, client, editor):

@@ -66,6 +66,8 @@ def test_markdown_keeps_links_lists_and_emphasis_as_markup():
         ("`code`", ["Code formatting (<code>)"]),
         ('<a href="https://x.example" onclick="y()">z</a>', ["The onclick attribute of <a>"]),
         ("[home](/about)", ["The link to “/about”"]),
+        ("See [our page](javascript:alert(1))", ["The link to “javascript:alert(1)”"]),
+        ("[x](vbscript:msgbox) [y](file:///etc/passwd)", ["vbscript:msgbox", "file:///etc/passwd"]),
         ("<!-- note to self -->", ["A comment"]),
     ],
 )

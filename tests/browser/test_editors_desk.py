@@ -70,7 +70,7 @@ def test_an_editor_writes_previews_asks_a_colleague_and_publishes(
     expect(desk.locator("#opinions")).to_contain_text("Feature them")
     expect(desk.locator("#opinions")).to_contain_text("the queue at the cart is the story")
     desk.goto(seeded.url("/editor/?state=submitted"))
-    expect(desk.locator("table.queue")).to_contain_text("Ada: Feature them")
+    expect(desk.locator("table.queue")).to_contain_text("Ada Admin: Feature them")
     _screenshot(desk, "review-queue.png")
     desk.goto(submission_page)
 
