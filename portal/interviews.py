@@ -304,16 +304,36 @@ def fingerprint(interview: Interview) -> str:
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
 
 
-# Autosaves by one editor within this long of their last one make one version.
-AUTOSAVE_SPAN = timedelta(minutes=10)
+# An editor's autosaves with no pause this long between them make one version
+# (a sitting's typing); a pause, a colleague's save or a Save starts another.
+AUTOSAVE_SPAN = timedelta(minutes=2)
+
+
+def starting_point(interview: Interview) -> InterviewVersion | None:
+    """Before the draft's first save: the draft as it was made (from the answers,
+    or imported), to be kept with that save, so it can be restored too."""
+    if interview.versions:
+        return None
+    return InterviewVersion(
+        interview_id=interview.id, content=snapshot(interview), created_at=interview.updated_at
+    )
 
 
 def record_version(
-    interview: Interview, author, status: str = "saved", *, autosave: bool = False
+    interview: Interview,
+    author,
+    status: str = "saved",
+    *,
+    autosave: bool = False,
+    start: InterviewVersion | None = None,
 ) -> InterviewVersion:
-    """Keep what the draft says now, in the caller's transaction. An autosave
-    updates the editor's own autosaved version of the last few minutes rather
-    than adding one every few seconds."""
+    """Keep what the draft says now (and `start`, the draft before its first
+    save), in the caller's transaction. An autosave updates the editor's own
+    autosaved version of the last few minutes rather than adding one every few
+    seconds."""
+    if start is not None:
+        db.session.add(start)
+        db.session.flush()  # ordered before this save's version
     if autosave and (last := _recent_autosave(interview, author, "saved")) is not None:
         last.content, last.created_at = snapshot(interview), utcnow()
         return last

@@ -637,8 +637,10 @@ def save_draft(
         )
         return None
 
+    start = interviews.starting_point(interview)
+
     def keep_version():
-        interviews.record_version(interview, actor.user, autosave=autosave)
+        interviews.record_version(interview, actor.user, autosave=autosave, start=start)
 
     if submission.state != State.READY.value:
         interviews.save_draft(interview, before_commit=keep_version, **changes)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
 from portal import interviews, markup
+from portal.clock import frozen, utcnow
 from portal.extensions import db
 from portal.models import Interview, InterviewVersion, Submission
 from portal.sanitize import TooLong, clean_html, strip_tags
@@ -182,7 +184,7 @@ def test_autosave_saves_keeps_one_version_per_editor_and_never_overwrites_a_coll
     make_user(app, email="other@portal.test", name="Oli Other")
     with app.app_context():
         s = submission_in(State.APPROVED)
-        sid, first = s.id, s.interview.items[0].id
+        sid, first, original = s.id, s.interview.items[0].id, s.interview.items[0].answer_md
     login(client)
     colleague = app.test_client()
     login(colleague, email="other@portal.test")
@@ -202,13 +204,28 @@ def test_autosave_saves_keeps_one_version_per_editor_and_never_overwrites_a_coll
         kept = db.session.scalars(
             select(InterviewVersion).where(InterviewVersion.interview_id == interview.id)
         ).all()
-        assert len(kept) == 1 and kept[0].autosaved
+        # The draft as it was made, then one version for the three autosaves.
+        assert len(kept) == 2 and kept[0].author is None and kept[1].autosaved
+        assert kept[0].content["items"][0]["answer_md"] == original
+    # After a pause of more than two minutes, typing again makes a version of its own.
+    with frozen(utcnow() + timedelta(minutes=3)):
+        mine[f"a{first}"] = "After a pause"
+        answer = _autosave(client, sid, mine)
+        assert answer.status_code == 200
+        mine["version"] = str(answer.json["version"])
+    with app.app_context():
+        interview = db.session.get(Submission, sid).interview
+        assert [v.content["items"][0]["answer_md"] for v in interview.versions] == [
+            original,
+            "My answer, take 2",
+            "After a pause",
+        ]
 
     theirs[f"a{first}"] = "Their answer"
     clash = _autosave(colleague, sid, theirs)
     assert clash.status_code == 409 and "Another editor saved" in clash.json["message"]
     with app.app_context():
-        assert db.session.get(Submission, sid).interview.items[0].answer_md == "My answer, take 2"
+        assert db.session.get(Submission, sid).interview.items[0].answer_md == "After a pause"
     # Saving by hand shows the conflict with their text kept, then saving again wins.
     response = post_form(colleague, f"/editor/submissions/{sid}/draft", theirs)
     assert response.status_code == 409
@@ -235,8 +252,13 @@ def test_a_saved_version_can_be_restored(app, client, editor):
     for words in ("The first wording", "The second wording"):
         assert post_form(client, page, draft_data(app, sid, **{f"a{first}": words})).status_code
     with app.app_context():
-        oldest = db.session.scalars(select(InterviewVersion).order_by(InterviewVersion.id)).first()
-        vid = oldest.id
+        kept = db.session.scalars(select(InterviewVersion).order_by(InterviewVersion.id)).all()
+        # The draft as it was made comes first: it can be restored as well.
+        assert [v.content["items"][0]["answer_md"] for v in kept][1:] == [
+            "The first wording",
+            "The second wording",
+        ]
+        vid = kept[1].id
     versions = client.get(f"/editor/submissions/{sid}/versions").get_data(as_text=True)
     assert f"/editor/submissions/{sid}/draft?restore={vid}" in html.unescape(versions)
     restoring = client.get(f"{page}?restore={vid}").get_data(as_text=True)
@@ -255,3 +277,28 @@ def test_every_link_gets_its_rel_and_only_web_and_mail_links_stay_without_a_bare
     assert cleaned == (
         '<p>about and <a href="https://e.example" rel="nofollow ugc noopener">e</a></p>'
     )
+
+
+def test_a_draft_left_open_past_its_token_keeps_what_was_typed(app, client, editor):
+    with app.app_context():
+        s = submission_in(State.APPROVED)
+        sid, first, saved = s.id, s.interview.items[0].id, s.interview.items[0].answer_md
+    login(client)
+    data = draft_data(app, sid, **{f"a{first}": "Typed over an hour"}, csrf_token="expired")
+    page = client.post(f"/editor/submissions/{sid}/draft", data=data)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "The form expired. Everything you typed is still here" in text
+    assert "Typed over an hour" in text
+    # The autosave is answered with a new token, and saves with it.
+    answer = _autosave(client, sid, data)
+    assert answer.status_code == 422 and answer.json["csrf_token"]
+    with app.app_context():
+        assert db.session.get(Submission, sid).interview.items[0].answer_md == saved
+    data["csrf_token"] = answer.json["csrf_token"]
+    assert _autosave(client, sid, data).status_code == 200
+    with app.app_context():
+        assert db.session.get(Submission, sid).interview.items[0].answer_md == "Typed over an hour"
+    # A stranger's page posting here is refused, and learns nothing it can read.
+    stranger = app.test_client()
+    assert _autosave(stranger, sid, data).status_code == 302  # to the login page

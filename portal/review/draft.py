@@ -13,11 +13,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from .. import interviews, operations, photos, workflow
 from ..auth import editor_required
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import csrf, db
 from ..filters import local
 from ..forms import expected_version
 from ..models import InterviewVersion
@@ -81,6 +82,7 @@ def _save(submission, form, items, *, photo=None, autosave=False):
 
 
 @bp.route("/submissions/<int:submission_id>/draft", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one gets the draft back
 @editor_required
 def draft(submission_id: int):
     """Title, address, the interviewer's note, the Q&A pairs and the tags."""
@@ -151,6 +153,7 @@ def draft(submission_id: int):
 
 
 @bp.route("/submissions/<int:submission_id>/draft/autosave", methods=["POST"])
+@csrf.exempt  # the form checks its own token: an expired one is answered with a new one
 @editor_required
 def autosave(submission_id: int):
     """The draft editor's script saves what is typed every few seconds: the same
@@ -163,12 +166,12 @@ def autosave(submission_id: int):
     form = with_items([item.id for item in items])()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
-            message = "Not saved: the page has expired. Press Save: what you typed is kept."
-        else:
-            message = "Not saved: " + " ".join(
-                f"{form[name].label.text}: {' '.join(errors)}"
-                for name, errors in form.errors.items()
-            )
+            # Left open past the token's hour: the page gets a new one (only this
+            # site's page can read it) and saves with it at once.
+            return jsonify(message="Saving again…", csrf_token=generate_csrf()), 422
+        message = "Not saved: " + " ".join(
+            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()
+        )
         return jsonify(message=message), 422
     try:
         _save(submission, form, items, autosave=True)
@@ -229,6 +232,7 @@ def _fix_requests(submission) -> dict[int, str]:
 
 
 @bp.route("/submissions/<int:submission_id>/preview", methods=["GET", "POST"])
+@csrf.exempt  # it changes nothing; the form still checks its token, to say it expired
 @editor_required
 def preview(submission_id: int):
     """The interview exactly as readers will see it: as saved (GET), or as the

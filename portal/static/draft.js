@@ -89,6 +89,10 @@
           form.elements.pending.value = body.pending;
           if (edits === sent) dirty = false;
           say("Saved at " + body.saved_at + ".");
+        } else if (body.csrf_token) {  // the page outlived its token: a new one, and again
+          form.elements.csrf_token.value = body.csrf_token;
+          say(body.message);
+          edits += 1;
         } else if (code === 409) {
           stopped = true;  // never over another editor's text: the editor decides
           say(body.message + " Autosave is paused: press Save to save yours over theirs.", true);
@@ -105,20 +109,25 @@
     saveTimer = setTimeout(autosave, SAVE_AFTER);
   }
 
+  // The reader's page from what is typed, put in the pane's page in place of
+  // what it showed (no navigation: Back still leaves the editor).
+  var paneReady = false;
   function preview() {
-    // The form itself, posted into the pane: the reader's page from what is typed.
     previewTimer = null;
-    if (!frame || !wide.matches) return;
-    var photo = form.elements.photo, photoWasOff = photo && photo.disabled;
-    var action = form.getAttribute("action"), target = form.getAttribute("target");
-    if (photo) photo.disabled = true;  // no upload for a preview
-    form.setAttribute("action", form.dataset.preview + "?pane=1");
-    form.setAttribute("target", frame.name);
-    HTMLFormElement.prototype.submit.call(form);
-    if (action === null) form.removeAttribute("action"); else form.setAttribute("action", action);
-    if (target === null) form.removeAttribute("target"); else form.setAttribute("target", target);
-    if (photo) photo.disabled = photoWasOff;
+    if (!frame || !wide.matches || !paneReady) return;
+    fetch(form.dataset.preview + "?pane=1", { method: "POST", body: fields(), credentials: "same-origin" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var shown = frame.contentDocument, view = frame.contentWindow;
+        if (!shown || !shown.body) return;
+        var made = new DOMParser().parseFromString(html, "text/html");
+        var top = view.scrollY;
+        shown.body.replaceWith(shown.adoptNode(made.body));
+        view.scrollTo(0, top);
+      })
+      .catch(function () {});
   }
+  if (frame) frame.addEventListener("load", function () { paneReady = true; preview(); }, { once: true });
 
   function showPreview() {
     if (!aside) return;
