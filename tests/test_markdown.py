@@ -302,3 +302,59 @@ def test_a_draft_left_open_past_its_token_keeps_what_was_typed(app, client, edit
     # A stranger's page posting here is refused, and learns nothing it can read.
     stranger = app.test_client()
     assert _autosave(stranger, sid, data).status_code == 302  # to the login page
+
+
+def test_after_a_colleagues_save_what_you_left_alone_takes_theirs_and_both_changes_show(
+    app, client, editor
+):
+    make_user(app, email="other@portal.test", name="Oli Other")
+    with app.app_context():
+        s = submission_in(State.APPROVED)
+        sid = s.id
+        seventh, eighth = (item.id for item in s.interview.items[:2])
+    login(client)
+    colleague = app.test_client()
+    login(colleague, email="other@portal.test")
+    page = f"/editor/submissions/{sid}/draft"
+
+    def form_of(who):
+        text = who.get(page).get_data(as_text=True)
+        data = {
+            name: html.unescape(value)
+            for name, value in re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', text)
+        }
+        return {**draft_data(app, sid), **data}
+
+    mine, theirs = form_of(client), form_of(colleague)
+    theirs[f"a{eighth}"] = "Oli's eighth answer"
+    theirs[f"a{seventh}"] = "Oli's seventh answer"
+    theirs["title"] = "Oli's title"
+    assert colleague.post(page, data=theirs).status_code == 302
+
+    mine[f"a{seventh}"] = "My seventh answer"
+    response = client.post(page, data=mine)
+    assert response.status_code == 409
+    text = html.unescape(response.get_data(as_text=True))
+    assert "Their changes to what you had not touched are now in the form" in text
+    assert "You both changed Answer 1" in text and "Saved meanwhile by another editor" in text
+    fields = dict(re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\s*(.*?)</textarea>', text, re.S))
+    assert fields[f"a{seventh}"] == "My seventh answer"  # mine, theirs shown under it
+    assert fields[f"a{eighth}"] == "Oli's eighth answer"  # untouched by me: theirs
+    assert 'value="Oli&#39;s title"' in response.get_data(as_text=True)
+
+    # Saving again keeps both editors' work.
+    again = {**mine, **{f"a{eighth}": "Oli's eighth answer", "title": "Oli's title"}}
+    again.update(
+        {
+            name: html.unescape(value)
+            for name, value in re.findall(
+                r'name="([^"]+)" type="hidden" value="([^"]*)"', response.get_data(as_text=True)
+            )
+        }
+    )
+    assert client.post(page, data=again).status_code == 302
+    with app.app_context():
+        interview = db.session.get(Submission, sid).interview
+        answers = {item.id: item.answer_md for item in interview.items}
+        assert answers[seventh] == "My seventh answer"
+        assert answers[eighth] == "Oli's eighth answer" and interview.title == "Oli's title"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from flask import (
     abort,
     flash,
@@ -96,10 +99,14 @@ def draft(submission_id: int):
         form = Form(version=interview.version, pending=waiting.id if waiting else "")
         restoring = _version(interview, request.args.get("restore", type=int))
         content = waiting.content if waiting else interviews.snapshot(interview)
-        _fill(form, restoring.content if restoring else content)
+        _fill(form, content)
+        form.base.data = _digests(form, items)  # what is saved, even when restoring
+        if restoring:
+            _fill(form, restoring.content)
     else:
         form = Form()
     conflict = None
+    clashes: dict[str, str] = {}
     photo = None
     # Validated once: a second validate_on_submit() would clear the photo's error.
     valid = form.validate_on_submit()
@@ -113,11 +120,14 @@ def draft(submission_id: int):
             reopened = _save(submission, form, items, photo=photo)
         except interviews.SlugTaken as error:
             form.slug.errors.append(str(error))
-        except interviews.DraftConflict as error:
-            # Keep what they typed; show the saved version's number so saving again wins.
-            conflict = str(error)
-            form.version.data = str(interview.version)
+        except interviews.DraftConflict:
+            # Keep what they typed, bring in what the colleague changed where they
+            # typed nothing, and show both where both did; then saving again wins.
             now_pending = interviews.pending(interview)
+            saved = now_pending.content if now_pending else interviews.snapshot(interview)
+            taken, clashes = _merge(form, items, saved)
+            conflict = _conflict_message(taken, clashes, form)
+            form.version.data = str(interview.version)
             form.pending.data = str(now_pending.id) if now_pending else ""
         else:
             if submission.state == State.PUBLISHED.value:
@@ -146,6 +156,7 @@ def draft(submission_id: int):
         fixes=_fix_requests(submission),
         waiting=waiting,
         restoring=restoring,
+        clashes=clashes,
         # A save after the sign-off asks for a new proof: only the editor decides that.
         # After a conflict the editor saves by hand, having seen the other's text.
         autosave=submission.state != State.READY.value and conflict is None,
@@ -216,6 +227,63 @@ def _fill(form, content: dict) -> None:
             form[f"a{key}"].data = item["answer_md"]
             form[f"pos{key}"].data = item["position"]
             form[f"remove{key}"].data = item.get("remove", False)
+
+
+def _merged_fields(form, items) -> list[str]:
+    names = ["title", "slug", "intro_md", "greeting", "tags", "pull_quote"]
+    for item in items:
+        names += [f"q{item.id}", f"a{item.id}", f"pos{item.id}", f"remove{item.id}"]
+    return names
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).replace("\r\n", "\n").strip()
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(_text(value).encode()).hexdigest()[:16]
+
+
+def _digests(form, items) -> str:
+    """Each field's digest as the form holds it now (for its `base`)."""
+    return json.dumps({name: _digest(form[name].data) for name in _merged_fields(form, items)})
+
+
+def _merge(form, items, saved: dict) -> tuple[list[str], dict[str, str]]:
+    """After a colleague's save: each field this editor left as it was takes the
+    colleague's text; where both changed it, theirs is returned beside (by
+    field name) and the editor's stays in the form. Returns the labels of the
+    fields taken and the clashes."""
+    try:
+        base = json.loads(form.base.data or "{}")
+    except ValueError:
+        base = {}
+    theirs = with_items([item.id for item in items])(formdata=None)
+    _fill(theirs, saved)
+    taken, clashes = [], {}
+    for name in _merged_fields(form, items):
+        mine, saved_value = form[name].data, theirs[name].data
+        if _text(mine) == _text(saved_value) or not isinstance(base, dict):
+            continue
+        if _digest(mine) == base.get(name):
+            form[name].data = saved_value
+            taken.append(form[name].label.text)
+        elif _digest(saved_value) != base.get(name):
+            clashes[name] = _text(saved_value)
+    form.base.data = _digests(theirs, items)
+    return taken, clashes
+
+
+def _conflict_message(taken: list[str], clashes: dict[str, str], form) -> str:
+    message = "Another editor saved this draft while you were editing it."
+    if taken:
+        message += (
+            f" Their changes to what you had not touched are now in the form ({', '.join(taken)})."
+        )
+    if clashes:
+        both = ", ".join(form[name].label.text for name in clashes)
+        message += f" You both changed {both}: yours is in the form, theirs is shown under it."
+    return message + " Nothing of yours is saved yet: look it over and save again."
 
 
 def _fix_requests(submission) -> dict[int, str]:

@@ -300,6 +300,9 @@ class DraftForm(FlaskForm):
     version = HiddenField()
     # A published interview: the pending version the form was made from ("" for none).
     pending = HiddenField()
+    # A digest of each field as the form was filled: after a colleague's save,
+    # what this editor left alone takes the colleague's text (review/draft.py).
+    base = HiddenField()
     title = StringField(
         "Title",
         filters=[strip],

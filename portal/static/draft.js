@@ -95,7 +95,8 @@
           edits += 1;
         } else if (code === 409) {
           stopped = true;  // never over another editor's text: the editor decides
-          say(body.message + " Autosave is paused: press Save to save yours over theirs.", true);
+          say("Another editor saved this draft meanwhile. Autosave is paused: press Save to " +
+              "bring in their changes where you typed nothing, and to see both where you both did.", true);
         } else {
           say(body.message || "Not saved.", true);
         }

@@ -53,6 +53,7 @@ def test_an_editor_writes_previews_asks_a_colleague_and_publishes(
     desk.get_by_role("link", name="Sam Reyes").click()
     submission_page = desk.url
     opinions = desk.locator("#opinions")
+    opinions.get_by_text("Ask more colleagues").click()  # the demo asked one already
     opinions.get_by_label("Ada Admin").check()
     opinions.locator("#opinion-question").fill("A coffee cart: one for us?")
     opinions.get_by_role("button", name="Ask for their opinion").click()
@@ -101,11 +102,13 @@ def test_an_editor_writes_previews_asks_a_colleague_and_publishes(
     theirs = other.locator("textarea[id^=a]").nth(1)
     theirs.fill("Ada's rewording of the second answer.")
     expect(other.locator("#autosave-status")).to_contain_text(
-        "Another editor saved", timeout=10_000
+        "Another editor saved this draft meanwhile", timeout=10_000
     )
     expect(theirs).to_have_value("Ada's rewording of the second answer.")
     other.get_by_role("button", name="Save the draft").click()
     expect(other.locator(".error-summary")).to_contain_text("Not saved yet")
+    expect(other.locator(".error-summary")).to_contain_text("Their changes to what you had not")
+    expect(other.locator("#title")).to_have_value("Coffee by the castle with Copper Kettle")
     expect(other.locator("textarea[id^=a]").nth(1)).to_have_value(
         "Ada's rewording of the second answer."
     )
