@@ -190,7 +190,8 @@ def _text(node) -> str:
 
 
 _ESCAPE = re.compile(
-    r"[\\`*\[\]]"  # always meaningful
+    r"[\\`\[\]]"  # always meaningful
+    r"|(?<=\S)\*|\*(?=\S)"  # an asterisk, unless spaces stand on both sides ("5 * 3")
     r"|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"  # an underscore at a word's edge
     r"|<(?=[A-Za-z/!?])"  # a tag or an autolink
     r"|&(?=#?[A-Za-z0-9]+;)"  # an entity
@@ -203,7 +204,7 @@ def _escape(text: str) -> str:
 
 _LINE_START = re.compile(
     r"^(?:"
-    r"(?P<mark>[#>+=~-])"  # a heading, quote, list, underline, fence
+    r"(?P<mark>[#>+=~-]|\*(?=\s|$))"  # a heading, quote, list, underline, fence
     r"|(?P<digits>\d{1,9})(?P<dot>[.)])(?=\s|$)"  # an ordered list
     r")"
 )

@@ -33,6 +33,7 @@ STORED = [
     '<a href="https://example.com/x" rel="nofollow">https://example.com/x</a> and '
     'mail <a href="mailto:jo@example.com">jo</a>.</p>',
     "<p>a<strong> spaced </strong>b <em></em> [brackets] `ticks` \\ back</p>",
+    "<p>* not a list<br>5 * 3 = 15, 2*3, *stars* and ** alone **</p>",
     "<p>---</p><p>===</p><p>+ plus</p><p>~~~</p><p>2) two</p>",
     "plain words with no paragraph",
 ]

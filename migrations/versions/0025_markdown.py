@@ -31,9 +31,12 @@ depends_on = None
 _BLOCKS = frozenset({"p", "ul", "ol", "li", "blockquote"})
 _STRONG, _EM = frozenset({"strong", "b"}), frozenset({"em", "i"})
 _ESCAPE = re.compile(
-    r"[\\`*\[\]]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)"
+    r"[\\`\[\]]|(?<=\S)\*|\*(?=\S)|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"
+    r"|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)"
 )
-_LINE_START = re.compile(r"^(?:(?P<mark>[#>+=~-])|(?P<digits>\d{1,9})(?P<dot>[.)])(?=\s|$))")
+_LINE_START = re.compile(
+    r"^(?:(?P<mark>[#>+=~-]|\*(?=\s|$))|(?P<digits>\d{1,9})(?P<dot>[.)])(?=\s|$))"
+)
 _linker = Linker(skip_tags={"pre", "code"})
 
 
