@@ -29,11 +29,25 @@ GOAL_MS = 20.0
 CAP = int(sys.argv[sys.argv.index("--cap") + 1]) if "--cap" in sys.argv else markup.MARKDOWN_MAX
 
 
-def fill(unit: str, tags_per_unit: int = 0, pad: str = " words") -> str:
-    """`unit` as often as the tag cap allows (or the size cap), padded with text."""
-    times = EDITOR_TAG_COUNT_MAX // tags_per_unit if tags_per_unit else CAP // len(unit) + 1
-    body = unit * times
-    return (body + pad * CAP)[:CAP].rstrip()
+def fill(unit: str) -> str:
+    """As many copies of `unit` as the sanitizer accepts (the size, tag and
+    nesting caps), then ordinary words up to the size cap."""
+    low, high = 0, CAP // len(unit) + 1
+    while low < high:  # the most copies that are still accepted
+        n = (low + high + 1) // 2
+        try:
+            markup.render(unit * n)
+        except (TooLong, markup.Refused):
+            high = n - 1
+        else:
+            low = n
+    body = (unit * low)[:CAP].rstrip()
+    padded = (body + " words" * CAP)[:CAP].rstrip()
+    try:
+        markup.render(padded)
+    except (TooLong, markup.Refused):
+        return body  # the words would make a tag more: the copies alone
+    return padded
 
 
 PROSE = (
@@ -44,19 +58,19 @@ PROSE = (
 NESTED = "".join("> " * depth + "- *a* **b**\n" for depth in range(1, EDITOR_NESTING_MAX // 2))
 
 PATTERNS = {
-    "largest answer: prose": fill(PROSE, 6),
+    "largest answer: prose": fill(PROSE),
     "prose, no formatting": fill("Some ordinary prose of an interview answer, at length. "),
     "one long paragraph": fill("word " * 50),
-    "links at the tag cap": fill("[a link](https://example.com/some/path?q=1) ", 2),
+    "links at the tag cap": fill("[a link](https://example.com/some/path?q=1) "),
     "bare web addresses": fill("see https://example.com/path?q=1 and www.example.org "),
-    "list items at the cap": fill("- an item of the list\n", 1),
-    "nested quotes and lists": fill(NESTED + "\n", NESTED.count("*") + NESTED.count("\n") * 2),
-    "emphasis runs": fill("*a **b *c* d** e* ", 6),
+    "list items at the cap": fill("- an item of the list\n"),
+    "nested quotes and lists": fill(NESTED + "\n"),
+    "emphasis runs": fill("*a **b *c* d** e* "),
     "unmatched emphasis": fill("*a **b _c __d "),
     "backslash escapes": fill("\\* \\_ \\[ \\] \\< \\& \\# "),
     "entities": fill("&amp; &lt; &#x3c; &#60; &nbsp; "),
-    "raw allowed tags": fill("<strong>bold</strong> and <em>it</em> ", 4),
-    "line breaks": fill("a line\n", 1),
+    "raw allowed tags": fill("<strong>bold</strong> and <em>it</em> "),
+    "line breaks": fill("a line\n"),
 }
 
 
