@@ -81,6 +81,7 @@ def test_an_editor_writes_previews_asks_a_colleague_and_publishes(
     desk.get_by_role("link", name="Edit the draft").click()
     draft_page = desk.url
     first = desk.locator("textarea[id^=a]").first
+    steps = desk.evaluate("history.length")
     first.fill(WRITTEN)
     expect(first).to_have_value(WRITTEN)
     pane = desk.frame_locator("iframe[name=draft-preview]")
@@ -88,6 +89,8 @@ def test_an_editor_writes_previews_asks_a_colleague_and_publishes(
     expect(answer).to_contain_text("We can't keep up, and Pixel & Pine helps")
     expect(answer.locator("a[href='https://pixel.example/shop']")).to_have_text("our shop")
     expect(answer.locator("li")).to_have_count(2)
+    expect(pane.locator("header.site-header")).to_have_count(0)  # the page, not the site
+    assert desk.evaluate("history.length") == steps  # Back still leaves the editor
     expect(desk.locator("#autosave-status")).to_contain_text("Saved at", timeout=10_000)
     first.scroll_into_view_if_needed()
     _screenshot(desk, "review-draft.png", full_page=False)
