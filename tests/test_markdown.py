@@ -359,3 +359,56 @@ def test_after_a_colleagues_save_what_you_left_alone_takes_theirs_and_both_chang
         answers = {item.id: item.answer_md for item in interview.items}
         assert answers[seventh] == "My seventh answer"
         assert answers[eighth] == "Oli's eighth answer" and interview.title == "Oli's title"
+
+
+def test_a_colleagues_reorder_and_removal_are_kept_and_an_answer_to_a_removed_pair_shown(
+    app, client, editor
+):
+    make_user(app, email="other@portal.test", name="Oli Other")
+    with app.app_context():
+        s = submission_in(State.APPROVED)
+        sid = s.id
+        gone, second, moved = (item.id for item in s.interview.items[:3])
+        gone_question = s.interview.items[0].question
+    login(client)
+    colleague = app.test_client()
+    login(colleague, email="other@portal.test")
+    page = f"/editor/submissions/{sid}/draft"
+
+    def form_of(who):
+        text = who.get(page).get_data(as_text=True)
+        hidden = re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', text)
+        return {**draft_data(app, sid), **{n: html.unescape(v) for n, v in hidden}}
+
+    mine, theirs = form_of(client), form_of(colleague)
+    theirs.update({f"remove{gone}": "y", f"pos{moved}": "1", f"pos{second}": "3"})
+    assert colleague.post(page, data=theirs).status_code == 302
+    with app.app_context():
+        order = [i.id for i in db.session.get(Submission, sid).interview.items]
+    assert order[:2] == [moved, second] and gone not in order
+
+    mine.update({f"a{gone}": "My answer to the removed pair", f"a{moved}": "My moved answer"})
+    response = client.post(page, data=mine)
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert "They removed a pair you had changed" in html.unescape(text)
+    assert html.escape(gone_question, quote=False) in text
+    assert "My answer to the removed pair" in text
+    assert re.search(rf'id="pos{moved}"[^>]*value="1"', text)  # their order, in the form
+    assert "the position of pair" in text
+
+    merged = {
+        **mine,
+        **{
+            n: html.unescape(v)
+            for n, v in re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', text)
+        },
+    }
+    merged.update({f"pos{i}": v for i, v in re.findall(r'id="pos(\d+)"[^>]*value="(\d+)"', text)})
+    for field in ("q", "a", "pos", "remove"):  # the page has no such pair now
+        merged.pop(f"{field}{gone}", None)
+    assert client.post(page, data=merged).status_code == 302
+    with app.app_context():
+        interview = db.session.get(Submission, sid).interview
+        assert [i.id for i in interview.items][:2] == [moved, second]  # the reorder stands
+        assert interview.items[0].answer_md == "My moved answer"

@@ -107,6 +107,7 @@ def draft(submission_id: int):
         form = Form()
     conflict = None
     clashes: dict[str, str] = {}
+    removed: list[tuple[str, str]] = []
     photo = None
     # Validated once: a second validate_on_submit() would clear the photo's error.
     valid = form.validate_on_submit()
@@ -126,7 +127,8 @@ def draft(submission_id: int):
             now_pending = interviews.pending(interview)
             saved = now_pending.content if now_pending else interviews.snapshot(interview)
             taken, clashes = _merge(form, items, saved)
-            conflict = _conflict_message(taken, clashes, form)
+            conflict = _conflict_message(taken, clashes, form, items)
+            removed = _removed_meanwhile(form, items)
             form.version.data = str(interview.version)
             form.pending.data = str(now_pending.id) if now_pending else ""
         else:
@@ -157,6 +159,7 @@ def draft(submission_id: int):
         waiting=waiting,
         restoring=restoring,
         clashes=clashes,
+        removed=removed,
         # A save after the sign-off asks for a new proof: only the editor decides that.
         # After a conflict the editor saves by hand, having seen the other's text.
         autosave=submission.state != State.READY.value and conflict is None,
@@ -252,36 +255,66 @@ def _digests(form, items) -> str:
 def _merge(form, items, saved: dict) -> tuple[list[str], dict[str, str]]:
     """After a colleague's save: each field this editor left as it was takes the
     colleague's text; where both changed it, theirs is returned beside (by
-    field name) and the editor's stays in the form. Returns the labels of the
+    field name) and the editor's stays in the form. Returns the names of the
     fields taken and the clashes."""
-    try:
-        base = json.loads(form.base.data or "{}")
-    except ValueError:
-        base = {}
+    base = _base(form)
     theirs = with_items([item.id for item in items])(formdata=None)
     _fill(theirs, saved)
     taken, clashes = [], {}
     for name in _merged_fields(form, items):
         mine, saved_value = form[name].data, theirs[name].data
-        if _text(mine) == _text(saved_value) or not isinstance(base, dict):
+        if _text(mine) == _text(saved_value):
             continue
         if _digest(mine) == base.get(name):
             form[name].data = saved_value
-            taken.append(form[name].label.text)
+            form[name].raw_data = None  # (a number field shows what was posted, else)
+            taken.append(name)
         elif _digest(saved_value) != base.get(name):
             clashes[name] = _text(saved_value)
     form.base.data = _digests(theirs, items)
     return taken, clashes
 
 
-def _conflict_message(taken: list[str], clashes: dict[str, str], form) -> str:
+def _base(form) -> dict:
+    try:
+        base = json.loads(form.base.data or "{}")
+    except ValueError:
+        return {}
+    return base if isinstance(base, dict) else {}
+
+
+def _removed_meanwhile(form, items) -> list[tuple[str, str]]:
+    """(question, answer) of each pair this editor changed that a colleague's
+    save has removed from the draft: the form has no field for it any more."""
+    here = {str(item.id) for item in items}
+    base, lost = _base(form), []
+    for key, answer in request.form.items():
+        item_id = key[1:]
+        if not (key.startswith("a") and item_id.isdigit()) or item_id in here:
+            continue
+        question = request.form.get(f"q{item_id}", "")
+        if _digest(answer) != base.get(key) or _digest(question) != base.get(f"q{item_id}"):
+            lost.append((_text(question), _text(answer)))
+    return lost
+
+
+def _label(form, items, name: str) -> str:
+    """A field's name as the editor reads it, its pair's number included."""
+    for n, item in enumerate(items, start=1):
+        if name == f"pos{item.id}":
+            return f"the position of pair {n}"
+        if name == f"remove{item.id}":
+            return f"removing pair {n}"
+    return form[name].label.text
+
+
+def _conflict_message(taken: list[str], clashes: dict[str, str], form, items) -> str:
     message = "Another editor saved this draft while you were editing it."
     if taken:
-        message += (
-            f" Their changes to what you had not touched are now in the form ({', '.join(taken)})."
-        )
+        fields = ", ".join(_label(form, items, name) for name in taken)
+        message += f" Their changes to what you had not touched are now in the form ({fields})."
     if clashes:
-        both = ", ".join(form[name].label.text for name in clashes)
+        both = ", ".join(_label(form, items, name) for name in clashes)
         message += f" You both changed {both}: yours is in the form, theirs is shown under it."
     return message + " Nothing of yours is saved yet: look it over and save again."
 
