@@ -124,6 +124,12 @@ def test_0025_writes_markdown_that_reads_as_every_demo_interview_did(app):
         db.session.remove()
 
 
+def _hidden(page: str) -> dict[str, str]:
+    """The hidden fields of a page's forms (the token, the version, the base)."""
+    found = re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', page)
+    return {name: html.unescape(value) for name, value in found}
+
+
 def _draft(client, sid):
     return client.get(f"/editor/submissions/{sid}/draft").get_data(as_text=True)
 
@@ -317,16 +323,10 @@ def test_after_a_colleagues_save_what_you_left_alone_takes_theirs_and_both_chang
     colleague = app.test_client()
     login(colleague, email="other@portal.test")
     page = f"/editor/submissions/{sid}/draft"
-
-    def form_of(who):
-        text = who.get(page).get_data(as_text=True)
-        data = {
-            name: html.unescape(value)
-            for name, value in re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', text)
-        }
-        return {**draft_data(app, sid), **data}
-
-    mine, theirs = form_of(client), form_of(colleague)
+    mine, theirs = (
+        {**draft_data(app, sid), **_hidden(who.get(page).get_data(as_text=True))}
+        for who in (client, colleague)
+    )
     theirs[f"a{eighth}"] = "Oli's eighth answer"
     theirs[f"a{seventh}"] = "Oli's seventh answer"
     theirs["title"] = "Oli's title"
@@ -345,14 +345,7 @@ def test_after_a_colleagues_save_what_you_left_alone_takes_theirs_and_both_chang
 
     # Saving again keeps both editors' work.
     again = {**mine, **{f"a{eighth}": "Oli's eighth answer", "title": "Oli's title"}}
-    again.update(
-        {
-            name: html.unescape(value)
-            for name, value in re.findall(
-                r'name="([^"]+)" type="hidden" value="([^"]*)"', response.get_data(as_text=True)
-            )
-        }
-    )
+    again.update(_hidden(response.get_data(as_text=True)))
     assert client.post(page, data=again).status_code == 302
     with app.app_context():
         interview = db.session.get(Submission, sid).interview
@@ -374,13 +367,10 @@ def test_a_colleagues_reorder_and_removal_are_kept_and_an_answer_to_a_removed_pa
     colleague = app.test_client()
     login(colleague, email="other@portal.test")
     page = f"/editor/submissions/{sid}/draft"
-
-    def form_of(who):
-        text = who.get(page).get_data(as_text=True)
-        hidden = re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', text)
-        return {**draft_data(app, sid), **{n: html.unescape(v) for n, v in hidden}}
-
-    mine, theirs = form_of(client), form_of(colleague)
+    mine, theirs = (
+        {**draft_data(app, sid), **_hidden(who.get(page).get_data(as_text=True))}
+        for who in (client, colleague)
+    )
     theirs.update({f"remove{gone}": "y", f"pos{moved}": "1", f"pos{second}": "3"})
     assert colleague.post(page, data=theirs).status_code == 302
     with app.app_context():
@@ -397,13 +387,7 @@ def test_a_colleagues_reorder_and_removal_are_kept_and_an_answer_to_a_removed_pa
     assert re.search(rf'id="pos{moved}"[^>]*value="1"', text)  # their order, in the form
     assert "the position of pair" in text
 
-    merged = {
-        **mine,
-        **{
-            n: html.unescape(v)
-            for n, v in re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', text)
-        },
-    }
+    merged = {**mine, **_hidden(text)}
     merged.update({f"pos{i}": v for i, v in re.findall(r'id="pos(\d+)"[^>]*value="(\d+)"', text)})
     for field in ("q", "a", "pos", "remove"):  # the page has no such pair now
         merged.pop(f"{field}{gone}", None)
