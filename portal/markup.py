@@ -12,6 +12,7 @@ editors see and change.
 
 from __future__ import annotations
 
+import functools
 import re
 from html.parser import HTMLParser
 
@@ -53,6 +54,13 @@ def render(source: str | None) -> str:
         )
     if not source.strip():
         return ""
+    return _rendered(source)
+
+
+# Each autosave checks every field of the draft and a published interview's
+# pending version renders every answer: the same texts, again and again.
+@functools.lru_cache(maxsize=256)
+def _rendered(source: str) -> str:
     html = _markdown.render(source)
     removed = sanitize.removed(html)
     if removed:
